@@ -1,0 +1,2 @@
+//! Berth's operator: turns `Registry`, `Package` and `Organization` resources into
+//! running registry pods, storage and permission bindings.

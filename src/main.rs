@@ -1,0 +1,3 @@
+//! The `berth` binary: one image, every role (registry, operator, tools).
+
+fn main() {}
