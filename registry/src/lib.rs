@@ -1,1 +1,11 @@
-//! Berth's registry server.
+//! Berth's registry server: the OCI Distribution API over content-addressed storage.
+
+pub mod config;
+pub mod content;
+pub mod error;
+pub mod health;
+pub mod metrics;
+pub mod oci;
+pub mod server;
+pub mod state;
+pub mod storage;

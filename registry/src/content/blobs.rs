@@ -1,0 +1,68 @@
+//! Blobs as a repository sees them: linked into the repository, stored once by digest.
+
+use std::ops::Range;
+
+use bytes::Bytes;
+
+use super::{BlobContent, Content, keys};
+use crate::error::{Error, Result};
+use crate::oci::digest::Digest;
+use crate::oci::reference::RepoName;
+
+impl Content {
+    /// The length of blob `digest` if `repo` holds it. Manifests count as blobs too, as
+    /// distribution serves them.
+    pub async fn blob_len(&self, repo: &RepoName, digest: &Digest) -> Result<Option<u64>> {
+        if !self.exists(&keys::layer_link(repo, digest)).await?
+            && !self.exists(&keys::manifest_link(repo, digest)).await?
+        {
+            return Ok(None);
+        }
+        Ok(self.storage.blob_len(digest).await?)
+    }
+
+    /// Opens blob `digest` in `repo`; `range` is resolved by the caller from the length.
+    pub async fn blob_open(
+        &self,
+        repo: &RepoName,
+        digest: &Digest,
+        range: impl FnOnce(u64) -> Result<Range<u64>>,
+    ) -> Result<BlobContent> {
+        let len = self.blob_len(repo, digest).await?.ok_or(Error::BlobUnknown)?;
+        let range = range(len)?;
+        let body = self
+            .storage
+            .blob_read(digest, range)
+            .await?
+            .ok_or(Error::BlobUnknown)?;
+        Ok(BlobContent { len, body })
+    }
+
+    /// Unlinks blob `digest` from `repo`. Its bytes stay until garbage collection, since
+    /// other repositories may link them.
+    pub async fn blob_delete(&self, repo: &RepoName, digest: &Digest) -> Result<()> {
+        if self.storage.delete(&keys::layer_link(repo, digest)).await? {
+            Ok(())
+        } else {
+            Err(Error::BlobUnknown)
+        }
+    }
+
+    /// Links blob `digest` from repository `from` into `repo`; `false` if `from` does not
+    /// hold it (the caller then starts an ordinary upload).
+    pub async fn blob_mount(&self, repo: &RepoName, from: &RepoName, digest: &Digest) -> Result<bool> {
+        if self.blob_len(from, digest).await?.is_none() {
+            return Ok(false);
+        }
+        self.link_blob(repo, digest).await?;
+        Ok(true)
+    }
+
+    pub(super) async fn link_blob(&self, repo: &RepoName, digest: &Digest) -> Result<()> {
+        let key = keys::layer_link(repo, digest);
+        if !self.exists(&key).await? {
+            self.storage.put(&key, Bytes::new()).await?;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,294 @@
+//! Upload sessions. A session's bytes live in storage and its state (offset, SHA-256
+//! state, start time) is a small object written after the bytes are durable, so any
+//! process can continue a session, and a crash mid-request loses only that request: the
+//! next write starts at the recorded offset and discards the torn tail.
+
+use std::io;
+use std::sync::{Arc, Mutex};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use base64::Engine as _;
+use bytes::Bytes;
+use futures_util::{StreamExt, TryStreamExt};
+use serde::{Deserialize, Serialize};
+use sha2::Sha256;
+use sha2::digest::Digest as _;
+use sha2::digest::common::hazmat::{SerializableState, SerializedState};
+
+use super::{Content, corrupt, keys};
+use crate::error::{Error, Result};
+use crate::oci::digest::{Algorithm, Digest, DigestHasher};
+use crate::oci::range::ChunkRange;
+use crate::oci::reference::RepoName;
+use crate::storage::{ByteStream, StorageError};
+
+/// An upload session as the client sees it.
+#[derive(Clone)]
+pub struct UploadSession {
+    pub id: String,
+    /// Bytes received so far.
+    pub offset: u64,
+    started_at: u64,
+    sha256: Sha256,
+}
+
+/// An upload request's body and what its headers declare about it.
+pub struct UploadBody {
+    pub stream: ByteStream,
+    pub content_length: Option<u64>,
+    pub range: Option<ChunkRange>,
+}
+
+impl UploadBody {
+    /// A request that carries no bytes.
+    pub fn is_empty(&self) -> bool {
+        self.content_length == Some(0) && self.range.is_none()
+    }
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct StoredSession {
+    repo: String,
+    offset: u64,
+    started_at: u64,
+    sha256_state: String,
+}
+
+/// The error a body stream is cut with once it passes the layer limit.
+#[derive(Debug, thiserror::Error)]
+#[error("layer exceeds the size limit")]
+struct LayerTooLarge;
+
+struct Tally {
+    sha256: Sha256,
+    received: u64,
+}
+
+fn now_secs() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+impl Content {
+    /// Starts a session for `repo`.
+    pub async fn upload_start(&self, repo: &RepoName) -> Result<UploadSession> {
+        let session = UploadSession {
+            id: uuid::Uuid::new_v4().to_string(),
+            offset: 0,
+            started_at: now_secs(),
+            sha256: Sha256::new(),
+        };
+        self.save_session(repo, &session).await?;
+        Ok(session)
+    }
+
+    /// A live session of `repo`.
+    pub async fn upload_status(&self, repo: &RepoName, id: &str) -> Result<UploadSession> {
+        self.load_session(repo, id).await
+    }
+
+    /// Appends a chunk (with `Content-Range`) or a stream (without) to a session.
+    pub async fn upload_append(&self, repo: &RepoName, id: &str, body: UploadBody) -> Result<UploadSession> {
+        let _turn = self.upload_locks.lock(id).await;
+        let mut session = self.load_session(repo, id).await?;
+        self.write_body(&mut session, body).await?;
+        self.save_session(repo, &session).await?;
+        Ok(session)
+    }
+
+    /// Finishes a session with an optional last chunk: verifies `digest`, publishes the
+    /// blob and links it into `repo`. Returns the blob's length.
+    pub async fn upload_finish(&self, repo: &RepoName, id: &str, digest: &Digest, body: UploadBody) -> Result<u64> {
+        let _turn = self.upload_locks.lock(id).await;
+        let mut session = self.load_session(repo, id).await?;
+        if !body.is_empty() {
+            self.write_body(&mut session, body).await?;
+        }
+        let actual = match digest.algorithm() {
+            Algorithm::Sha256 => Digest::from_sha256_output(&session.sha256.clone().finalize()),
+            // Sessions keep SHA-256 state only; other algorithms re-read the bytes once.
+            algorithm => self.rehash(id, session.offset, algorithm).await?,
+        };
+        if actual != *digest {
+            self.storage.upload_delete(id).await?;
+            return Err(Error::DigestInvalid(format!(
+                "the uploaded content has digest {actual}, not {digest}; the upload was discarded"
+            )));
+        }
+        self.storage.upload_commit(id, session.offset, digest).await?;
+        self.link_blob(repo, digest).await?;
+        self.storage.upload_delete(id).await?;
+        Ok(session.offset)
+    }
+
+    /// Cancels a session and removes its bytes.
+    pub async fn upload_cancel(&self, repo: &RepoName, id: &str) -> Result<()> {
+        let _turn = self.upload_locks.lock(id).await;
+        self.load_session(repo, id).await?;
+        Ok(self.storage.upload_delete(id).await?)
+    }
+
+    /// Removes sessions past the upload timeout, and upload data left without a state.
+    /// Returns how many were removed.
+    pub async fn purge_expired_uploads(&self) -> Result<usize> {
+        let mut purged = 0;
+        for id in self.storage.list(keys::uploads()).await? {
+            let state = self.storage.get(&keys::upload_state(&id)).await?;
+            let expired = match state.map(|s| serde_json::from_slice::<StoredSession>(&s)) {
+                Some(Ok(s)) => self.is_expired(s.started_at),
+                // Unreadable or missing state: the session can never continue.
+                _ => true,
+            };
+            if expired {
+                let _turn = self.upload_locks.lock(&id).await;
+                self.storage.upload_delete(&id).await?;
+                purged += 1;
+            }
+        }
+        Ok(purged)
+    }
+
+    fn is_expired(&self, started_at: u64) -> bool {
+        now_secs().saturating_sub(started_at) >= self.limits.upload_timeout.as_secs()
+    }
+
+    async fn load_session(&self, repo: &RepoName, id: &str) -> Result<UploadSession> {
+        // Ids are UUIDs this registry made; anything else names no session (and must
+        // never reach a storage key).
+        let id = uuid::Uuid::parse_str(id)
+            .map_err(|_| Error::BlobUploadUnknown)?
+            .to_string();
+        let raw = self
+            .storage
+            .get(&keys::upload_state(&id))
+            .await?
+            .ok_or(Error::BlobUploadUnknown)?;
+        let stored: StoredSession = serde_json::from_slice(&raw).map_err(corrupt)?;
+        if stored.repo != repo.as_str() {
+            return Err(Error::BlobUploadUnknown);
+        }
+        if self.is_expired(stored.started_at) {
+            self.storage.upload_delete(&id).await?;
+            return Err(Error::BlobUploadUnknown);
+        }
+        let state = base64::engine::general_purpose::STANDARD
+            .decode(&stored.sha256_state)
+            .map_err(corrupt)?;
+        let state = SerializedState::<Sha256>::try_from(state.as_slice())
+            .map_err(|_| corrupt("SHA-256 state has the wrong length"))?;
+        let sha256 = Sha256::deserialize(&state).map_err(|_| corrupt("SHA-256 state is invalid"))?;
+        Ok(UploadSession {
+            id,
+            offset: stored.offset,
+            started_at: stored.started_at,
+            sha256,
+        })
+    }
+
+    async fn save_session(&self, repo: &RepoName, s: &UploadSession) -> Result<()> {
+        let stored = StoredSession {
+            repo: repo.to_string(),
+            offset: s.offset,
+            started_at: s.started_at,
+            sha256_state: base64::engine::general_purpose::STANDARD.encode(s.sha256.serialize()),
+        };
+        let json = serde_json::to_vec(&stored).expect("session state serializes");
+        Ok(self
+            .storage
+            .put(&keys::upload_state(&s.id), Bytes::from(json))
+            .await?)
+    }
+
+    /// Streams `body` into the session's storage, hashing as it goes, within the limits.
+    async fn write_body(&self, session: &mut UploadSession, body: UploadBody) -> Result<()> {
+        if let Some(range) = body.range {
+            if range.start != session.offset {
+                return Err(Error::ChunkOutOfOrder {
+                    got: range.start,
+                    offset: session.offset,
+                    location: String::new(),
+                });
+            }
+            if body.content_length.is_some_and(|n| n != range.len()) {
+                return Err(Error::BlobUploadInvalid(format!(
+                    "Content-Range covers {} bytes but Content-Length is {}",
+                    range.len(),
+                    body.content_length.unwrap_or_default()
+                )));
+            }
+        }
+        let max = self.limits.max_layer_bytes;
+        let declared = body.range.map(|r| r.len()).or(body.content_length);
+        if declared.is_some_and(|n| session.offset.saturating_add(n) > max) {
+            return Err(self.too_large());
+        }
+        let remaining = max - session.offset.min(max);
+        let tally = Arc::new(Mutex::new(Tally {
+            sha256: session.sha256.clone(),
+            received: 0,
+        }));
+        let counter = tally.clone();
+        let stream = body
+            .stream
+            .map(move |chunk| {
+                let chunk = chunk?;
+                let mut t = counter.lock().expect("tally poisoned");
+                t.received += chunk.len() as u64;
+                if t.received > remaining {
+                    return Err(io::Error::other(LayerTooLarge));
+                }
+                t.sha256.update(&chunk);
+                Ok(chunk)
+            })
+            .boxed();
+        let written = self.storage.upload_write(&session.id, session.offset, stream).await;
+        let Tally { sha256, received } = {
+            let mut t = tally.lock().expect("tally poisoned");
+            std::mem::replace(&mut *t, Tally { sha256: Sha256::new(), received: 0 })
+        };
+        let new_len = match written {
+            Err(StorageError::Body(e)) if e.get_ref().is_some_and(|e| e.is::<LayerTooLarge>()) => {
+                return Err(self.too_large());
+            }
+            other => other?,
+        };
+        if new_len != session.offset + received {
+            return Err(corrupt(format!(
+                "upload stored {new_len} bytes, expected {}",
+                session.offset + received
+            )));
+        }
+        if let Some(range) = body.range
+            && received != range.len()
+        {
+            return Err(Error::BlobUploadInvalid(format!(
+                "Content-Range covers {} bytes but the body had {received}",
+                range.len()
+            )));
+        }
+        session.offset = new_len;
+        session.sha256 = sha256;
+        Ok(())
+    }
+
+    fn too_large(&self) -> Error {
+        Error::TooLarge(format!(
+            "blob exceeds this registry's limit of {} bytes per layer",
+            self.limits.max_layer_bytes
+        ))
+    }
+
+    async fn rehash(&self, id: &str, len: u64, algorithm: Algorithm) -> Result<Digest> {
+        let mut hasher = DigestHasher::new(algorithm);
+        if len == 0 {
+            return Ok(hasher.finish());
+        }
+        let mut stream = self.storage.upload_read(id, len).await?;
+        while let Some(chunk) = stream.try_next().await.map_err(StorageError::Io)? {
+            hasher.update(&chunk);
+        }
+        Ok(hasher.finish())
+    }
+}

@@ -1,0 +1,79 @@
+//! `GET|HEAD|PUT|DELETE /v2/<name>/manifests/<reference>`.
+
+use axum::body::Body;
+use axum::http::request::Parts;
+use axum::http::{HeaderValue, Method, StatusCode, header};
+use axum::response::IntoResponse;
+
+use super::Handled;
+use crate::error::Error;
+use crate::oci::http::{
+    DOCKER_CONTENT_DIGEST, OCI_SUBJECT, OCI_TAG, Query, content_length, etag, header_str, value,
+};
+use crate::oci::reference::{Reference, RepoName, Tag};
+use crate::state::AppState;
+
+pub async fn get(app: &AppState, name: &str, reference: &str, parts: &Parts) -> Handled {
+    let repo = RepoName::parse(name)?;
+    let reference = Reference::parse(reference)?;
+    let m = app.content.manifest_get(&repo, &reference).await?;
+    let tag = etag(&m.digest);
+    let not_modified = parts.headers.get(header::IF_NONE_MATCH) == Some(&tag);
+    let (status, body) = if not_modified {
+        (StatusCode::NOT_MODIFIED, Body::empty())
+    } else if parts.method == Method::HEAD {
+        (StatusCode::OK, Body::empty())
+    } else {
+        (StatusCode::OK, Body::from(m.bytes.clone()))
+    };
+    let mut resp = (status, body).into_response();
+    let h = resp.headers_mut();
+    h.insert(header::CONTENT_TYPE, value(&m.media_type));
+    if !not_modified {
+        h.insert(header::CONTENT_LENGTH, HeaderValue::from(m.bytes.len()));
+    }
+    h.insert(DOCKER_CONTENT_DIGEST, value(m.digest.to_string()));
+    h.insert(header::ETAG, tag);
+    Ok(resp)
+}
+
+pub async fn put(app: &AppState, name: &str, reference: &str, parts: &Parts, body: Body) -> Handled {
+    let repo = RepoName::parse(name)?;
+    let reference = Reference::parse(reference)?;
+    let extra_tags = Query::of(parts)
+        .all("tag")
+        .map(Tag::parse)
+        .collect::<Result<Vec<_>, _>>()?;
+    let max = app.content.limits().max_manifest_bytes;
+    let too_large = || Error::TooLarge(format!("manifest exceeds this registry's limit of {max} bytes"));
+    if content_length(parts)?.is_some_and(|n| n > max) {
+        return Err(too_large());
+    }
+    let body = axum::body::to_bytes(body, usize::try_from(max).unwrap_or(usize::MAX))
+        .await
+        .map_err(|_| too_large())?;
+    let content_type = header_str(parts, &header::CONTENT_TYPE);
+    let put = app
+        .content
+        .manifest_put(&repo, &reference, content_type, body, &extra_tags)
+        .await?;
+    let mut resp = StatusCode::CREATED.into_response();
+    let h = resp.headers_mut();
+    h.insert(header::LOCATION, value(format!("/v2/{name}/manifests/{}", put.digest)));
+    h.insert(DOCKER_CONTENT_DIGEST, value(put.digest.to_string()));
+    h.insert(header::CONTENT_LENGTH, HeaderValue::from(0));
+    if let Some(subject) = put.subject {
+        h.insert(OCI_SUBJECT, value(subject.to_string()));
+    }
+    for tag in &extra_tags {
+        h.append(OCI_TAG, value(tag.as_str()));
+    }
+    Ok(resp)
+}
+
+pub async fn delete(app: &AppState, name: &str, reference: &str) -> Handled {
+    let repo = RepoName::parse(name)?;
+    let reference = Reference::parse(reference)?;
+    app.content.manifest_delete(&repo, &reference).await?;
+    Ok(StatusCode::ACCEPTED.into_response())
+}

@@ -1,0 +1,85 @@
+//! The `/v2/` router: one file per endpoint family. Paths are routed by `oci::path`,
+//! since repository names contain slashes.
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::{Request, State};
+use axum::http::Method;
+use axum::response::{IntoResponse, Response};
+use axum::routing::any;
+use percent_encoding::percent_decode_str;
+
+use super::path::{OciRoute, parse_route};
+use crate::error::{Error, Result};
+use crate::state::AppState;
+
+mod base;
+mod blobs;
+mod manifests;
+mod referrers;
+mod tags;
+mod uploads;
+
+/// The OCI Distribution API.
+pub fn router() -> Router<Arc<AppState>> {
+    Router::new()
+        .route("/v2", any(base::handle))
+        .route("/v2/", any(base::handle))
+        .route("/v2/{*rest}", any(dispatch))
+}
+
+async fn dispatch(State(app): State<Arc<AppState>>, request: Request) -> Response {
+    let (parts, body) = request.into_parts();
+    let path = percent_decode_str(parts.uri.path()).decode_utf8_lossy();
+    let Some(route) = path.strip_prefix("/v2/").and_then(parse_route) else {
+        return Error::NotFound.into_response();
+    };
+    let app = &app;
+    let result = match (route, parts.method.as_str()) {
+        (OciRoute::Base, _) => Ok(base::handle().await),
+        (OciRoute::Blob { name, digest }, "GET" | "HEAD") => {
+            blobs::get(app, name, digest, &parts).await
+        }
+        (OciRoute::Blob { name, digest }, "DELETE") => blobs::delete(app, name, digest).await,
+        (OciRoute::UploadStart { name }, "POST") => uploads::start(app, name, &parts, body).await,
+        (OciRoute::Upload { name, id }, "PATCH") => uploads::patch(app, name, id, &parts, body).await,
+        (OciRoute::Upload { name, id }, "PUT") => uploads::put(app, name, id, &parts, body).await,
+        (OciRoute::Upload { name, id }, "GET") => uploads::status(app, name, id).await,
+        (OciRoute::Upload { name, id }, "DELETE") => uploads::cancel(app, name, id).await,
+        (OciRoute::Manifest { name, reference }, "GET" | "HEAD") => {
+            manifests::get(app, name, reference, &parts).await
+        }
+        (OciRoute::Manifest { name, reference }, "PUT") => {
+            manifests::put(app, name, reference, &parts, body).await
+        }
+        (OciRoute::Manifest { name, reference }, "DELETE") => {
+            manifests::delete(app, name, reference).await
+        }
+        (OciRoute::Tags { name }, "GET") => tags::list(app, name, &parts).await,
+        (OciRoute::Referrers { name, digest }, "GET") => {
+            referrers::list(app, name, digest, &parts).await
+        }
+        (route, _) => Err(not_allowed(route, &parts.method)),
+    };
+    result.unwrap_or_else(IntoResponse::into_response)
+}
+
+fn not_allowed(route: OciRoute<'_>, method: &Method) -> Error {
+    Error::Unsupported(format!(
+        "{method} is not supported on the {} endpoint",
+        route.label()
+    ))
+}
+
+/// Where an upload session continues.
+fn upload_location(name: &str, id: &str) -> String {
+    format!("/v2/{name}/blobs/uploads/{id}")
+}
+
+/// Where a blob can be read.
+fn blob_location(name: &str, digest: &impl std::fmt::Display) -> String {
+    format!("/v2/{name}/blobs/{digest}")
+}
+
+type Handled = Result<Response>;

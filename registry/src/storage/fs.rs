@@ -1,0 +1,360 @@
+//! Filesystem storage: a directory tree under the data dir.
+//!
+//! ```text
+//! blobs/<alg>/<hex[..2]>/<hex>        blob bytes, named by digest
+//! repositories/…, uploads/<id>/state  metadata objects (see content::keys)
+//! uploads/<id>/data                   an upload's bytes so far
+//! tmp/                                writes in progress (same filesystem, for rename)
+//! ```
+//!
+//! Every publish is write-to-temp, fsync, rename, fsync the directory: a crash leaves
+//! either the old object or the new one, never a torn one.
+
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, BufWriter, Seek, SeekFrom, Write};
+use std::ops::Range;
+use std::path::{Component, Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, SystemTime};
+
+use async_trait::async_trait;
+use bytes::Bytes;
+use futures_util::StreamExt;
+use tokio::sync::mpsc;
+use tokio_util::io::ReaderStream;
+
+use super::{ByteStream, Result, Storage, StorageError};
+use crate::oci::digest::{Algorithm, Digest};
+
+/// Bytes read from disk per chunk when serving a blob.
+const READ_CHUNK: usize = 256 * 1024;
+/// Bytes gathered before each write(2) while receiving an upload.
+const WRITE_BUFFER: usize = 1024 * 1024;
+/// Temp files older than this are leftovers of a crash (no write takes this long).
+const STALE_TMP: Duration = Duration::from_secs(24 * 3600);
+
+/// Storage in a local directory.
+#[derive(Clone, Debug)]
+pub struct FsStorage {
+    root: Arc<PathBuf>,
+}
+
+impl FsStorage {
+    /// Opens (creating if needed) a data directory, and removes temp files that a crash
+    /// left behind.
+    pub fn open(root: impl Into<PathBuf>) -> io::Result<Self> {
+        let root = root.into();
+        for dir in ["blobs", "repositories", "uploads", "tmp"] {
+            fs::create_dir_all(root.join(dir))?;
+        }
+        let storage = FsStorage {
+            root: Arc::new(root),
+        };
+        storage.remove_stale_tmp()?;
+        Ok(storage)
+    }
+
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    fn remove_stale_tmp(&self) -> io::Result<()> {
+        let now = SystemTime::now();
+        for entry in fs::read_dir(self.root.join("tmp"))? {
+            let entry = entry?;
+            let modified = entry.metadata()?.modified()?;
+            if now.duration_since(modified).unwrap_or_default() > STALE_TMP {
+                let _ = fs::remove_file(entry.path());
+            }
+        }
+        Ok(())
+    }
+
+    fn key_path(&self, key: &str) -> io::Result<PathBuf> {
+        let rel = Path::new(key);
+        // Keys are built from validated names, so this only guards against a bug.
+        let safe = !key.is_empty()
+            && rel
+                .components()
+                .all(|c| matches!(c, Component::Normal(_)));
+        if !safe {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!("invalid storage key {key:?}"),
+            ));
+        }
+        Ok(self.root.join(rel))
+    }
+
+    fn blob_path(&self, digest: &Digest) -> PathBuf {
+        let alg = match digest.algorithm() {
+            Algorithm::Sha256 => "sha256",
+            Algorithm::Sha512 => "sha512",
+        };
+        let hex = digest.hex();
+        self.root.join("blobs").join(alg).join(&hex[..2]).join(hex)
+    }
+
+    fn upload_data(&self, id: &str) -> io::Result<PathBuf> {
+        self.key_path(&format!("uploads/{id}/data"))
+    }
+
+    fn tmp_path(&self) -> PathBuf {
+        self.root.join("tmp").join(uuid::Uuid::new_v4().to_string())
+    }
+}
+
+async fn blocking<T: Send + 'static>(f: impl FnOnce() -> io::Result<T> + Send + 'static) -> Result<T> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| io::Error::other(format!("storage task failed: {e}")))?
+        .map_err(StorageError::Io)
+}
+
+fn not_found_as_none<T>(r: io::Result<T>) -> io::Result<Option<T>> {
+    match r {
+        Ok(v) => Ok(Some(v)),
+        Err(e) if is_missing(&e) => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+fn is_missing(e: &io::Error) -> bool {
+    matches!(
+        e.kind(),
+        io::ErrorKind::NotFound | io::ErrorKind::NotADirectory
+    )
+}
+
+/// Makes a rename in `dir` durable.
+fn sync_dir(dir: &Path) -> io::Result<()> {
+    File::open(dir)?.sync_all()
+}
+
+/// Moves `from` to `to` durably, creating `to`'s directory.
+fn publish(from: &Path, to: &Path) -> io::Result<()> {
+    let dir = to.parent().expect("published paths have a parent");
+    fs::create_dir_all(dir)?;
+    fs::rename(from, to)?;
+    sync_dir(dir)
+}
+
+/// Writes `data` to a new temp file and publishes it at `to`.
+fn write_atomically(tmp: &Path, to: &Path, data: &[u8]) -> io::Result<()> {
+    let mut f = File::create(tmp)?;
+    let written = f.write_all(data).and_then(|()| f.sync_data());
+    if let Err(e) = written.and_then(|()| publish(tmp, to)) {
+        let _ = fs::remove_file(tmp);
+        return Err(e);
+    }
+    Ok(())
+}
+
+#[async_trait]
+impl Storage for FsStorage {
+    async fn check(&self) -> Result<()> {
+        let tmp = self.root.join("tmp");
+        blocking(move || {
+            // Writable, not merely present: a read-only remount must fail readiness.
+            let probe = tmp.join(format!(".ready-{}", uuid::Uuid::new_v4()));
+            File::create(&probe)?;
+            fs::remove_file(&probe)
+        })
+        .await
+    }
+
+    async fn get(&self, key: &str) -> Result<Option<Bytes>> {
+        let path = self.key_path(key)?;
+        blocking(move || not_found_as_none(fs::read(path)).map(|o| o.map(Bytes::from))).await
+    }
+
+    async fn put(&self, key: &str, value: Bytes) -> Result<()> {
+        let (tmp, path) = (self.tmp_path(), self.key_path(key)?);
+        blocking(move || write_atomically(&tmp, &path, &value)).await
+    }
+
+    async fn delete(&self, key: &str) -> Result<bool> {
+        let path = self.key_path(key)?;
+        blocking(move || not_found_as_none(fs::remove_file(path)).map(|o| o.is_some())).await
+    }
+
+    async fn list(&self, prefix: &str) -> Result<Vec<String>> {
+        let path = self.key_path(prefix)?;
+        blocking(move || {
+            let Some(entries) = not_found_as_none(fs::read_dir(path))? else {
+                return Ok(Vec::new());
+            };
+            entries
+                .map(|e| e.map(|e| e.file_name().to_string_lossy().into_owned()))
+                .collect()
+        })
+        .await
+    }
+
+    async fn blob_len(&self, digest: &Digest) -> Result<Option<u64>> {
+        let path = self.blob_path(digest);
+        blocking(move || not_found_as_none(fs::metadata(path)).map(|m| m.map(|m| m.len()))).await
+    }
+
+    async fn blob_read(&self, digest: &Digest, range: Range<u64>) -> Result<Option<ByteStream>> {
+        let path = self.blob_path(digest);
+        let file = blocking(move || {
+            let Some(mut f) = not_found_as_none(File::open(path))? else {
+                return Ok(None);
+            };
+            f.seek(SeekFrom::Start(range.start))?;
+            Ok(Some(f))
+        })
+        .await?;
+        Ok(file.map(|f| {
+            let reader = tokio::io::AsyncReadExt::take(
+                tokio::fs::File::from_std(f),
+                range.end - range.start,
+            );
+            ReaderStream::with_capacity(reader, READ_CHUNK).boxed()
+        }))
+    }
+
+    async fn blob_put(&self, digest: &Digest, data: Bytes) -> Result<()> {
+        let (tmp, path) = (self.tmp_path(), self.blob_path(digest));
+        blocking(move || {
+            if path.exists() {
+                return Ok(());
+            }
+            write_atomically(&tmp, &path, &data)
+        })
+        .await
+    }
+
+    async fn blob_delete(&self, digest: &Digest) -> Result<bool> {
+        let path = self.blob_path(digest);
+        blocking(move || not_found_as_none(fs::remove_file(path)).map(|o| o.is_some())).await
+    }
+
+    async fn blob_list(&self) -> Result<Vec<Digest>> {
+        let root = self.root.join("blobs");
+        blocking(move || {
+            let mut out = Vec::new();
+            for alg in ["sha256", "sha512"] {
+                let Some(prefixes) = not_found_as_none(fs::read_dir(root.join(alg)))? else {
+                    continue;
+                };
+                for prefix in prefixes {
+                    for blob in fs::read_dir(prefix?.path())? {
+                        let name = blob?.file_name();
+                        if let Ok(d) = format!("{alg}:{}", name.to_string_lossy()).parse() {
+                            out.push(d);
+                        }
+                    }
+                }
+            }
+            Ok(out)
+        })
+        .await
+    }
+
+    async fn upload_write(&self, id: &str, offset: u64, mut body: ByteStream) -> Result<u64> {
+        let path = self.upload_data(id)?;
+        // The body is received on this task while a blocking thread writes it, so that
+        // reading, hashing (done by the caller's stream) and writing overlap.
+        let (tx, mut rx) = mpsc::channel::<Bytes>(16);
+        let aborted = Arc::new(AtomicBool::new(false));
+        let writer_aborted = aborted.clone();
+        let writer = tokio::task::spawn_blocking(move || -> io::Result<u64> {
+            fs::create_dir_all(path.parent().expect("upload dir"))?;
+            let mut f = OpenOptions::new()
+                .create(true)
+                .truncate(false)
+                .read(true)
+                .write(true)
+                .open(&path)?;
+            let have = f.metadata()?.len();
+            if have < offset {
+                return Err(io::Error::new(
+                    io::ErrorKind::UnexpectedEof,
+                    format!("upload data has {have} bytes, its state records {offset}"),
+                ));
+            }
+            // Bytes past `offset` belong to a request that never completed.
+            f.set_len(offset)?;
+            f.seek(SeekFrom::Start(offset))?;
+            let mut w = BufWriter::with_capacity(WRITE_BUFFER, f);
+            let mut written = 0u64;
+            while let Some(chunk) = rx.blocking_recv() {
+                w.write_all(&chunk)?;
+                written += chunk.len() as u64;
+            }
+            let f = w.into_inner().map_err(|e| e.into_error())?;
+            if !writer_aborted.load(Ordering::Acquire) {
+                f.sync_data()?;
+            }
+            Ok(offset + written)
+        });
+        let mut body_error = None;
+        while let Some(item) = body.next().await {
+            match item {
+                Ok(chunk) if chunk.is_empty() => {}
+                Ok(chunk) => {
+                    if tx.send(chunk).await.is_err() {
+                        break; // the writer failed; its error is reported below
+                    }
+                }
+                Err(e) => {
+                    body_error = Some(e);
+                    aborted.store(true, Ordering::Release);
+                    break;
+                }
+            }
+        }
+        drop(tx);
+        let written = writer
+            .await
+            .map_err(|e| io::Error::other(format!("upload writer failed: {e}")))?;
+        match body_error {
+            Some(e) => Err(StorageError::Body(e)),
+            None => written.map_err(|e| match e.kind() {
+                io::ErrorKind::UnexpectedEof => StorageError::Corrupt(e.to_string()),
+                _ => StorageError::Io(e),
+            }),
+        }
+    }
+
+    async fn upload_read(&self, id: &str, len: u64) -> Result<ByteStream> {
+        let path = self.upload_data(id)?;
+        let f = tokio::fs::File::open(path).await?;
+        let reader = tokio::io::AsyncReadExt::take(f, len);
+        Ok(ReaderStream::with_capacity(reader, READ_CHUNK).boxed())
+    }
+
+    async fn upload_commit(&self, id: &str, len: u64, digest: &Digest) -> Result<()> {
+        let data = self.upload_data(id)?;
+        let blob = self.blob_path(digest);
+        blocking(move || {
+            if blob.exists() {
+                // Content-addressed: the stored copy has these very bytes.
+                return not_found_as_none(fs::remove_file(&data)).map(drop);
+            }
+            if len == 0 && !data.exists() {
+                fs::create_dir_all(data.parent().expect("upload dir"))?;
+                File::create(&data)?;
+            }
+            let f = OpenOptions::new().write(true).open(&data)?;
+            if f.metadata()?.len() != len {
+                f.set_len(len)?;
+                f.sync_data()?;
+            }
+            drop(f);
+            publish(&data, &blob)
+        })
+        .await
+    }
+
+    async fn upload_delete(&self, id: &str) -> Result<()> {
+        let dir = self.key_path(&format!("uploads/{id}"))?;
+        blocking(move || not_found_as_none(fs::remove_dir_all(dir)).map(drop)).await
+    }
+}
+
+#[cfg(test)]
+mod tests;

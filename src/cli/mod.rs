@@ -1,0 +1,32 @@
+//! Command-line interface: `berth registry serve`, and more roles as they land.
+
+use clap::{Parser, Subcommand};
+
+use crate::logging::LogFormat;
+
+mod registry;
+
+#[derive(Parser)]
+#[command(name = "berth", version, about = "GitHub's Container registry, self-hosted")]
+pub struct Cli {
+    /// Log format.
+    #[arg(long, global = true, value_enum, default_value_t, env = "BERTH_LOG_FORMAT")]
+    pub log_format: LogFormat,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// The registry server.
+    Registry {
+        #[command(subcommand)]
+        command: registry::RegistryCommand,
+    },
+}
+
+pub fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Registry { command } => registry::run(command),
+    }
+}
