@@ -7,10 +7,20 @@ use crate::logging::LogFormat;
 mod registry;
 
 #[derive(Parser)]
-#[command(name = "berth", version, about = "GitHub's Container registry, self-hosted")]
+#[command(
+    name = "berth",
+    version,
+    about = "GitHub's Container registry, self-hosted"
+)]
 pub struct Cli {
     /// Log format.
-    #[arg(long, global = true, value_enum, default_value_t, env = "BERTH_LOG_FORMAT")]
+    #[arg(
+        long,
+        global = true,
+        value_enum,
+        default_value_t,
+        env = "BERTH_LOG_FORMAT"
+    )]
     pub log_format: LogFormat,
     #[command(subcommand)]
     command: Command,

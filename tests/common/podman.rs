@@ -1,0 +1,90 @@
+//! podman with its own storage per test, so tests run in parallel without sharing images.
+
+use std::path::Path;
+use std::process::Command;
+
+use super::{run, run_stdout, tool};
+
+pub struct Podman {
+    dir: tempfile::TempDir,
+}
+
+impl Podman {
+    pub fn new() -> Podman {
+        let dir = tempfile::tempdir().expect("temp dir");
+        // podman refuses a named auth file that does not exist yet.
+        std::fs::write(dir.path().join("auth.json"), "{}").expect("auth file");
+        Podman { dir }
+    }
+
+    /// `podman` with this instance's storage.
+    pub fn cmd(&self) -> Command {
+        let mut c = Command::new(tool("podman"));
+        c.arg("--root")
+            .arg(self.dir.path().join("root"))
+            .arg("--runroot")
+            .arg(self.dir.path().join("run"))
+            .env("REGISTRY_AUTH_FILE", self.dir.path().join("auth.json"));
+        c
+    }
+
+    /// Builds `FROM scratch` + a file with `content` + `labels`, tagged `tag`.
+    pub fn build(&self, tag: &str, platform: &str, content: &str, labels: &[(&str, &str)]) {
+        let ctx = self
+            .dir
+            .path()
+            .join(format!("ctx-{}", tag.replace(['/', ':', '.'], "-")));
+        std::fs::create_dir_all(&ctx).expect("build context");
+        std::fs::write(ctx.join("hello.txt"), content).expect("context file");
+        let mut file = String::from("FROM scratch\nCOPY hello.txt /hello.txt\n");
+        for (k, v) in labels {
+            file.push_str(&format!("LABEL {k}=\"{v}\"\n"));
+        }
+        std::fs::write(ctx.join("Containerfile"), file).expect("Containerfile");
+        run(self
+            .cmd()
+            .args(["build", "--platform", platform, "-t", tag])
+            .arg(&ctx));
+    }
+
+    /// Pushes `image` and returns the pushed manifest's digest.
+    pub fn push(&self, image: &str, extra: &[&str]) -> String {
+        let digest_file = self.dir.path().join("digest");
+        run(self
+            .cmd()
+            .args(["push", "--tls-verify=false", "--digestfile"])
+            .arg(&digest_file)
+            .args(extra)
+            .arg(image));
+        std::fs::read_to_string(&digest_file)
+            .expect("podman wrote the digest")
+            .trim()
+            .to_owned()
+    }
+
+    pub fn pull(&self, image: &str, extra: &[&str]) {
+        run(self
+            .cmd()
+            .args(["pull", "--tls-verify=false"])
+            .args(extra)
+            .arg(image));
+    }
+
+    pub fn rmi_all(&self) {
+        run(self.cmd().args(["rmi", "--all", "--force"]));
+    }
+
+    /// `podman image inspect --format FORMAT IMAGE`.
+    pub fn inspect(&self, image: &str, format: &str) -> String {
+        run_stdout(
+            self.cmd()
+                .args(["image", "inspect", "--format", format, image]),
+        )
+        .trim()
+        .to_owned()
+    }
+
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+}
