@@ -3,7 +3,9 @@
 
 /// Why a quantity is refused.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
-#[error("{0:?} is not a byte quantity: use a number with an optional suffix (k, M, G, T, Ki, Mi, Gi, Ti), e.g. 10G or 4Mi")]
+#[error(
+    "{0:?} is not a byte quantity: use a number with an optional suffix (k, M, G, T, Ki, Mi, Gi, Ti), e.g. 10G or 4Mi"
+)]
 pub struct QuantityError(pub String);
 
 /// Parses a Kubernetes quantity as a whole number of bytes (fractions round up).

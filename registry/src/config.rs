@@ -86,10 +86,16 @@ impl Limits {
         };
         Ok(Limits {
             max_layer_bytes: bytes("layerSize", &spec.layer_size, default.max_layer_bytes)?,
-            max_manifest_bytes: bytes("manifestSize", &spec.manifest_size, default.max_manifest_bytes)?,
+            max_manifest_bytes: bytes(
+                "manifestSize",
+                &spec.manifest_size,
+                default.max_manifest_bytes,
+            )?,
             upload_timeout: match &spec.upload_timeout {
                 None => default.upload_timeout,
-                Some(t) => humantime::parse_duration(t).map_err(|_| ConfigError::Duration(t.clone()))?,
+                Some(t) => {
+                    humantime::parse_duration(t).map_err(|_| ConfigError::Duration(t.clone()))?
+                }
             },
         })
     }

@@ -14,12 +14,16 @@ use crate::storage::StorageError;
 pub enum Error {
     #[error("blob unknown to registry")]
     BlobUnknown,
-    #[error("blob upload unknown to registry (it was never started, was cancelled, finished, or expired)")]
+    #[error(
+        "blob upload unknown to registry (it was never started, was cancelled, finished, or expired)"
+    )]
     BlobUploadUnknown,
     #[error("blob upload invalid: {0}")]
     BlobUploadInvalid(String),
     /// An upload chunk that does not start where the session ends (416).
-    #[error("chunk starts at byte {got}, but the upload has {offset} bytes; resume from the reported Range")]
+    #[error(
+        "chunk starts at byte {got}, but the upload has {offset} bytes; resume from the reported Range"
+    )]
     ChunkOutOfOrder {
         got: u64,
         offset: u64,
@@ -64,10 +68,7 @@ impl Error {
             BlobUnknown => ("BLOB_UNKNOWN", StatusCode::NOT_FOUND),
             BlobUploadUnknown => ("BLOB_UPLOAD_UNKNOWN", StatusCode::NOT_FOUND),
             BlobUploadInvalid(_) => ("BLOB_UPLOAD_INVALID", StatusCode::BAD_REQUEST),
-            ChunkOutOfOrder { .. } => (
-                "BLOB_UPLOAD_INVALID",
-                StatusCode::RANGE_NOT_SATISFIABLE,
-            ),
+            ChunkOutOfOrder { .. } => ("BLOB_UPLOAD_INVALID", StatusCode::RANGE_NOT_SATISFIABLE),
             RangeNotSatisfiable { .. } => ("SIZE_INVALID", StatusCode::RANGE_NOT_SATISFIABLE),
             DigestInvalid(_) => ("DIGEST_INVALID", StatusCode::BAD_REQUEST),
             ManifestBlobUnknown(_) => ("MANIFEST_BLOB_UNKNOWN", StatusCode::BAD_REQUEST),

@@ -121,7 +121,10 @@ pub async fn track(
     response.map(|body| Body::new(count(body, bytes_out)))
 }
 
-fn count(body: Body, counter: Counter) -> impl http_body::Body<Data = bytes::Bytes, Error = axum::Error> {
+fn count(
+    body: Body,
+    counter: Counter,
+) -> impl http_body::Body<Data = bytes::Bytes, Error = axum::Error> {
     body.map_frame(move |frame| {
         if let Some(data) = frame.data_ref() {
             counter.inc_by(data.len() as u64);

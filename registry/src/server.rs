@@ -28,7 +28,10 @@ pub fn app(state: Arc<AppState>) -> Router {
     Router::new()
         .merge(oci)
         .merge(health::router())
-        .layer(axum::middleware::from_fn_with_state(state.clone(), metrics::track))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            metrics::track,
+        ))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
 }
@@ -61,7 +64,10 @@ impl Server {
     }
 
     /// Serves until `shutdown` completes, purging expired uploads meanwhile.
-    pub async fn serve(self, shutdown: impl Future<Output = ()> + Send + 'static) -> io::Result<()> {
+    pub async fn serve(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> io::Result<()> {
         let purger = tokio::spawn(purge_expired_uploads(self.state.clone()));
         let result = axum::serve(self.listener, app(self.state))
             .with_graceful_shutdown(shutdown)

@@ -28,7 +28,10 @@ impl Content {
         digest: &Digest,
         range: impl FnOnce(u64) -> Result<Range<u64>>,
     ) -> Result<BlobContent> {
-        let len = self.blob_len(repo, digest).await?.ok_or(Error::BlobUnknown)?;
+        let len = self
+            .blob_len(repo, digest)
+            .await?
+            .ok_or(Error::BlobUnknown)?;
         let range = range(len)?;
         let body = self
             .storage
@@ -50,7 +53,12 @@ impl Content {
 
     /// Links blob `digest` from repository `from` into `repo`; `false` if `from` does not
     /// hold it (the caller then starts an ordinary upload).
-    pub async fn blob_mount(&self, repo: &RepoName, from: &RepoName, digest: &Digest) -> Result<bool> {
+    pub async fn blob_mount(
+        &self,
+        repo: &RepoName,
+        from: &RepoName,
+        digest: &Digest,
+    ) -> Result<bool> {
         if self.blob_len(from, digest).await?.is_none() {
             return Ok(false);
         }

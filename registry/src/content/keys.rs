@@ -19,7 +19,11 @@ pub fn repository(repo: &RepoName) -> String {
 }
 
 pub fn layer_link(repo: &RepoName, d: &Digest) -> String {
-    format!("repositories/{repo}/_layers/{}/{}", d.algorithm().as_str(), d.hex())
+    format!(
+        "repositories/{repo}/_layers/{}/{}",
+        d.algorithm().as_str(),
+        d.hex()
+    )
 }
 
 pub fn manifest_link(repo: &RepoName, d: &Digest) -> String {

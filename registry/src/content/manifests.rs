@@ -32,7 +32,11 @@ struct ManifestLink {
 
 impl Content {
     /// Resolves `reference` in `repo` and reads the manifest.
-    pub async fn manifest_get(&self, repo: &RepoName, reference: &Reference) -> Result<StoredManifest> {
+    pub async fn manifest_get(
+        &self,
+        repo: &RepoName,
+        reference: &Reference,
+    ) -> Result<StoredManifest> {
         let digest = match reference {
             Reference::Digest(d) => d.clone(),
             Reference::Tag(t) => self.tag_get(repo, t).await?.ok_or(Error::ManifestUnknown)?,
@@ -124,14 +128,18 @@ impl Content {
                 digest: digest.clone(),
                 size: body.len() as u64,
                 artifact_type: manifest.effective_artifact_type().map(str::to_owned),
-                annotations: (!manifest.annotations.is_empty()).then(|| manifest.annotations.clone()),
+                annotations: (!manifest.annotations.is_empty())
+                    .then(|| manifest.annotations.clone()),
                 urls: None,
                 platform: None,
                 data: None,
             };
             let json = serde_json::to_vec(&descriptor).expect("descriptor serializes");
             self.storage
-                .put(&keys::referrer(repo, &subject.digest, &digest), Bytes::from(json))
+                .put(
+                    &keys::referrer(repo, &subject.digest, &digest),
+                    Bytes::from(json),
+                )
                 .await?;
         }
         let tags = match reference {
@@ -157,7 +165,10 @@ impl Content {
         }
         if manifest.kind == ManifestKind::Index {
             for child in &manifest.manifests {
-                if !self.exists(&keys::manifest_link(repo, &child.digest)).await? {
+                if !self
+                    .exists(&keys::manifest_link(repo, &child.digest))
+                    .await?
+                {
                     return Err(Error::ManifestBlobUnknown(child.digest.clone()));
                 }
             }

@@ -26,7 +26,12 @@ impl Content {
     }
 
     /// The tags of `repo` in lexical order, after `last`, at most `n`.
-    pub async fn tags_list(&self, repo: &RepoName, last: Option<&str>, n: Option<usize>) -> Result<Vec<String>> {
+    pub async fn tags_list(
+        &self,
+        repo: &RepoName,
+        last: Option<&str>,
+        n: Option<usize>,
+    ) -> Result<Vec<String>> {
         if !self.repository_exists(repo).await? {
             return Err(Error::NameUnknown);
         }
@@ -34,10 +39,17 @@ impl Content {
         tags.sort_unstable();
         let start = last.map_or(0, |l| tags.partition_point(|t| t.as_str() <= l));
         let end = n.map_or(tags.len(), |n| tags.len().min(start.saturating_add(n)));
-        Ok(tags.get(start..end).map(<[String]>::to_vec).unwrap_or_default())
+        Ok(tags
+            .get(start..end)
+            .map(<[String]>::to_vec)
+            .unwrap_or_default())
     }
 
-    pub(super) async fn tags_pointing_at(&self, repo: &RepoName, digest: &Digest) -> Result<Vec<Tag>> {
+    pub(super) async fn tags_pointing_at(
+        &self,
+        repo: &RepoName,
+        digest: &Digest,
+    ) -> Result<Vec<Tag>> {
         let mut out = Vec::new();
         for name in self.storage.list(&keys::tags(repo)).await? {
             let Ok(tag) = Tag::parse(&name) else { continue };

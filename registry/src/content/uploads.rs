@@ -90,7 +90,12 @@ impl Content {
     }
 
     /// Appends a chunk (with `Content-Range`) or a stream (without) to a session.
-    pub async fn upload_append(&self, repo: &RepoName, id: &str, body: UploadBody) -> Result<UploadSession> {
+    pub async fn upload_append(
+        &self,
+        repo: &RepoName,
+        id: &str,
+        body: UploadBody,
+    ) -> Result<UploadSession> {
         let _turn = self.upload_locks.lock(id).await;
         let mut session = self.load_session(repo, id).await?;
         self.write_body(&mut session, body).await?;
@@ -100,7 +105,13 @@ impl Content {
 
     /// Finishes a session with an optional last chunk: verifies `digest`, publishes the
     /// blob and links it into `repo`. Returns the blob's length.
-    pub async fn upload_finish(&self, repo: &RepoName, id: &str, digest: &Digest, body: UploadBody) -> Result<u64> {
+    pub async fn upload_finish(
+        &self,
+        repo: &RepoName,
+        id: &str,
+        digest: &Digest,
+        body: UploadBody,
+    ) -> Result<u64> {
         let _turn = self.upload_locks.lock(id).await;
         let mut session = self.load_session(repo, id).await?;
         if !body.is_empty() {
@@ -117,7 +128,9 @@ impl Content {
                 "the uploaded content has digest {actual}, not {digest}; the upload was discarded"
             )));
         }
-        self.storage.upload_commit(id, session.offset, digest).await?;
+        self.storage
+            .upload_commit(id, session.offset, digest)
+            .await?;
         self.link_blob(repo, digest).await?;
         self.storage.upload_delete(id).await?;
         Ok(session.offset)
@@ -178,7 +191,8 @@ impl Content {
             .map_err(corrupt)?;
         let state = SerializedState::<Sha256>::try_from(state.as_slice())
             .map_err(|_| corrupt("SHA-256 state has the wrong length"))?;
-        let sha256 = Sha256::deserialize(&state).map_err(|_| corrupt("SHA-256 state is invalid"))?;
+        let sha256 =
+            Sha256::deserialize(&state).map_err(|_| corrupt("SHA-256 state is invalid"))?;
         Ok(UploadSession {
             id,
             offset: stored.offset,
@@ -243,10 +257,19 @@ impl Content {
                 Ok(chunk)
             })
             .boxed();
-        let written = self.storage.upload_write(&session.id, session.offset, stream).await;
+        let written = self
+            .storage
+            .upload_write(&session.id, session.offset, stream)
+            .await;
         let Tally { sha256, received } = {
             let mut t = tally.lock().expect("tally poisoned");
-            std::mem::replace(&mut *t, Tally { sha256: Sha256::new(), received: 0 })
+            std::mem::replace(
+                &mut *t,
+                Tally {
+                    sha256: Sha256::new(),
+                    received: 0,
+                },
+            )
         };
         let new_len = match written {
             Err(StorageError::Body(e)) if e.get_ref().is_some_and(|e| e.is::<LayerTooLarge>()) => {

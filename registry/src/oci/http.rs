@@ -34,7 +34,10 @@ impl Query {
     }
 
     pub fn get(&self, key: &str) -> Option<&str> {
-        self.0.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
+        self.0
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
     }
 
     pub fn all<'a>(&'a self, key: &'a str) -> impl Iterator<Item = &'a str> + 'a {
@@ -45,7 +48,10 @@ impl Query {
     }
 
     pub fn digest(&self) -> Result<Option<Digest>> {
-        self.get("digest").map(|d| d.parse()).transpose().map_err(Into::into)
+        self.get("digest")
+            .map(|d| d.parse())
+            .transpose()
+            .map_err(Into::into)
     }
 }
 

@@ -89,10 +89,34 @@ mod tests {
             ("a/b/tags/list", Some(Tags { name: "a/b" })),
             ("a/b/blobs/uploads/", Some(UploadStart { name: "a/b" })),
             ("a/b/blobs/uploads", Some(UploadStart { name: "a/b" })),
-            ("a/b/blobs/uploads/xyz", Some(Upload { name: "a/b", id: "xyz" })),
-            ("a/b/blobs/sha256:00", Some(Blob { name: "a/b", digest: "sha256:00" })),
-            ("a/b/c/manifests/v1", Some(Manifest { name: "a/b/c", reference: "v1" })),
-            ("a/b/referrers/sha256:00", Some(Referrers { name: "a/b", digest: "sha256:00" })),
+            (
+                "a/b/blobs/uploads/xyz",
+                Some(Upload {
+                    name: "a/b",
+                    id: "xyz",
+                }),
+            ),
+            (
+                "a/b/blobs/sha256:00",
+                Some(Blob {
+                    name: "a/b",
+                    digest: "sha256:00",
+                }),
+            ),
+            (
+                "a/b/c/manifests/v1",
+                Some(Manifest {
+                    name: "a/b/c",
+                    reference: "v1",
+                }),
+            ),
+            (
+                "a/b/referrers/sha256:00",
+                Some(Referrers {
+                    name: "a/b",
+                    digest: "sha256:00",
+                }),
+            ),
             ("a/b", None),
             ("a/b/manifests/", None),
             ("manifests/v1", None),
@@ -108,11 +132,17 @@ mod tests {
     fn names_that_contain_endpoint_words_still_route() {
         assert_eq!(
             parse_route("a/blobs/blobs/sha256:00"),
-            Some(Blob { name: "a/blobs", digest: "sha256:00" })
+            Some(Blob {
+                name: "a/blobs",
+                digest: "sha256:00"
+            })
         );
         assert_eq!(
             parse_route("a/manifests/manifests/latest"),
-            Some(Manifest { name: "a/manifests", reference: "latest" })
+            Some(Manifest {
+                name: "a/manifests",
+                reference: "latest"
+            })
         );
         assert_eq!(
             parse_route("tags/list/tags/list"),

@@ -102,7 +102,13 @@ mod tests {
             start: 10,
             end_inclusive: 19,
         };
-        for s in ["10-19", "bytes 10-19", "bytes=10-19", "bytes 10-19/100", " 10-19 "] {
+        for s in [
+            "10-19",
+            "bytes 10-19",
+            "bytes=10-19",
+            "bytes 10-19/100",
+            " 10-19 ",
+        ] {
             assert_eq!(parse_chunk_range(s), Some(r), "{s}");
         }
         assert_eq!(r.len(), 10);

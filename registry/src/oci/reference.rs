@@ -12,8 +12,10 @@ pub const MAX_NAME_LEN: usize = 255;
 
 static NAME_RE: LazyLock<Regex> = LazyLock::new(|| {
     // distribution-spec: [a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*(\/[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*)*
-    Regex::new(r"^[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*(?:/[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*)*$")
-        .expect("name grammar")
+    Regex::new(
+        r"^[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*(?:/[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*)*$",
+    )
+    .expect("name grammar")
 });
 static TAG_RE: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$").expect("tag grammar"));
@@ -136,16 +138,27 @@ mod tests {
 
     #[test]
     fn names_follow_the_spec_grammar() {
-        for ok in ["a/b", "acme/app/release", "a-b/c__d", "a.b/c--d", "o/x0_y.z"] {
+        for ok in [
+            "a/b",
+            "acme/app/release",
+            "a-b/c__d",
+            "a.b/c--d",
+            "o/x0_y.z",
+        ] {
             assert!(RepoName::parse(ok).is_ok(), "{ok}");
         }
-        for bad in ["A/b", "a//b", "a/b/", "/a", "a/-b", "a/b_", "a/b___c", "a/b:c"] {
+        for bad in [
+            "A/b", "a//b", "a/b/", "/a", "a/-b", "a/b_", "a/b___c", "a/b:c",
+        ] {
             assert!(
                 matches!(RepoName::parse(bad), Err(NameError::Grammar(_))),
                 "{bad}"
             );
         }
-        assert!(matches!(RepoName::parse("alone"), Err(NameError::NoOwner(_))));
+        assert!(matches!(
+            RepoName::parse("alone"),
+            Err(NameError::NoOwner(_))
+        ));
         let long = format!("a/{}", "b".repeat(254));
         assert_eq!(RepoName::parse(&long), Err(NameError::TooLong(256)));
     }

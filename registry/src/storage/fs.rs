@@ -74,10 +74,7 @@ impl FsStorage {
     fn key_path(&self, key: &str) -> io::Result<PathBuf> {
         let rel = Path::new(key);
         // Keys are built from validated names, so this only guards against a bug.
-        let safe = !key.is_empty()
-            && rel
-                .components()
-                .all(|c| matches!(c, Component::Normal(_)));
+        let safe = !key.is_empty() && rel.components().all(|c| matches!(c, Component::Normal(_)));
         if !safe {
             return Err(io::Error::new(
                 io::ErrorKind::InvalidInput,
@@ -105,7 +102,9 @@ impl FsStorage {
     }
 }
 
-async fn blocking<T: Send + 'static>(f: impl FnOnce() -> io::Result<T> + Send + 'static) -> Result<T> {
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> io::Result<T> + Send + 'static,
+) -> Result<T> {
     tokio::task::spawn_blocking(f)
         .await
         .map_err(|e| io::Error::other(format!("storage task failed: {e}")))?

@@ -32,7 +32,10 @@ fn image_manifest_requires_config_and_non_external_layers() {
     let m = parse(Some(mt::OCI_MANIFEST), &image(Some(mt::OCI_MANIFEST))).unwrap();
     assert_eq!(m.kind, ManifestKind::Image);
     let required: Vec<_> = m.required_blobs().map(|d| d.digest.clone()).collect();
-    assert_eq!(required, vec![Digest::sha256_of(b"c"), Digest::sha256_of(b"l")]);
+    assert_eq!(
+        required,
+        vec![Digest::sha256_of(b"c"), Digest::sha256_of(b"l")]
+    );
     assert_eq!(
         m.effective_artifact_type(),
         Some("application/vnd.oci.image.config.v1+json")
@@ -41,7 +44,11 @@ fn image_manifest_requires_config_and_non_external_layers() {
 
 #[test]
 fn media_type_comes_from_body_header_or_shape() {
-    let ct_only = parse(Some("application/vnd.oci.image.manifest.v1+json; charset=utf-8"), &image(None)).unwrap();
+    let ct_only = parse(
+        Some("application/vnd.oci.image.manifest.v1+json; charset=utf-8"),
+        &image(None),
+    )
+    .unwrap();
     assert_eq!(ct_only.media_type, mt::OCI_MANIFEST);
     let neither = parse(None, &image(None)).unwrap();
     assert_eq!(neither.media_type, mt::OCI_MANIFEST);
@@ -67,25 +74,40 @@ fn index_and_docker_list() {
     });
     let m = parse(Some(mt::DOCKER_LIST), &idx).unwrap();
     assert_eq!(m.kind, ManifestKind::Index);
-    assert_eq!(m.manifests[0].platform.as_ref().unwrap().architecture, "amd64");
+    assert_eq!(
+        m.manifests[0].platform.as_ref().unwrap().architecture,
+        "amd64"
+    );
     assert_eq!(m.required_blobs().count(), 0);
     let mut no_manifests = idx.clone();
     no_manifests.as_object_mut().unwrap().remove("manifests");
-    assert_eq!(parse(None, &no_manifests), Err(ManifestError::MissingManifests));
+    assert_eq!(
+        parse(None, &no_manifests),
+        Err(ManifestError::MissingManifests)
+    );
 }
 
 #[test]
 fn schema1_is_refused_clearly() {
     let s1 = json!({"schemaVersion": 1, "name": "a/b", "tag": "x", "fsLayers": []});
     assert_eq!(parse(None, &s1), Err(ManifestError::Schema1));
-    assert_eq!(parse(Some(mt::DOCKER_SCHEMA1_SIGNED), &image(None)), Err(ManifestError::Schema1));
+    assert_eq!(
+        parse(Some(mt::DOCKER_SCHEMA1_SIGNED), &image(None)),
+        Err(ManifestError::Schema1)
+    );
     assert!(ManifestError::Schema1.to_string().contains("not supported"));
 }
 
 #[test]
 fn malformed_manifests() {
-    assert!(matches!(Manifest::parse(None, b"{"), Err(ManifestError::Json(_))));
-    assert!(matches!(Manifest::parse(None, b"[]"), Err(ManifestError::Json(_))));
+    assert!(matches!(
+        Manifest::parse(None, b"{"),
+        Err(ManifestError::Json(_))
+    ));
+    assert!(matches!(
+        Manifest::parse(None, b"[]"),
+        Err(ManifestError::Json(_))
+    ));
     let mut v = image(None);
     v["schemaVersion"] = json!(3);
     assert_eq!(parse(None, &v), Err(ManifestError::SchemaVersion));
@@ -108,7 +130,10 @@ fn data_field_must_match_the_descriptor() {
     v["config"]["data"] = json!(b64(b"c"));
     assert!(parse(None, &v).is_ok());
     v["config"]["data"] = json!(b64(b"x"));
-    assert!(matches!(parse(None, &v), Err(ManifestError::DataMismatch(_))));
+    assert!(matches!(
+        parse(None, &v),
+        Err(ManifestError::DataMismatch(_))
+    ));
 }
 
 #[test]
@@ -117,6 +142,9 @@ fn artifacts_and_subjects() {
     v["artifactType"] = json!("application/vnd.example.sbom");
     v["subject"] = json!({"mediaType": mt::OCI_MANIFEST, "digest": d(b"s"), "size": 5});
     let m = parse(None, &v).unwrap();
-    assert_eq!(m.effective_artifact_type(), Some("application/vnd.example.sbom"));
+    assert_eq!(
+        m.effective_artifact_type(),
+        Some("application/vnd.example.sbom")
+    );
     assert_eq!(m.subject.unwrap().digest, Digest::sha256_of(b"s"));
 }

@@ -28,22 +28,26 @@ pub async fn get(app: &AppState, name: &str, digest: &str, parts: &Parts) -> Han
     let mut partial = None;
     let blob = app
         .content
-        .blob_open(&repo, &digest, |len| match range_header.map(|h| parse_range(h, len)) {
-            None | Some(RangeRequest::Full) => Ok(0..len),
-            Some(RangeRequest::Partial(r)) => {
-                partial = Some(r.clone());
-                Ok(r)
+        .blob_open(&repo, &digest, |len| {
+            match range_header.map(|h| parse_range(h, len)) {
+                None | Some(RangeRequest::Full) => Ok(0..len),
+                Some(RangeRequest::Partial(r)) => {
+                    partial = Some(r.clone());
+                    Ok(r)
+                }
+                Some(RangeRequest::Unsatisfiable) => Err(Error::RangeNotSatisfiable { len }),
             }
-            Some(RangeRequest::Unsatisfiable) => Err(Error::RangeNotSatisfiable { len }),
         })
         .await?;
     let body = Body::from_stream(blob.body);
     Ok(match partial {
         None => blob_response(StatusCode::OK, &digest, blob.len, body),
         Some(r) => {
-            let mut resp = blob_response(StatusCode::PARTIAL_CONTENT, &digest, r.end - r.start, body);
+            let mut resp =
+                blob_response(StatusCode::PARTIAL_CONTENT, &digest, r.end - r.start, body);
             let range = format!("bytes {}-{}/{}", r.start, r.end - 1, blob.len);
-            resp.headers_mut().insert(header::CONTENT_RANGE, value(range));
+            resp.headers_mut()
+                .insert(header::CONTENT_RANGE, value(range));
             resp
         }
     })
@@ -55,13 +59,25 @@ fn blob_response(status: StatusCode, digest: &Digest, len: u64, body: Body) -> R
     let mut resp = (status, body).into_response();
     let h = resp.headers_mut();
     h.insert(header::CONTENT_LENGTH, HeaderValue::from(len));
-    h.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/octet-stream"));
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/octet-stream"),
+    );
     h.insert(DOCKER_CONTENT_DIGEST, value(digest.to_string()));
     h.insert(header::ETAG, etag(digest));
     h.insert(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"));
-    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("max-age=31536000"));
-    h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
-    h.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static("sandbox"));
+    h.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("max-age=31536000"),
+    );
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static("sandbox"),
+    );
     resp
 }
 

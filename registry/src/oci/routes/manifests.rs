@@ -37,7 +37,13 @@ pub async fn get(app: &AppState, name: &str, reference: &str, parts: &Parts) -> 
     Ok(resp)
 }
 
-pub async fn put(app: &AppState, name: &str, reference: &str, parts: &Parts, body: Body) -> Handled {
+pub async fn put(
+    app: &AppState,
+    name: &str,
+    reference: &str,
+    parts: &Parts,
+    body: Body,
+) -> Handled {
     let repo = RepoName::parse(name)?;
     let reference = Reference::parse(reference)?;
     let extra_tags = Query::of(parts)
@@ -45,7 +51,11 @@ pub async fn put(app: &AppState, name: &str, reference: &str, parts: &Parts, bod
         .map(Tag::parse)
         .collect::<Result<Vec<_>, _>>()?;
     let max = app.content.limits().max_manifest_bytes;
-    let too_large = || Error::TooLarge(format!("manifest exceeds this registry's limit of {max} bytes"));
+    let too_large = || {
+        Error::TooLarge(format!(
+            "manifest exceeds this registry's limit of {max} bytes"
+        ))
+    };
     if content_length(parts)?.is_some_and(|n| n > max) {
         return Err(too_large());
     }
@@ -59,7 +69,10 @@ pub async fn put(app: &AppState, name: &str, reference: &str, parts: &Parts, bod
         .await?;
     let mut resp = StatusCode::CREATED.into_response();
     let h = resp.headers_mut();
-    h.insert(header::LOCATION, value(format!("/v2/{name}/manifests/{}", put.digest)));
+    h.insert(
+        header::LOCATION,
+        value(format!("/v2/{name}/manifests/{}", put.digest)),
+    );
     h.insert(DOCKER_CONTENT_DIGEST, value(put.digest.to_string()));
     h.insert(header::CONTENT_LENGTH, HeaderValue::from(0));
     if let Some(subject) = put.subject {

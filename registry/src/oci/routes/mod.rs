@@ -43,7 +43,9 @@ async fn dispatch(State(app): State<Arc<AppState>>, request: Request) -> Respons
         }
         (OciRoute::Blob { name, digest }, "DELETE") => blobs::delete(app, name, digest).await,
         (OciRoute::UploadStart { name }, "POST") => uploads::start(app, name, &parts, body).await,
-        (OciRoute::Upload { name, id }, "PATCH") => uploads::patch(app, name, id, &parts, body).await,
+        (OciRoute::Upload { name, id }, "PATCH") => {
+            uploads::patch(app, name, id, &parts, body).await
+        }
         (OciRoute::Upload { name, id }, "PUT") => uploads::put(app, name, id, &parts, body).await,
         (OciRoute::Upload { name, id }, "GET") => uploads::status(app, name, id).await,
         (OciRoute::Upload { name, id }, "DELETE") => uploads::cancel(app, name, id).await,

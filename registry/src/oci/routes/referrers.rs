@@ -17,13 +17,19 @@ pub async fn list(app: &AppState, name: &str, digest: &str, parts: &Parts) -> Ha
     let subject: Digest = digest.parse()?;
     let query = Query::of(parts);
     let artifact_type = query.get("artifactType").filter(|t| !t.is_empty());
-    let manifests = app.content.referrers(&repo, &subject, artifact_type).await?;
+    let manifests = app
+        .content
+        .referrers(&repo, &subject, artifact_type)
+        .await?;
     let index = json!({"schemaVersion": 2, "mediaType": OCI_INDEX, "manifests": manifests});
     let mut resp = axum::Json(index).into_response();
     let h = resp.headers_mut();
     h.insert(header::CONTENT_TYPE, HeaderValue::from_static(OCI_INDEX));
     if artifact_type.is_some() {
-        h.insert(OCI_FILTERS_APPLIED, HeaderValue::from_static("artifactType"));
+        h.insert(
+            OCI_FILTERS_APPLIED,
+            HeaderValue::from_static("artifactType"),
+        );
     }
     Ok(resp)
 }

@@ -22,11 +22,18 @@ fn storage() -> (tempfile::TempDir, FsStorage) {
 async fn metadata_objects_round_trip() {
     let (_d, s) = storage();
     assert_eq!(s.get("repositories/a/b/x").await.unwrap(), None);
-    s.put("repositories/a/b/x", Bytes::from_static(b"1")).await.unwrap();
-    s.put("repositories/a/b/x", Bytes::from_static(b"2")).await.unwrap();
+    s.put("repositories/a/b/x", Bytes::from_static(b"1"))
+        .await
+        .unwrap();
+    s.put("repositories/a/b/x", Bytes::from_static(b"2"))
+        .await
+        .unwrap();
     assert_eq!(s.get("repositories/a/b/x").await.unwrap().unwrap(), "2");
     assert_eq!(s.list("repositories/a/b").await.unwrap(), vec!["x"]);
-    assert_eq!(s.list("repositories/none").await.unwrap(), Vec::<String>::new());
+    assert_eq!(
+        s.list("repositories/none").await.unwrap(),
+        Vec::<String>::new()
+    );
     assert!(s.delete("repositories/a/b/x").await.unwrap());
     assert!(!s.delete("repositories/a/b/x").await.unwrap());
     // A key that is a file's child is absent, not an error.
@@ -51,7 +58,10 @@ async fn blobs_are_stored_once_by_digest_and_read_by_range() {
     s.blob_put(&d, data.clone()).await.unwrap();
     s.blob_put(&d, data.clone()).await.unwrap();
     assert_eq!(s.blob_len(&d).await.unwrap(), Some(11));
-    assert_eq!(collect(s.blob_read(&d, 6..11).await.unwrap().unwrap()).await, b"world");
+    assert_eq!(
+        collect(s.blob_read(&d, 6..11).await.unwrap().unwrap()).await,
+        b"world"
+    );
     assert_eq!(s.blob_list().await.unwrap(), vec![d.clone()]);
     assert!(s.blob_delete(&d).await.unwrap());
     assert!(s.blob_read(&d, 0..1).await.unwrap().is_none());
@@ -60,11 +70,19 @@ async fn blobs_are_stored_once_by_digest_and_read_by_range() {
 #[tokio::test]
 async fn uploads_append_discard_torn_tails_and_commit() {
     let (dir, s) = storage();
-    assert_eq!(s.upload_write("u1", 0, body(&[b"abc", b"def"])).await.unwrap(), 6);
+    assert_eq!(
+        s.upload_write("u1", 0, body(&[b"abc", b"def"]))
+            .await
+            .unwrap(),
+        6
+    );
     // A torn write: bytes past the recorded offset are discarded by the next write.
     assert_eq!(s.upload_write("u1", 6, body(&[b"XXXX"])).await.unwrap(), 10);
     assert_eq!(s.upload_write("u1", 6, body(&[b"gh"])).await.unwrap(), 8);
-    assert_eq!(collect(s.upload_read("u1", 8).await.unwrap()).await, b"abcdefgh");
+    assert_eq!(
+        collect(s.upload_read("u1", 8).await.unwrap()).await,
+        b"abcdefgh"
+    );
     // Data missing below the offset is corruption, not silently zero-filled.
     assert!(matches!(
         s.upload_write("u1", 100, body(&[b"x"])).await,
@@ -72,7 +90,10 @@ async fn uploads_append_discard_torn_tails_and_commit() {
     ));
     let d = Digest::sha256_of(b"abcdefgh");
     s.upload_commit("u1", 8, &d).await.unwrap();
-    assert_eq!(collect(s.blob_read(&d, 0..8).await.unwrap().unwrap()).await, b"abcdefgh");
+    assert_eq!(
+        collect(s.blob_read(&d, 0..8).await.unwrap().unwrap()).await,
+        b"abcdefgh"
+    );
     s.upload_delete("u1").await.unwrap();
     assert!(!dir.path().join("uploads/u1").exists());
 }
@@ -109,7 +130,12 @@ async fn stale_temp_files_are_removed_on_open() {
     let stale = s.tmp_path();
     fs::write(&stale, b"crashed").unwrap();
     let old = SystemTime::now() - STALE_TMP - Duration::from_secs(60);
-    File::options().write(true).open(&stale).unwrap().set_modified(old).unwrap();
+    File::options()
+        .write(true)
+        .open(&stale)
+        .unwrap()
+        .set_modified(old)
+        .unwrap();
     FsStorage::open(dir.path()).unwrap();
     assert!(fresh.exists());
     assert!(!stale.exists());
