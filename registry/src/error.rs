@@ -49,8 +49,9 @@ pub enum Error {
     /// Larger than a configured limit (413).
     #[error("{0}")]
     TooLarge(String),
-    #[error("{0}")]
-    Unsupported(String),
+    /// A method the endpoint does not have (405, with `Allow`).
+    #[error("{method} is not supported on this endpoint; it allows {allow}")]
+    MethodNotAllowed { method: String, allow: &'static str },
     #[error("{0}")]
     PaginationInvalid(String),
     /// A path that names no endpoint.
@@ -78,7 +79,7 @@ impl Error {
             NameUnknown => ("NAME_UNKNOWN", StatusCode::NOT_FOUND),
             SizeInvalid(_) => ("SIZE_INVALID", StatusCode::BAD_REQUEST),
             TooLarge(_) => ("SIZE_INVALID", StatusCode::PAYLOAD_TOO_LARGE),
-            Unsupported(_) => ("UNSUPPORTED", StatusCode::METHOD_NOT_ALLOWED),
+            MethodNotAllowed { .. } => ("UNSUPPORTED", StatusCode::METHOD_NOT_ALLOWED),
             // distribution's code for a bad `n`
             PaginationInvalid(_) => ("PAGINATION_NUMBER_INVALID", StatusCode::BAD_REQUEST),
             NotFound => ("NAME_UNKNOWN", StatusCode::NOT_FOUND),
@@ -128,6 +129,9 @@ impl IntoResponse for Error {
                 }
                 let range = crate::oci::range::upload_range_header(*offset);
                 headers.insert(header::RANGE, HeaderValue::from_str(&range).expect("ascii"));
+            }
+            Error::MethodNotAllowed { allow, .. } => {
+                headers.insert(header::ALLOW, HeaderValue::from_static(allow));
             }
             Error::RangeNotSatisfiable { len } => {
                 let v = HeaderValue::from_str(&format!("bytes */{len}")).expect("ascii");

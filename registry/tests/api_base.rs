@@ -185,3 +185,37 @@ async fn percent_encoded_paths_are_decoded_before_routing() {
     r.assert_status(StatusCode::OK);
     assert_eq!(&r.body[..], b"enc");
 }
+
+#[tokio::test]
+async fn base_supports_only_get_and_head() {
+    let reg = TestRegistry::new();
+    for path in ["/v2/", "/v2"] {
+        for method in [Method::POST, Method::PUT, Method::DELETE, Method::PATCH] {
+            let r = reg.request(method.clone(), path, &[], Body::empty()).await;
+            r.assert_error(StatusCode::METHOD_NOT_ALLOWED, "UNSUPPORTED");
+            assert_eq!(r.header("allow"), "GET, HEAD", "{method} {path}");
+        }
+        reg.request(Method::HEAD, path, &[], Body::empty())
+            .await
+            .assert_status(StatusCode::OK);
+    }
+}
+
+#[tokio::test]
+async fn a_405_names_the_allowed_methods() {
+    let reg = TestRegistry::new();
+    let cases = [
+        (
+            Method::POST,
+            "/v2/acme/app/manifests/v1",
+            "GET, HEAD, PUT, DELETE",
+        ),
+        (Method::PUT, "/v2/acme/app/blobs/uploads/", "POST"),
+        (Method::POST, "/v2/acme/app/tags/list", "GET, HEAD"),
+    ];
+    for (method, path, allow) in cases {
+        let r = reg.request(method.clone(), path, &[], Body::empty()).await;
+        r.assert_error(StatusCode::METHOD_NOT_ALLOWED, "UNSUPPORTED");
+        assert_eq!(r.header("allow"), allow, "{method} {path}");
+    }
+}

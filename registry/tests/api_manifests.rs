@@ -337,3 +337,22 @@ async fn nested_repositories_are_separate() {
     let r = reg.get("/v2/acme/app/manifests/v1").await;
     assert_eq!(r.header("docker-content-digest"), outer);
 }
+
+#[tokio::test]
+async fn if_none_match_star_lists_and_weak_tags_are_304() {
+    let reg = TestRegistry::new();
+    let (digest, _) = reg.push_image("acme/app", "v1", "x").await;
+    let list = format!("\"{}\", \"{digest}\"", sha256(b"other"));
+    let weak = format!("W/\"{digest}\"");
+    for value in ["*", list.as_str(), weak.as_str()] {
+        let r = reg
+            .request(
+                Method::GET,
+                "/v2/acme/app/manifests/v1",
+                &[("if-none-match", value)],
+                Body::empty(),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::NOT_MODIFIED, "If-None-Match: {value}");
+    }
+}

@@ -28,7 +28,7 @@ pub struct UploadSession {
     pub id: String,
     /// Bytes received so far.
     pub offset: u64,
-    started_at: u64,
+    started_at_ms: u64,
     sha256: Sha256,
 }
 
@@ -51,7 +51,7 @@ impl UploadBody {
 struct StoredSession {
     repo: String,
     offset: u64,
-    started_at: u64,
+    started_at_ms: u64,
     sha256_state: String,
 }
 
@@ -65,10 +65,10 @@ struct Tally {
     received: u64,
 }
 
-fn now_secs() -> u64 {
+fn now_ms() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
+        .map_or(0, |d| d.as_millis() as u64)
 }
 
 impl Content {
@@ -77,7 +77,7 @@ impl Content {
         let session = UploadSession {
             id: uuid::Uuid::new_v4().to_string(),
             offset: 0,
-            started_at: now_secs(),
+            started_at_ms: now_ms(),
             sha256: Sha256::new(),
         };
         self.save_session(repo, &session).await?;
@@ -136,6 +136,26 @@ impl Content {
         Ok(session.offset)
     }
 
+    /// A whole blob in one request. Refused up front when the declared length is over
+    /// the limit; nothing is left behind when it fails.
+    pub async fn upload_monolithic(
+        &self,
+        repo: &RepoName,
+        digest: &Digest,
+        body: UploadBody,
+    ) -> Result<u64> {
+        let declared = body.range.map(|r| r.byte_count()).or(body.content_length);
+        if declared.is_some_and(|n| n > self.limits.max_layer_bytes) {
+            return Err(self.too_large());
+        }
+        let session = self.upload_start(repo).await?;
+        let result = self.upload_finish(repo, &session.id, digest, body).await;
+        if result.is_err() {
+            let _ = self.storage.upload_delete(&session.id).await;
+        }
+        result
+    }
+
     /// Cancels a session and removes its bytes.
     pub async fn upload_cancel(&self, repo: &RepoName, id: &str) -> Result<()> {
         let _turn = self.upload_locks.lock(id).await;
@@ -150,7 +170,7 @@ impl Content {
         for id in self.storage.list(keys::uploads()).await? {
             let state = self.storage.get(&keys::upload_state(&id)).await?;
             let expired = match state.map(|s| serde_json::from_slice::<StoredSession>(&s)) {
-                Some(Ok(s)) => self.is_expired(s.started_at),
+                Some(Ok(s)) => self.is_expired(s.started_at_ms),
                 // Unreadable or missing state: the session can never continue.
                 _ => true,
             };
@@ -163,8 +183,8 @@ impl Content {
         Ok(purged)
     }
 
-    fn is_expired(&self, started_at: u64) -> bool {
-        now_secs().saturating_sub(started_at) >= self.limits.upload_timeout.as_secs()
+    fn is_expired(&self, started_at_ms: u64) -> bool {
+        u128::from(now_ms().saturating_sub(started_at_ms)) >= self.limits.upload_timeout.as_millis()
     }
 
     async fn load_session(&self, repo: &RepoName, id: &str) -> Result<UploadSession> {
@@ -182,7 +202,7 @@ impl Content {
         if stored.repo != repo.as_str() {
             return Err(Error::BlobUploadUnknown);
         }
-        if self.is_expired(stored.started_at) {
+        if self.is_expired(stored.started_at_ms) {
             self.storage.upload_delete(&id).await?;
             return Err(Error::BlobUploadUnknown);
         }
@@ -196,7 +216,7 @@ impl Content {
         Ok(UploadSession {
             id,
             offset: stored.offset,
-            started_at: stored.started_at,
+            started_at_ms: stored.started_at_ms,
             sha256,
         })
     }
@@ -205,7 +225,7 @@ impl Content {
         let stored = StoredSession {
             repo: repo.to_string(),
             offset: s.offset,
-            started_at: s.started_at,
+            started_at_ms: s.started_at_ms,
             sha256_state: base64::engine::general_purpose::STANDARD.encode(s.sha256.serialize()),
         };
         let json = serde_json::to_vec(&stored).expect("session state serializes");
@@ -225,16 +245,16 @@ impl Content {
                     location: String::new(),
                 });
             }
-            if body.content_length.is_some_and(|n| n != range.len()) {
+            if body.content_length.is_some_and(|n| n != range.byte_count()) {
                 return Err(Error::BlobUploadInvalid(format!(
                     "Content-Range covers {} bytes but Content-Length is {}",
-                    range.len(),
+                    range.byte_count(),
                     body.content_length.unwrap_or_default()
                 )));
             }
         }
         let max = self.limits.max_layer_bytes;
-        let declared = body.range.map(|r| r.len()).or(body.content_length);
+        let declared = body.range.map(|r| r.byte_count()).or(body.content_length);
         if declared.is_some_and(|n| session.offset.saturating_add(n) > max) {
             return Err(self.too_large());
         }
@@ -284,11 +304,11 @@ impl Content {
             )));
         }
         if let Some(range) = body.range
-            && received != range.len()
+            && received != range.byte_count()
         {
             return Err(Error::BlobUploadInvalid(format!(
                 "Content-Range covers {} bytes but the body had {received}",
-                range.len()
+                range.byte_count()
             )));
         }
         session.offset = new_len;

@@ -93,6 +93,17 @@ pub fn value(s: impl AsRef<str>) -> HeaderValue {
     HeaderValue::from_str(s.as_ref()).expect("registry-made header values are visible ASCII")
 }
 
+/// Whether an `If-None-Match` value matches `etag` (RFC 9110 §13.1.2: `*`, a list, and
+/// weak comparison).
+pub fn if_none_match(header: &str, etag: &HeaderValue) -> bool {
+    let etag = etag.to_str().unwrap_or("");
+    header.trim() == "*"
+        || header
+            .split(',')
+            .map(|t| t.trim())
+            .any(|t| t.strip_prefix("W/").unwrap_or(t) == etag)
+}
+
 /// The ETag of content named by `digest`.
 pub fn etag(digest: &Digest) -> HeaderValue {
     value(format!("\"{digest}\""))

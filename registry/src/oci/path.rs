@@ -25,6 +25,17 @@ pub enum OciRoute<'a> {
 }
 
 impl OciRoute<'_> {
+    /// The methods the endpoint has, as an `Allow` header lists them.
+    pub fn allowed_methods(&self) -> &'static str {
+        match self {
+            OciRoute::Base | OciRoute::Tags { .. } | OciRoute::Referrers { .. } => "GET, HEAD",
+            OciRoute::UploadStart { .. } => "POST",
+            OciRoute::Upload { .. } => "GET, PATCH, PUT, DELETE",
+            OciRoute::Blob { .. } => "GET, HEAD, DELETE",
+            OciRoute::Manifest { .. } => "GET, HEAD, PUT, DELETE",
+        }
+    }
+
     /// A short label for metrics and logs.
     pub fn label(&self) -> &'static str {
         match self {

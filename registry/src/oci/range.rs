@@ -11,7 +11,9 @@ pub struct ChunkRange {
 }
 
 impl ChunkRange {
-    pub fn len(&self) -> u64 {
+    /// How many bytes the range covers (never overflows: `parse_chunk_range` refuses
+    /// ranges whose count does not fit).
+    pub fn byte_count(&self) -> u64 {
         self.end_inclusive - self.start + 1
     }
 }
@@ -27,9 +29,11 @@ pub fn parse_chunk_range(header: &str) -> Option<ChunkRange> {
         .unwrap_or(s);
     let s = s.split_once('/').map_or(s, |(r, _total)| r);
     let (a, b) = s.split_once('-')?;
-    let start = a.trim().parse().ok()?;
-    let end_inclusive = b.trim().parse().ok()?;
-    (end_inclusive >= start).then_some(ChunkRange {
+    let start: u64 = a.trim().parse().ok()?;
+    let end_inclusive: u64 = b.trim().parse().ok()?;
+    // The count must fit in a u64, so `0-18446744073709551615` is refused.
+    let fits = end_inclusive >= start && (end_inclusive - start).checked_add(1).is_some();
+    fits.then_some(ChunkRange {
         start,
         end_inclusive,
     })
@@ -111,8 +115,16 @@ mod tests {
         ] {
             assert_eq!(parse_chunk_range(s), Some(r), "{s}");
         }
-        assert_eq!(r.len(), 10);
-        for bad in ["", "10", "19-10", "a-b", "-5", "10-"] {
+        assert_eq!(r.byte_count(), 10);
+        for bad in [
+            "",
+            "10",
+            "19-10",
+            "a-b",
+            "-5",
+            "10-",
+            "0-18446744073709551615",
+        ] {
             assert_eq!(parse_chunk_range(bad), None, "{bad}");
         }
     }

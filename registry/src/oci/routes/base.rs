@@ -3,6 +3,6 @@
 use axum::Json;
 use axum::response::{IntoResponse, Response};
 
-pub async fn handle() -> Response {
+pub fn handle() -> Response {
     Json(serde_json::json!({})).into_response()
 }

@@ -8,7 +8,8 @@ use axum::response::IntoResponse;
 use super::Handled;
 use crate::error::Error;
 use crate::oci::http::{
-    DOCKER_CONTENT_DIGEST, OCI_SUBJECT, OCI_TAG, Query, content_length, etag, header_str, value,
+    DOCKER_CONTENT_DIGEST, OCI_SUBJECT, OCI_TAG, Query, content_length, etag, header_str,
+    if_none_match, value,
 };
 use crate::oci::reference::{Reference, RepoName, Tag};
 use crate::state::AppState;
@@ -18,7 +19,8 @@ pub async fn get(app: &AppState, name: &str, reference: &str, parts: &Parts) -> 
     let reference = Reference::parse(reference)?;
     let m = app.content.manifest_get(&repo, &reference).await?;
     let tag = etag(&m.digest);
-    let not_modified = parts.headers.get(header::IF_NONE_MATCH) == Some(&tag);
+    let not_modified =
+        header_str(parts, &header::IF_NONE_MATCH).is_some_and(|h| if_none_match(h, &tag));
     let (status, body) = if not_modified {
         (StatusCode::NOT_MODIFIED, Body::empty())
     } else if parts.method == Method::HEAD {

@@ -24,20 +24,25 @@ mod uploads;
 /// The OCI Distribution API.
 pub fn router() -> Router<Arc<AppState>> {
     Router::new()
-        .route("/v2", any(base::handle))
-        .route("/v2/", any(base::handle))
+        .route("/v2", any(dispatch))
+        .route("/v2/", any(dispatch))
         .route("/v2/{*rest}", any(dispatch))
 }
 
 async fn dispatch(State(app): State<Arc<AppState>>, request: Request) -> Response {
     let (parts, body) = request.into_parts();
     let path = percent_decode_str(parts.uri.path()).decode_utf8_lossy();
-    let Some(route) = path.strip_prefix("/v2/").and_then(parse_route) else {
+    let rest = if path == "/v2" {
+        Some("")
+    } else {
+        path.strip_prefix("/v2/")
+    };
+    let Some(route) = rest.and_then(parse_route) else {
         return Error::NotFound.into_response();
     };
     let app = &app;
     let result = match (route, parts.method.as_str()) {
-        (OciRoute::Base, _) => Ok(base::handle().await),
+        (OciRoute::Base, "GET" | "HEAD") => Ok(base::handle()),
         (OciRoute::Blob { name, digest }, "GET" | "HEAD") => {
             blobs::get(app, name, digest, &parts).await
         }
@@ -58,8 +63,8 @@ async fn dispatch(State(app): State<Arc<AppState>>, request: Request) -> Respons
         (OciRoute::Manifest { name, reference }, "DELETE") => {
             manifests::delete(app, name, reference).await
         }
-        (OciRoute::Tags { name }, "GET") => tags::list(app, name, &parts).await,
-        (OciRoute::Referrers { name, digest }, "GET") => {
+        (OciRoute::Tags { name }, "GET" | "HEAD") => tags::list(app, name, &parts).await,
+        (OciRoute::Referrers { name, digest }, "GET" | "HEAD") => {
             referrers::list(app, name, digest, &parts).await
         }
         (route, _) => Err(not_allowed(route, &parts.method)),
@@ -68,10 +73,10 @@ async fn dispatch(State(app): State<Arc<AppState>>, request: Request) -> Respons
 }
 
 fn not_allowed(route: OciRoute<'_>, method: &Method) -> Error {
-    Error::Unsupported(format!(
-        "{method} is not supported on the {} endpoint",
-        route.label()
-    ))
+    Error::MethodNotAllowed {
+        method: method.to_string(),
+        allow: route.allowed_methods(),
+    }
 }
 
 /// Where an upload session continues.

@@ -30,11 +30,8 @@ pub async fn start(app: &AppState, name: &str, parts: &Parts, body: Body) -> Han
         }
     } else if let Some(digest) = query.digest()? {
         // Monolithic upload: the whole blob in this one request.
-        let session = app.content.upload_start(&repo).await?;
         let body = upload_body(parts, body)?;
-        app.content
-            .upload_finish(&repo, &session.id, &digest, body)
-            .await?;
+        app.content.upload_monolithic(&repo, &digest, body).await?;
         return Ok(created(name, &digest));
     }
     let session = app.content.upload_start(&repo).await?;
