@@ -1,0 +1,143 @@
+#!/usr/bin/env bash
+# Side-by-side benchmarks of Berth against distribution 2.8 (Debian's docker-registry)
+# and distribution v3, all on filesystem storage on this machine, in one run, plus the
+# machine's own limits (single-core SHA-256, loopback TCP).
+#
+#   bench/run.sh                  (make bench: installs the peers first)
+#   BENCH_SIZE_MIB=1024 BENCH_WRK_SECONDS=10 bench/run.sh
+#
+# Measures, per registry: (a) manifest GET by tag with wrk at 32 connections (req/s, p99),
+# (b) monolithic push (POST + PUT) of a BENCH_SIZE_MIB blob (seconds), (c) pull of that
+# blob (MB/s), (d) the server's RSS after the runs. Writes bench/results/latest.md.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+export PATH=$root/.tools/bin:$PATH
+SIZE_MIB=${BENCH_SIZE_MIB:-1024}
+WRK_SECONDS=${BENCH_WRK_SECONDS:-10}
+WRK_CONNECTIONS=32
+REPEAT=${BENCH_REPEAT:-3}
+
+need() { command -v "$1" >/dev/null || { echo "bench: $1 is missing: run scripts/tools.sh bench" >&2; exit 1; }; }
+for t in docker-registry distribution-registry wrk iperf3 openssl curl; do need "$t"; done
+
+cargo build --release --locked -q
+work=$(mktemp -d)
+pids=()
+cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$work"; }
+trap cleanup EXIT
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+wait_http() { for _ in $(seq 200); do curl -sf -o /dev/null "$1" && return 0; sleep 0.05; done; echo "bench: $1 never answered" >&2; exit 1; }
+
+# --- the machine's limits
+sha_mbs=$(openssl speed -evp sha256 -bytes 1048576 -seconds 3 2>/dev/null | awk '/^sha256/ {printf "%.0f", $2/1000}')
+iperf3 -s -1 -B 127.0.0.1 -p 5299 >/dev/null 2>&1 &
+sleep 0.3
+loop_mbs=$(iperf3 -c 127.0.0.1 -p 5299 -n "${SIZE_MIB}M" -J | python3 -c 'import json,sys; print(round(json.load(sys.stdin)["end"]["sum_received"]["bits_per_second"]/8e6))')
+
+# --- the payloads: a SIZE_MIB blob, and a small image manifest that tags
+blob=$work/blob.bin
+head -c "$((SIZE_MIB * 1024 * 1024))" /dev/urandom >"$blob"
+blob_digest=sha256:$(sha256sum "$blob" | cut -d' ' -f1)
+cat "$blob" >/dev/null # in the page cache, so the client reads memory
+printf '{}' >"$work/config.json"
+config_digest=sha256:$(sha256sum "$work/config.json" | cut -d' ' -f1)
+cat >"$work/manifest.json" <<JSON
+{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"$config_digest","size":2},"layers":[]}
+JSON
+
+push_blob() { # URL FILE DIGEST -> seconds of the PUT
+  local loc
+  loc=$(curl -sS -X POST -D - -o /dev/null "$1/v2/bench/app/blobs/uploads/" | awk 'tolower($1)=="location:" {print $2}' | tr -d '\r')
+  case $loc in http*) ;; *) loc=$1$loc ;; esac
+  local sep='?'; [[ $loc == *\?* ]] && sep='&'
+  curl -sS -f -o /dev/null -w '%{time_total}' -X PUT -H 'Content-Type: application/octet-stream' \
+    -T "$2" "$loc${sep}digest=$3"
+}
+
+rss_mib() { awk '/^VmRSS/ {printf "%.0f", $2/1024}' "/proc/$1/status"; }
+
+bench_one() { # NAME PID URL
+  local name=$1 pid=$2 url=$3
+  push_blob "$url" "$work/config.json" "$config_digest" >/dev/null
+  curl -sS -f -o /dev/null -X PUT -H 'Content-Type: application/vnd.oci.image.manifest.v1+json' \
+    --data-binary @"$work/manifest.json" "$url/v2/bench/app/manifests/latest"
+  local wrk_out rps p99
+  wrk_out=$(wrk -t2 -c"$WRK_CONNECTIONS" -d"${WRK_SECONDS}s" --latency \
+    -H 'Accept: application/vnd.oci.image.manifest.v1+json' "$url/v2/bench/app/manifests/latest")
+  rps=$(awk '/^Requests\/sec/ {printf "%.0f", $2}' <<<"$wrk_out")
+  p99=$(awk '$1=="99%" {print $2}' <<<"$wrk_out")
+  if grep -q 'Non-2xx' <<<"$wrk_out"; then echo "bench: $name answered errors to wrk" >&2; exit 1; fi
+  local best_push=999999 best_pull=0 s mbs
+  for i in $(seq "$REPEAT"); do
+    # a fresh repository each time, so every push stores the blob
+    s=$(push_blob "$url" "$blob" "$blob_digest")
+    best_push=$(python3 -c "print(min($best_push, $s))")
+    mbs=$(curl -sS -f -o /dev/null -w '%{speed_download}' "$url/v2/bench/app/blobs/$blob_digest")
+    best_pull=$(python3 -c "print(max($best_pull, $mbs/1e6))")
+    curl -sS -o /dev/null -X DELETE "$url/v2/bench/app/blobs/$blob_digest" || true
+    rm -rf "$work/data-$name/blobs" "$work/data-$name/docker/registry/v2/blobs" 2>/dev/null || true
+  done
+  printf '%s|%s|%s|%s|%s|%s\n' "$name" "$rps" "$p99" "$best_push" "$best_pull" "$(rss_mib "$pid")"
+}
+
+start() { # NAME CMD... ; sets started_pid, started_url
+  local name=$1; shift
+  "$@" >"$work/$name.log" 2>&1 &
+  started_pid=$!
+  pids+=("$started_pid")
+}
+
+results=()
+# distribution 2.8 and 3.x: the same config, each in its own directory
+for peer in docker-registry distribution-registry; do
+  port=$(free_port)
+  mkdir -p "$work/data-$peer"
+  cat >"$work/$peer.yml" <<YAML
+version: 0.1
+log: {level: error, accesslog: {disabled: true}}
+storage:
+  cache: {blobdescriptor: inmemory}
+  filesystem: {rootdirectory: $work/data-$peer}
+  delete: {enabled: true}
+http: {addr: 127.0.0.1:$port}
+YAML
+  start "$peer" "$peer" serve "$work/$peer.yml"
+  wait_http "http://127.0.0.1:$port/v2/"
+  results+=("$(bench_one "$peer" "$started_pid" "http://127.0.0.1:$port")")
+  kill "$started_pid"
+done
+port=$(free_port)
+start berth env RUST_LOG=warn target/release/berth registry serve --listen "127.0.0.1:$port" --data-dir "$work/data-berth"
+wait_http "http://127.0.0.1:$port/v2/"
+results+=("$(bench_one berth "$started_pid" "http://127.0.0.1:$port")")
+
+mkdir -p bench/results
+{
+  echo "# Benchmark run $(date -u +%Y-%m-%dT%H:%MZ)"
+  echo
+  echo "Machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo); blob ${SIZE_MIB} MiB; wrk ${WRK_CONNECTIONS} connections for ${WRK_SECONDS} s; best of $REPEAT pushes/pulls."
+  echo "Limits: SHA-256 on one core (openssl) ${sha_mbs} MB/s; loopback TCP (iperf3) ${loop_mbs} MB/s."
+  echo
+  echo "| registry | manifest GET req/s | p99 | push ${SIZE_MIB} MiB (s) | push MB/s | pull MB/s | RSS after (MiB) |"
+  echo "|---|---|---|---|---|---|---|"
+  for r in "${results[@]}"; do
+    IFS='|' read -r name rps p99 push pull rss <<<"$r"
+    push_mbs=$(python3 -c "print(round($SIZE_MIB*1048576/1e6/$push))")
+    printf '| %s | %s | %s | %.2f | %s | %.0f | %s |\n' "$name" "$rps" "$p99" "$push" "$push_mbs" "$pull" "$rss"
+  done
+  echo
+  IFS='|' read -r _ d28_rps _ d28_push d28_pull d28_rss <<<"${results[0]}"
+  IFS='|' read -r _ b_rps _ b_push b_pull b_rss <<<"${results[2]}"
+  python3 - "$d28_rps" "$d28_pull" "$d28_rss" "$b_rps" "$b_push" "$b_pull" "$b_rss" "$sha_mbs" "$SIZE_MIB" <<'PY'
+import sys
+d_rps, d_pull, d_rss, b_rps, b_push, b_pull, b_rss, sha, size = map(float, sys.argv[1:])
+push_mbs = size * 1048576 / 1e6 / b_push
+print("Ratios (Berth vs distribution 2.8 and the machine):")
+print(f"- manifest GETs/s: {b_rps / d_rps:.1f}x distribution 2.8 (target >= 5x)")
+print(f"- push: {push_mbs / sha:.0%} of single-core SHA-256 speed (target >= 70%)")
+print(f"- pull: {b_pull / d_pull:.2f}x distribution 2.8 (target >= 1x)")
+print(f"- RSS: {b_rss / d_rss:.2f}x distribution 2.8 (target <= 1x)")
+PY
+} | tee bench/results/latest.md
