@@ -10,8 +10,8 @@
 use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::OnceLock;
 use std::sync::mpsc::{self, Sender};
-use std::sync::{Mutex, OnceLock};
 use std::thread;
 use std::time::Duration;
 
@@ -22,8 +22,8 @@ use crate::tools;
 type SpawnRequest = (Command, Sender<std::io::Result<Child>>);
 
 /// The channel to the spawner thread, started on first use.
-fn spawner() -> &'static Mutex<Sender<SpawnRequest>> {
-    static SPAWNER: OnceLock<Mutex<Sender<SpawnRequest>>> = OnceLock::new();
+fn spawner() -> &'static Sender<SpawnRequest> {
+    static SPAWNER: OnceLock<Sender<SpawnRequest>> = OnceLock::new();
     SPAWNER.get_or_init(|| {
         let (tx, rx) = mpsc::channel::<SpawnRequest>();
         thread::Builder::new()
@@ -35,7 +35,7 @@ fn spawner() -> &'static Mutex<Sender<SpawnRequest>> {
                 }
             })
             .expect("start the berth-e2e spawner thread");
-        Mutex::new(tx)
+        tx
     })
 }
 
@@ -70,8 +70,6 @@ impl Process {
             .stderr(File::create(&stderr).with_context(|| format!("create {stderr:?}"))?);
         let (tx, rx) = mpsc::channel();
         spawner()
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
             .send((command, tx))
             .context("the berth-e2e spawner thread is gone")?;
         let child = rx

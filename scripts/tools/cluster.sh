@@ -9,9 +9,6 @@
 
 EXTRA_TEST_GROUPS+=(cluster)
 
-# Never fetch another Go toolchain: build with the one on the machine.
-export GOTOOLCHAIN=local
-
 # stamped NAME... WANT: true when every NAME is in .tools/bin and was built as WANT.
 stamped() {
   local want=${*: -1} name
@@ -88,6 +85,8 @@ build_kubernetes() {
 }
 
 group_cluster() {
+  # Never fetch another Go toolchain: build with the one on the machine.
+  local -x GOTOOLCHAIN=local
   # setpriv (util-linux) ties the harness's processes to the test process's lifetime.
   debian util-linux
   command -v go >/dev/null || { log "go is missing: install Go 1.26+ (https://go.dev/dl)"; exit 1; }

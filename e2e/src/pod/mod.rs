@@ -34,6 +34,7 @@ use std::time::Duration;
 
 use anyhow::{Context, Result};
 use k8s_openapi::api::apps::v1::Deployment;
+use k8s_openapi::api::core::v1::Container;
 use kube::Api;
 
 pub use images::Images;
@@ -158,30 +159,13 @@ impl PodRunner {
         .await?;
 
         let container_env = env::container_env(container, &sources, &facts).await?;
-        let mut argv: Vec<String> = container
-            .command
-            .iter()
-            .flatten()
-            .skip(1)
-            .cloned()
-            .collect();
-        argv.extend(container.args.iter().flatten().cloned());
-        let argv: Vec<String> = argv
-            .iter()
-            .map(|arg| paths.rewrite(&env::expand(arg, &container_env)))
-            .collect();
-
+        let argv = argv(container, &container_env, &paths);
         let mut environment = vec![
             ("PATH".to_owned(), DEFAULT_PATH.to_owned()),
             ("HOSTNAME".to_owned(), pod_name.clone()),
             ("HOME".to_owned(), dir.subdir("home")?.display().to_string()),
         ];
-        if let Some(host_port) = api.url.strip_prefix("https://")
-            && let Some((host, port)) = host_port.rsplit_once(':')
-        {
-            environment.push(("KUBERNETES_SERVICE_HOST".to_owned(), host.to_owned()));
-            environment.push(("KUBERNETES_SERVICE_PORT".to_owned(), port.to_owned()));
-        }
+        environment.extend(service_env(&api.url));
         if let Some(token) = &token {
             let path = dir.path().join("kubeconfig");
             let user = format!("system:serviceaccount:{namespace}:{service_account}");
@@ -218,6 +202,28 @@ impl PodRunner {
             paths,
             _dir: dir,
         })
+    }
+}
+
+/// The arguments after the executable: `command` without the program it names, then
+/// `args`, with `$(VAR)` expanded and mount paths rewritten.
+fn argv(container: &Container, env: &[(String, String)], paths: &PathMap) -> Vec<String> {
+    let command = container.command.iter().flatten().skip(1);
+    command
+        .chain(container.args.iter().flatten())
+        .map(|arg| paths.rewrite(&env::expand(arg, env)))
+        .collect()
+}
+
+/// `KUBERNETES_SERVICE_HOST` and `_PORT`, as a pod sees them, for the API server at `url`.
+fn service_env(url: &str) -> Vec<(String, String)> {
+    let host_port = url.trim_start_matches("https://");
+    match host_port.rsplit_once(':') {
+        Some((host, port)) => vec![
+            ("KUBERNETES_SERVICE_HOST".to_owned(), host.to_owned()),
+            ("KUBERNETES_SERVICE_PORT".to_owned(), port.to_owned()),
+        ],
+        None => Vec::new(),
     }
 }
 
@@ -296,5 +302,40 @@ impl RunningPod {
     /// Kills the process now.
     pub fn kill(&mut self) {
         self.process.kill();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn argv_drops_the_image_program_expands_and_rewrites() {
+        let container = Container {
+            command: Some(vec!["/berth".into(), "registry".into()]),
+            args: Some(vec![
+                "--port=$(PORT)".into(),
+                "--config=/etc/berth/c.yaml".into(),
+            ]),
+            ..Container::default()
+        };
+        let mut paths = PathMap::default();
+        paths.insert("/etc/berth", "/tmp/v".into());
+        let env = [("PORT".to_owned(), "5000".to_owned())];
+        assert_eq!(
+            argv(&container, &env, &paths),
+            ["registry", "--port=5000", "--config=/tmp/v/c.yaml"]
+        );
+    }
+
+    #[test]
+    fn service_env_splits_the_api_server_address() {
+        assert_eq!(
+            service_env("https://127.0.0.1:6443"),
+            [
+                ("KUBERNETES_SERVICE_HOST".to_owned(), "127.0.0.1".to_owned()),
+                ("KUBERNETES_SERVICE_PORT".to_owned(), "6443".to_owned()),
+            ]
+        );
     }
 }
