@@ -1,9 +1,15 @@
 //! Berth's custom resources (group `berth.dev`, version `v1alpha1`) and the names every
 //! component shares. The same YAML documents configure standalone mode.
 
+pub mod access;
+pub mod organization;
+pub mod package;
 pub mod quantity;
 pub mod registry;
 
+pub use access::{AccessGrant, RepositoryGrant, Role, Visibility};
+pub use organization::{Organization, OrganizationSpec};
+pub use package::{Package, PackageSpec};
 pub use registry::{Registry, RegistrySpec};
 
 /// The API group of every Berth resource.

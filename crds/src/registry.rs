@@ -31,6 +31,78 @@ pub struct RegistrySpec {
     /// GHCR's limits; each defaults to GHCR's value.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub limits: Option<LimitsSpec>,
+    /// Who may sign in, and how.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auth: Option<AuthSpec>,
+}
+
+/// Authentication settings.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct AuthSpec {
+    /// Users who are admin of every package.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub site_admins: Vec<String>,
+    /// How long a registry token lives, e.g. `5m` (the default).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token_ttl: Option<String>,
+    /// Whether public packages can be pulled without signing in (default true).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub anonymous_pulls: Option<bool>,
+    /// Issuers of workload tokens (the `GITHUB_TOKEN` analogue) this registry trusts.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub oidc_issuers: Vec<OidcIssuer>,
+}
+
+/// A trusted OIDC issuer of workload tokens.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct OidcIssuer {
+    /// The `iss` claim tokens must carry.
+    pub issuer: String,
+    /// The `aud` the tokens must be issued for.
+    pub audience: String,
+    /// A JWKS document on disk holding the issuer's keys.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub jwks_file: Option<String>,
+    /// The issuer's keys inline, as a JWKS document (`{"keys": [...]}`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub jwks: Option<serde_json::Value>,
+    /// Which claims name the user, the teams and the repository.
+    #[serde(default)]
+    pub claims: ClaimMapping,
+    /// The package scopes a workload token carries (default all three).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub scopes: Vec<String>,
+}
+
+/// Claim names in a workload token.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ClaimMapping {
+    /// The user the workload acts for (default none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user: Option<String>,
+    /// A list of `ORG/TEAM` names (default none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub teams: Option<String>,
+    /// The repository, `OWNER/REPO` (default `repository`).
+    #[serde(default = "repository_claim")]
+    pub repository: String,
+}
+
+fn repository_claim() -> String {
+    "repository".to_owned()
+}
+
+impl Default for ClaimMapping {
+    fn default() -> Self {
+        ClaimMapping {
+            user: None,
+            teams: None,
+            repository: repository_claim(),
+        }
+    }
 }
 
 /// Where content is stored: exactly one backend.

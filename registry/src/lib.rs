@@ -1,11 +1,13 @@
 //! Berth's registry server: the OCI Distribution API over content-addressed storage.
 
+pub mod auth;
 pub mod config;
 pub mod content;
 pub mod error;
 pub mod health;
 pub mod metrics;
 pub mod oci;
+pub mod policy;
 pub mod server;
 pub mod state;
 pub mod storage;

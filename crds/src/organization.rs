@@ -1,0 +1,105 @@
+//! The `Organization` resource: an owner namespace with owners, members, teams, a
+//! package-creation policy, and repositories whose access packages may inherit.
+
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
+use kube::CustomResource;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use crate::access::{AccessGrant, Visibility};
+
+/// An organization; its `metadata.name` is its namespace (`acme` in `acme/app`).
+#[derive(CustomResource, Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
+#[kube(
+    group = "berth.dev",
+    version = "v1alpha1",
+    kind = "Organization",
+    namespaced,
+    shortname = "org",
+    status = "OrganizationStatus"
+)]
+#[serde(rename_all = "camelCase")]
+pub struct OrganizationSpec {
+    /// Admins of every package the organization owns.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub owners: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub members: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub teams: Vec<Team>,
+    /// Which visibilities members may create packages with (owners always may).
+    #[serde(default)]
+    pub package_creation: PackageCreation,
+    /// Whether packages linked at creation inherit their repository's access.
+    #[serde(default = "yes")]
+    pub inherit_access_by_default: bool,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub repositories: Vec<Repository>,
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// A team: members of the organization that grants can name together.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Team {
+    pub name: String,
+    #[serde(default)]
+    pub members: Vec<String>,
+}
+
+/// The visibilities members may create packages with; GHCR's default allows all three.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct PackageCreation {
+    #[serde(default = "yes")]
+    pub private: bool,
+    #[serde(default = "yes")]
+    pub internal: bool,
+    #[serde(default = "yes")]
+    pub public: bool,
+}
+
+impl Default for PackageCreation {
+    fn default() -> Self {
+        PackageCreation {
+            private: true,
+            internal: true,
+            public: true,
+        }
+    }
+}
+
+impl PackageCreation {
+    pub fn allows(&self, visibility: Visibility) -> bool {
+        match visibility {
+            Visibility::Private => self.private,
+            Visibility::Internal => self.internal,
+            Visibility::Public => self.public,
+        }
+    }
+}
+
+/// A source repository of the organization.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Repository {
+    /// The repository's name within the organization (`app` for `acme/app`).
+    pub name: String,
+    /// Its URL, as images name it in `org.opencontainers.image.source`.
+    pub url: String,
+    /// Who has which role on the repository (and so on packages that inherit it).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub access: Vec<AccessGrant>,
+}
+
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct OrganizationStatus {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub observed_generation: Option<i64>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub conditions: Vec<Condition>,
+}

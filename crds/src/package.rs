@@ -1,0 +1,123 @@
+//! The `Package` resource: one container package and its access policy. In Git, a
+//! `Package` *is* the package's access policy; the registry creates one on first push.
+
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
+use kube::CustomResource;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use crate::access::{AccessGrant, RepositoryGrant, Visibility};
+
+/// A container package `OWNER/NAME` and who may do what with it.
+#[derive(CustomResource, Serialize, Deserialize, Clone, Debug, PartialEq, JsonSchema)]
+#[kube(
+    group = "berth.dev",
+    version = "v1alpha1",
+    kind = "Package",
+    namespaced,
+    shortname = "pkg",
+    status = "PackageStatus",
+    printcolumn = r#"{"name":"Owner","type":"string","jsonPath":".spec.owner"}"#,
+    printcolumn = r#"{"name":"Name","type":"string","jsonPath":".spec.name"}"#,
+    printcolumn = r#"{"name":"Visibility","type":"string","jsonPath":".spec.visibility"}"#,
+    printcolumn = r#"{"name":"Repository","type":"string","jsonPath":".spec.repository"}"#,
+    printcolumn = r#"{"name":"Tags","type":"integer","jsonPath":".status.tagCount"}"#,
+    printcolumn = r#"{"name":"Age","type":"date","jsonPath":".metadata.creationTimestamp"}"#
+)]
+#[serde(rename_all = "camelCase")]
+pub struct PackageSpec {
+    /// The owner namespace: a user name or an `Organization`.
+    pub owner: String,
+    /// The package name within the owner; may be nested (`app/release`).
+    pub name: String,
+    #[serde(default)]
+    pub visibility: Visibility,
+    /// The linked source repository's URL.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub repository: Option<String>,
+    /// Whether the linked repository's access list applies to this package.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub inherit_access: Option<bool>,
+    /// Users and teams with a role on this package.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub access: Vec<AccessGrant>,
+    /// Repositories whose workloads have a role on this package.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub actions_access: Vec<RepositoryGrant>,
+    /// What happens to the content when this resource is deleted.
+    #[serde(default)]
+    pub deletion_policy: DeletionPolicy,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retention: Option<Retention>,
+}
+
+impl PackageSpec {
+    /// A new private package, as the registry creates on first push.
+    pub fn new(owner: impl Into<String>, name: impl Into<String>) -> Self {
+        PackageSpec {
+            owner: owner.into(),
+            name: name.into(),
+            visibility: Visibility::Private,
+            repository: None,
+            inherit_access: None,
+            access: Vec::new(),
+            actions_access: Vec::new(),
+            deletion_policy: DeletionPolicy::Retain,
+            retention: None,
+        }
+    }
+}
+
+/// What deleting a `Package` does to its content.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, Default, PartialEq, Eq, JsonSchema)]
+pub enum DeletionPolicy {
+    /// Keep the content (reachable by site admins until a Package names it again).
+    #[default]
+    Retain,
+    /// Delete the content with the resource.
+    Delete,
+}
+
+/// Which versions are removed automatically.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Retention {
+    /// Untagged versions older than this many days are deleted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub untagged_older_than_days: Option<u32>,
+    /// The newest this many versions are always kept.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub keep_latest: Option<u32>,
+}
+
+/// Who first published a package: a user, or a repository's workload.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Publisher {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub repository: Option<String>,
+}
+
+/// What the registry reports; written by the registry, never by users.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct PackageStatus {
+    /// The first publisher, who is an admin of the package.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub publisher: Option<Publisher>,
+    /// When the package was first published (RFC 3339).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub created_at: Option<String>,
+    /// A repository linked by a push after creation (from
+    /// `org.opencontainers.image.source`), when `spec.repository` is unset.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub repository: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tag_count: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub observed_generation: Option<i64>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub conditions: Vec<Condition>,
+}

@@ -1,0 +1,3 @@
+//! Authentication: who a request is from.
+
+pub mod identity;
