@@ -11,3 +11,4 @@ pub mod policy;
 pub mod server;
 pub mod state;
 pub mod storage;
+pub mod watch;

@@ -1,3 +1,214 @@
-//! Authentication: who a request is from.
+//! Authentication: who a request is from. PATs and workload tokens sign in at `/token`
+//! for a registry JWT; registry requests carry that JWT (or Basic credentials). Every
+//! request re-checks the PAT behind its JWT, so revoking a PAT takes effect at once.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use arc_swap::ArcSwap;
+use axum::http::HeaderValue;
+use base64::Engine as _;
 
 pub mod identity;
+pub mod jwt;
+pub mod keys;
+pub mod oidc;
+pub mod pat;
+pub mod scope;
+pub mod store;
+pub mod token_route;
+
+use identity::Identity;
+use jwt::{Claims, JwtError};
+use keys::SigningKeys;
+use oidc::{OidcError, TrustedIssuers};
+use pat::PatRecord;
+
+/// Why credentials are refused. Each becomes a 401 with the challenge; none ever falls
+/// back to anonymous.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum AuthError {
+    #[error(
+        "unsupported Authorization header: use Bearer (a registry token) or Basic (user and PAT)"
+    )]
+    Malformed,
+    #[error("invalid username or token")]
+    BadCredentials,
+    #[error("the token has expired")]
+    Expired,
+    #[error("the token has been revoked")]
+    Revoked,
+    #[error(transparent)]
+    Jwt(#[from] JwtError),
+    #[error(transparent)]
+    Oidc(#[from] OidcError),
+}
+
+/// A credential presented at sign-in, once verified.
+pub struct SignedIn {
+    pub identity: Identity,
+    /// The PAT it was, if it was one.
+    pub pat: Option<String>,
+    /// When the credential itself expires (unix seconds).
+    pub expires_at: Option<i64>,
+}
+
+/// The PATs in force, by hash (sign-in) and by id (checking a registry token).
+#[derive(Default)]
+struct PatIndex {
+    by_hash: HashMap<String, PatRecord>,
+    id_to_hash: HashMap<String, String>,
+}
+
+/// Verifies credentials against the live PATs, the signing keys and the trusted issuers.
+pub struct Authenticator {
+    keys: ArcSwap<SigningKeys>,
+    pats: ArcSwap<PatIndex>,
+    issuers: TrustedIssuers,
+    token_ttl: Duration,
+    /// Verified registry tokens, so the hot path skips the ECDSA check; what they stand
+    /// for (the PAT) is still checked on every request.
+    verified: moka::sync::Cache<String, Arc<Claims>>,
+}
+
+impl Authenticator {
+    pub fn new(keys: SigningKeys, issuers: TrustedIssuers, token_ttl: Duration) -> Authenticator {
+        Authenticator {
+            keys: ArcSwap::from_pointee(keys),
+            pats: ArcSwap::from_pointee(PatIndex::default()),
+            issuers,
+            token_ttl,
+            verified: moka::sync::Cache::builder()
+                .max_capacity(10_000)
+                .time_to_live(token_ttl)
+                .build(),
+        }
+    }
+
+    /// Replaces the PATs in force (from their source: files or Secrets).
+    pub fn set_pats(&self, records: impl IntoIterator<Item = PatRecord>) {
+        let mut index = PatIndex::default();
+        for r in records {
+            index.id_to_hash.insert(r.id.clone(), r.hash.clone());
+            index.by_hash.insert(r.hash.clone(), r);
+        }
+        self.pats.store(Arc::new(index));
+    }
+
+    /// Replaces the signing keys (after a rotation).
+    pub fn set_keys(&self, keys: SigningKeys) {
+        self.keys.store(Arc::new(keys));
+        self.verified.invalidate_all();
+    }
+
+    pub fn token_ttl(&self) -> Duration {
+        self.token_ttl
+    }
+
+    /// The identity behind a request's `Authorization` header; none is anonymous.
+    pub fn authenticate(&self, authorization: Option<&HeaderValue>) -> Result<Identity, AuthError> {
+        let Some(value) = authorization else {
+            return Ok(Identity::anonymous());
+        };
+        let value = value.to_str().map_err(|_| AuthError::Malformed)?;
+        let (scheme, credentials) = value.split_once(' ').ok_or(AuthError::Malformed)?;
+        let credentials = credentials.trim();
+        if scheme.eq_ignore_ascii_case("bearer") {
+            let claims = self.verify_registry_token(credentials)?;
+            if let Some(pat) = &claims.berth.pat {
+                self.check_pat_id(pat)?;
+            }
+            Ok(claims.identity())
+        } else if scheme.eq_ignore_ascii_case("basic") {
+            let (_user, secret) = decode_basic(credentials).ok_or(AuthError::Malformed)?;
+            Ok(self.sign_in(&secret)?.identity)
+        } else {
+            Err(AuthError::Malformed)
+        }
+    }
+
+    /// Verifies a secret presented at sign-in: a PAT, or a workload token.
+    pub fn sign_in(&self, secret: &str) -> Result<SignedIn, AuthError> {
+        if secret.starts_with(pat::PREFIX) {
+            if !pat::is_well_formed(secret) {
+                return Err(AuthError::BadCredentials);
+            }
+            let pats = self.pats.load();
+            let record = pats
+                .by_hash
+                .get(&pat::hash(secret))
+                .ok_or(AuthError::BadCredentials)?;
+            if record.is_expired(jiff::Timestamp::now()) {
+                return Err(AuthError::Expired);
+            }
+            let expires_at = record
+                .expires_at
+                .as_deref()
+                .and_then(|e| e.parse::<jiff::Timestamp>().ok())
+                .map(|t| t.as_second());
+            return Ok(SignedIn {
+                identity: Identity::user(&record.user, record.scopes),
+                pat: Some(record.id.clone()),
+                expires_at,
+            });
+        }
+        if secret.split('.').count() == 3 && !self.issuers.is_empty() {
+            let w = self.issuers.verify(secret)?;
+            return Ok(SignedIn {
+                identity: w.identity,
+                pat: None,
+                expires_at: Some(w.expires_at),
+            });
+        }
+        Err(AuthError::BadCredentials)
+    }
+
+    /// A registry token for a signed-in caller.
+    pub fn issue(&self, who: &SignedIn, audience: &str) -> Result<(String, Claims), JwtError> {
+        let ttl = i64::try_from(self.token_ttl.as_secs()).unwrap_or(i64::MAX);
+        jwt::issue(
+            &self.keys.load(),
+            &who.identity,
+            who.pat.as_deref(),
+            audience,
+            ttl,
+            who.expires_at,
+        )
+    }
+
+    fn verify_registry_token(&self, token: &str) -> Result<Arc<Claims>, AuthError> {
+        if let Some(claims) = self.verified.get(token) {
+            if claims.exp > jiff::Timestamp::now().as_second() {
+                return Ok(claims);
+            }
+            self.verified.invalidate(token);
+            return Err(AuthError::Expired);
+        }
+        let claims = Arc::new(jwt::verify(&self.keys.load(), token)?);
+        self.verified.insert(token.to_owned(), claims.clone());
+        Ok(claims)
+    }
+
+    /// The PAT behind a registry token must still exist and be current.
+    fn check_pat_id(&self, id: &str) -> Result<(), AuthError> {
+        let pats = self.pats.load();
+        let record = pats
+            .id_to_hash
+            .get(id)
+            .and_then(|h| pats.by_hash.get(h))
+            .ok_or(AuthError::Revoked)?;
+        if record.is_expired(jiff::Timestamp::now()) {
+            return Err(AuthError::Expired);
+        }
+        Ok(())
+    }
+}
+
+/// `user:secret` from a Basic credential.
+fn decode_basic(b64: &str) -> Option<(String, String)> {
+    let raw = base64::engine::general_purpose::STANDARD.decode(b64).ok()?;
+    let text = String::from_utf8(raw).ok()?;
+    let (user, secret) = text.split_once(':')?;
+    Some((user.to_owned(), secret.to_owned()))
+}
