@@ -20,6 +20,8 @@ fn conformance_suite_passes_every_workflow() {
         .current_dir(results.path())
         .env("OCI_REGISTRY", berth.host())
         .env("OCI_TLS", "disabled")
+        .env("OCI_USERNAME", "admin")
+        .env("OCI_PASSWORD", berth.token())
         .env("OCI_REPO1", "conformance/repo1")
         .env("OCI_REPO2", "conformance/repo2")
         .env("OCI_RESULTS_DIR", results.path())

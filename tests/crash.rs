@@ -39,6 +39,20 @@ fn upload_data_len(data_dir: &Path, location: &str) -> u64 {
     std::fs::metadata(data_dir.join("uploads").join(id).join("data")).map_or(0, |m| m.len())
 }
 
+/// A client that signs every request in as the bootstrap admin (the token outlives
+/// restarts: it is stored in the data dir).
+fn client_for(berth: &Berth) -> reqwest::Client {
+    use base64::Engine as _;
+    let basic =
+        base64::engine::general_purpose::STANDARD.encode(format!("admin:{}", berth.token()));
+    let mut headers = reqwest::header::HeaderMap::new();
+    headers.insert("authorization", format!("Basic {basic}").parse().unwrap());
+    reqwest::Client::builder()
+        .default_headers(headers)
+        .build()
+        .unwrap()
+}
+
 async fn start_upload(client: &reqwest::Client, berth: &Berth) -> String {
     let resp = client
         .post(berth.url("/v2/acme/crash/blobs/uploads/"))
@@ -92,9 +106,8 @@ async fn kill_9_mid_chunk_then_restart_resumes_from_the_last_complete_chunk() {
     let dir = tempfile::tempdir().unwrap();
     let blob = data(5 * MIB);
     let digest = sha256(&blob);
-    let client = reqwest::Client::new();
-
     let mut berth = Berth::start_in(dir.path(), &[]);
+    let client = client_for(&berth);
     let location = start_upload(&client, &berth).await;
     let resp = client
         .patch(berth.url(&location))
@@ -158,9 +171,8 @@ async fn a_torn_monolithic_upload_leaves_no_visible_blob() {
     let dir = tempfile::tempdir().unwrap();
     let blob = data(4 * MIB);
     let digest = sha256(&blob);
-    let client = reqwest::Client::new();
-
     let mut berth = Berth::start_in(dir.path(), &[]);
+    let client = client_for(&berth);
     let location = start_upload(&client, &berth).await;
     let put = client.put(format!("{}?digest={digest}", berth.url(&location)));
     kill_mid_request(&mut berth, put, blob.len(), &blob[..3 * MIB], &location, 0).await;

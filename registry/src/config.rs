@@ -5,7 +5,9 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use berth_crds::quantity::{QuantityError, parse_bytes};
-use berth_crds::registry::{LimitsSpec, RegistrySpec};
+use berth_crds::registry::{LimitsSpec, OidcIssuer, RegistrySpec};
+
+use crate::hosts::Hosts;
 
 /// GHCR's limits, configurable on the `Registry`.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -28,12 +30,40 @@ impl Default for Limits {
     }
 }
 
+/// Who may sign in, and how.
+#[derive(Clone, Debug, PartialEq)]
+pub struct AuthConfig {
+    pub site_admins: Vec<String>,
+    pub token_ttl: Duration,
+    pub anonymous_pulls: bool,
+    pub oidc_issuers: Vec<OidcIssuer>,
+}
+
+impl Default for AuthConfig {
+    fn default() -> Self {
+        AuthConfig {
+            site_admins: Vec::new(),
+            token_ttl: Duration::from_secs(300),
+            anonymous_pulls: true,
+            oidc_issuers: Vec::new(),
+        }
+    }
+}
+
 /// Everything `berth registry serve` needs to run.
 #[derive(Clone, Debug)]
 pub struct Config {
     pub listen: SocketAddr,
     pub data_dir: PathBuf,
     pub limits: Limits,
+    /// Which hosts serve what; none chosen is an error at start (isolation is only
+    /// given up when asked for).
+    pub hosts: Option<Hosts>,
+    /// Package and Organization files (default `DATA_DIR/policy`).
+    pub policy_dir: Option<PathBuf>,
+    pub auth: AuthConfig,
+    /// Where relative paths in the `--config` file are resolved.
+    pub config_dir: PathBuf,
 }
 
 impl Default for Config {
@@ -42,7 +72,19 @@ impl Default for Config {
             listen: SocketAddr::from(([127, 0, 0, 1], 5000)),
             data_dir: PathBuf::from("berth-data"),
             limits: Limits::default(),
+            hosts: None,
+            policy_dir: None,
+            auth: AuthConfig::default(),
+            config_dir: PathBuf::from("."),
         }
+    }
+}
+
+impl Config {
+    pub fn policy_dir(&self) -> PathBuf {
+        self.policy_dir
+            .clone()
+            .unwrap_or_else(|| self.data_dir.join("policy"))
     }
 }
 
@@ -54,8 +96,8 @@ pub enum ConfigError {
         field: &'static str,
         source: QuantityError,
     },
-    #[error("spec.limits.uploadTimeout: {0:?} is not a duration such as 10m or 1h30m")]
-    Duration(String),
+    #[error("spec.{0}: {1:?} is not a duration such as 10m or 1h30m")]
+    Duration(&'static str, String),
 }
 
 impl Config {
@@ -63,6 +105,18 @@ impl Config {
     pub fn apply(&mut self, spec: &RegistrySpec) -> Result<(), ConfigError> {
         if let Some(limits) = &spec.limits {
             self.limits = Limits::from_spec(limits)?;
+        }
+        if let Some(host) = &spec.host {
+            self.hosts = Some(Hosts::split(host, spec.containers_host.as_deref()));
+        }
+        if let Some(auth) = &spec.auth {
+            self.auth.site_admins = auth.site_admins.clone();
+            self.auth.oidc_issuers = auth.oidc_issuers.clone();
+            self.auth.anonymous_pulls = auth.anonymous_pulls.unwrap_or(true);
+            if let Some(ttl) = &auth.token_ttl {
+                self.auth.token_ttl = humantime::parse_duration(ttl)
+                    .map_err(|_| ConfigError::Duration("auth.tokenTtl", ttl.clone()))?;
+            }
         }
         if let Some(path) = spec
             .storage
@@ -93,9 +147,8 @@ impl Limits {
             )?,
             upload_timeout: match &spec.upload_timeout {
                 None => default.upload_timeout,
-                Some(t) => {
-                    humantime::parse_duration(t).map_err(|_| ConfigError::Duration(t.clone()))?
-                }
+                Some(t) => humantime::parse_duration(t)
+                    .map_err(|_| ConfigError::Duration("limits.uploadTimeout", t.clone()))?,
             },
         })
     }

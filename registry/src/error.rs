@@ -54,11 +54,23 @@ pub enum Error {
     MethodNotAllowed { method: String, allow: &'static str },
     #[error("{0}")]
     PaginationInvalid(String),
+    /// Missing or refused credentials (401, with the Bearer challenge).
+    #[error("{message}")]
+    Unauthorized { message: String, challenge: String },
+    /// Signed in, and not allowed to do this to a package it can see (403).
+    #[error("{0}")]
+    Denied(String),
+    /// A request parameter that cannot be used (400).
+    #[error("{0}")]
+    InvalidParameter(String),
     /// A path that names no endpoint.
     #[error("no such endpoint")]
     NotFound,
     #[error(transparent)]
     Storage(#[from] StorageError),
+    /// The policy source could not record a package.
+    #[error(transparent)]
+    Policy(crate::policy::PolicyWriteError),
 }
 
 impl Error {
@@ -80,12 +92,16 @@ impl Error {
             SizeInvalid(_) => ("SIZE_INVALID", StatusCode::BAD_REQUEST),
             TooLarge(_) => ("SIZE_INVALID", StatusCode::PAYLOAD_TOO_LARGE),
             MethodNotAllowed { .. } => ("UNSUPPORTED", StatusCode::METHOD_NOT_ALLOWED),
+            Unauthorized { .. } => ("UNAUTHORIZED", StatusCode::UNAUTHORIZED),
+            Denied(_) => ("DENIED", StatusCode::FORBIDDEN),
+            // The spec's UNSUPPORTED covers "an invalid set of parameters".
+            InvalidParameter(_) => ("UNSUPPORTED", StatusCode::BAD_REQUEST),
             // distribution's code for a bad `n`
             PaginationInvalid(_) => ("PAGINATION_NUMBER_INVALID", StatusCode::BAD_REQUEST),
             NotFound => ("NAME_UNKNOWN", StatusCode::NOT_FOUND),
             // The client's own stream failing is the client's problem, never a 500.
             Storage(StorageError::Body(_)) => ("BLOB_UPLOAD_INVALID", StatusCode::BAD_REQUEST),
-            Storage(_) => ("UNKNOWN", StatusCode::INTERNAL_SERVER_ERROR),
+            Storage(_) | Policy(_) => ("UNKNOWN", StatusCode::INTERNAL_SERVER_ERROR),
         }
     }
 }
@@ -129,6 +145,11 @@ impl IntoResponse for Error {
                 }
                 let range = crate::oci::range::upload_range_header(*offset);
                 headers.insert(header::RANGE, HeaderValue::from_str(&range).expect("ascii"));
+            }
+            Error::Unauthorized { challenge, .. } => {
+                if let Ok(v) = HeaderValue::from_str(challenge) {
+                    headers.insert(header::WWW_AUTHENTICATE, v);
+                }
             }
             Error::MethodNotAllowed { allow, .. } => {
                 headers.insert(header::ALLOW, HeaderValue::from_static(allow));

@@ -12,12 +12,10 @@ use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
 
 use crate::config::Config;
-use crate::content::Content;
-use crate::metrics::Metrics;
 use crate::oci::http::{API_VERSION, DOCKER_API_VERSION};
+use crate::standalone::{StartError, build};
 use crate::state::AppState;
-use crate::storage::fs::FsStorage;
-use crate::{health, metrics, oci};
+use crate::{auth, health, hosts, metrics, oci, site};
 
 /// The whole HTTP surface over `state`.
 pub fn app(state: Arc<AppState>) -> Router {
@@ -27,7 +25,13 @@ pub fn app(state: Arc<AppState>) -> Router {
     ));
     Router::new()
         .merge(oci)
+        .merge(auth::token_route::router())
+        .merge(site::router())
         .merge(health::router())
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            hosts::isolate,
+        ))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             metrics::track,
@@ -36,27 +40,29 @@ pub fn app(state: Arc<AppState>) -> Router {
         .with_state(state)
 }
 
-/// Builds the registry's state for `config` (filesystem storage).
-pub fn state(config: &Config) -> io::Result<Arc<AppState>> {
-    let storage = Arc::new(FsStorage::open(&config.data_dir)?);
-    Ok(Arc::new(AppState {
-        content: Content::new(storage, config.limits.clone()),
-        metrics: Metrics::default(),
-    }))
-}
-
 /// A bound, not yet serving, registry: binding first lets callers learn the address
 /// (port 0 picks a free one) before serving starts.
 pub struct Server {
     listener: TcpListener,
     state: Arc<AppState>,
+    bootstrap_token: Option<String>,
 }
 
 impl Server {
-    pub async fn bind(config: &Config) -> io::Result<Server> {
-        let state = state(config)?;
+    /// A standalone registry for `config`, bound to its address.
+    pub async fn bind(config: &Config) -> Result<Server, StartError> {
+        let standalone = build(config)?;
         let listener = TcpListener::bind(config.listen).await?;
-        Ok(Server { listener, state })
+        Ok(Server {
+            listener,
+            state: standalone.state,
+            bootstrap_token: standalone.bootstrap_token,
+        })
+    }
+
+    /// The admin token this start created (the very first start only).
+    pub fn bootstrap_token(&self) -> Option<&str> {
+        self.bootstrap_token.as_deref()
     }
 
     pub fn local_addr(&self) -> io::Result<SocketAddr> {

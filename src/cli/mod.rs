@@ -5,6 +5,7 @@ use clap::{Parser, Subcommand};
 use crate::logging::LogFormat;
 
 mod registry;
+mod token;
 
 #[derive(Parser)]
 #[command(
@@ -33,10 +34,16 @@ enum Command {
         #[command(subcommand)]
         command: registry::RegistryCommand,
     },
+    /// Personal access tokens and signing keys (standalone mode).
+    Token {
+        #[command(subcommand)]
+        command: token::TokenCommand,
+    },
 }
 
 pub fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Registry { command } => registry::run(command),
+        Command::Token { command } => token::run(command),
     }
 }

@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use anyhow::Context as _;
 use berth_crds::Registry;
 use berth_registry::config::Config;
+use berth_registry::hosts::Hosts;
 use berth_registry::server::Server;
 use clap::{Args, Subcommand};
 
@@ -26,6 +27,15 @@ pub struct ServeArgs {
     /// A `Registry` resource (YAML) to configure from; flags override it.
     #[arg(long, env = "BERTH_CONFIG")]
     config: Option<PathBuf>,
+    /// Serve images on containers.HOST and pages and the API on HOST.
+    #[arg(long, env = "BERTH_HOST", conflicts_with = "single_host")]
+    host: Option<String>,
+    /// Serve everything on one address (laptop mode; gives up subdomain isolation).
+    #[arg(long, env = "BERTH_SINGLE_HOST")]
+    single_host: bool,
+    /// Directory of Package and Organization YAML files (default DATA_DIR/policy).
+    #[arg(long, env = "BERTH_POLICY_DIR")]
+    policy_dir: Option<PathBuf>,
 }
 
 pub fn run(command: RegistryCommand) -> anyhow::Result<()> {
@@ -46,13 +56,18 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
             )
         })?;
         let addr = server.local_addr()?;
+        if let Some(token) = server.bootstrap_token() {
+            // Printed once, on stdout, so it can be captured; it is stored only hashed.
+            println!(
+                "Bootstrap admin token (user {}; shown once, keep it safe):\n{token}",
+                berth_registry::standalone::BOOTSTRAP_ADMIN
+            );
+        }
         tracing::info!(
             url = %format!("http://{addr}"),
             data_dir = %config.data_dir.display(),
+            policy_dir = %config.policy_dir().display(),
             "berth registry listening on http://{addr}"
-        );
-        tracing::warn!(
-            "authentication is OFF: anyone who can reach http://{addr} can push, pull and delete"
         );
         server.serve(shutdown_signal()).await?;
         tracing::info!("berth registry stopped");
@@ -64,6 +79,9 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
 fn resolve(args: &ServeArgs) -> anyhow::Result<Config> {
     let mut config = Config::default();
     if let Some(path) = &args.config {
+        if let Some(dir) = path.parent() {
+            config.config_dir = dir.to_owned();
+        }
         let text = std::fs::read_to_string(path)
             .with_context(|| format!("reading --config {}", path.display()))?;
         let registry: Registry = serde_saphyr::from_str(&text)
@@ -77,6 +95,15 @@ fn resolve(args: &ServeArgs) -> anyhow::Result<Config> {
     }
     if let Some(dir) = &args.data_dir {
         config.data_dir = dir.clone();
+    }
+    if let Some(dir) = &args.policy_dir {
+        config.policy_dir = Some(dir.clone());
+    }
+    if let Some(host) = &args.host {
+        config.hosts = Some(Hosts::split(host, None));
+    }
+    if args.single_host {
+        config.hosts = Some(Hosts::Single);
     }
     Ok(config)
 }

@@ -4,9 +4,11 @@ use std::process::Command;
 
 use crate::common::{Berth, run, run_stdout, sha256, tool};
 
-fn crane() -> Command {
+/// crane with the admin's credentials.
+fn crane(berth: &Berth) -> Command {
     let mut c = Command::new(tool("crane"));
-    c.arg("--insecure");
+    c.arg("--insecure")
+        .env("DOCKER_CONFIG", berth.docker_config("admin", berth.token()));
     c
 }
 
@@ -29,18 +31,18 @@ fn copies_a_multi_platform_index_by_mounting_blobs() {
     };
     let (mounts_before, patches_before) = (mounts(&berth), patches(&berth));
 
-    run(crane().args([
+    run(crane(&berth).args([
         "copy",
         &format!("{h}/acme/multi:v1"),
         &format!("{h}/acme/mirror:v1"),
     ]));
 
-    let copied = run_stdout(crane().args(["digest", &format!("{h}/acme/mirror:v1")]));
+    let copied = run_stdout(crane(&berth).args(["digest", &format!("{h}/acme/mirror:v1")]));
     assert_eq!(copied.trim(), digest);
     // Each platform has a config and a layer: all four arrive by mount, none by upload.
     assert_eq!(mounts(&berth) - mounts_before, 4.0);
     assert_eq!(patches(&berth), patches_before);
-    run(crane().args(["validate", "--remote", &format!("{h}/acme/mirror:v1")]));
+    run(crane(&berth).args(["validate", "--remote", &format!("{h}/acme/mirror:v1")]));
 }
 
 #[test]
@@ -51,17 +53,17 @@ fn reads_blobs_lists_tags_and_deletes() {
     let image = format!("{h}/acme/app@{digest}");
 
     let manifest: serde_json::Value =
-        serde_json::from_str(&run_stdout(crane().args(["manifest", &image]))).unwrap();
+        serde_json::from_str(&run_stdout(crane(&berth).args(["manifest", &image]))).unwrap();
     let layer = manifest["layers"][0]["digest"].as_str().unwrap().to_owned();
-    let blob = run(crane().args(["blob", &format!("{h}/acme/app@{layer}")])).stdout;
+    let blob = run(crane(&berth).args(["blob", &format!("{h}/acme/app@{layer}")])).stdout;
     assert_eq!(sha256(&blob), layer);
 
-    run(crane().args(["tag", &image, "v2"]));
-    let tags = run_stdout(crane().args(["ls", &format!("{h}/acme/app")]));
+    run(crane(&berth).args(["tag", &image, "v2"]));
+    let tags = run_stdout(crane(&berth).args(["ls", &format!("{h}/acme/app")]));
     assert_eq!(tags.lines().collect::<Vec<_>>(), ["v1", "v2"]);
 
-    run(crane().args(["delete", &image]));
-    let gone = crane()
+    run(crane(&berth).args(["delete", &image]));
+    let gone = crane(&berth)
         .args(["manifest", &format!("{h}/acme/app:v1")])
         .output()
         .unwrap();

@@ -16,7 +16,7 @@ use common::podman::Podman;
 /// Builds a single-platform image with podman and pushes it as `repo:tag`; returns the
 /// podman instance (which still holds it) and the manifest digest.
 pub fn push_image(berth: &Berth, repo: &str, tag: &str, content: &str) -> (Podman, String) {
-    let podman = Podman::new();
+    let podman = Podman::admin(berth);
     let image = format!("{}/{repo}:{tag}", berth.host());
     podman.build(
         &image,
@@ -33,7 +33,7 @@ pub fn push_image(berth: &Berth, repo: &str, tag: &str, content: &str) -> (Podma
 
 /// Pushes a two-platform index (amd64, arm64) as `repo:tag`; returns its digest.
 pub fn push_index(berth: &Berth, repo: &str, tag: &str) -> String {
-    let podman = Podman::new();
+    let podman = Podman::admin(berth);
     let list = format!("{}/{repo}:{tag}", berth.host());
     for arch in ["amd64", "arm64"] {
         podman.build(

@@ -4,9 +4,11 @@ use std::process::Command;
 
 use crate::common::{Berth, run, run_stdout, tool};
 
-fn oras(dir: &std::path::Path) -> Command {
+/// oras in `dir`, with the admin's credentials.
+fn oras(berth: &Berth, dir: &std::path::Path) -> Command {
     let mut c = Command::new(tool("oras"));
-    c.current_dir(dir).env("DOCKER_CONFIG", dir);
+    c.current_dir(dir)
+        .env("DOCKER_CONFIG", berth.docker_config("admin", berth.token()));
     c
 }
 
@@ -20,7 +22,7 @@ fn push_attach_discover_and_pull_artifacts() {
     std::fs::write(d.join("sig.txt"), "signed").unwrap();
     let subject = format!("{h}/acme/art:v1");
 
-    run(oras(d).args([
+    run(oras(&berth, d).args([
         "push",
         "--plain-http",
         "--artifact-type",
@@ -32,7 +34,7 @@ fn push_attach_discover_and_pull_artifacts() {
         ("sig", "sig.txt:text/plain"),
         ("sbom", "sbom.json:application/json"),
     ] {
-        run(oras(d).args([
+        run(oras(&berth, d).args([
             "attach",
             "--plain-http",
             "--artifact-type",
@@ -42,7 +44,7 @@ fn push_attach_discover_and_pull_artifacts() {
         ]));
     }
 
-    let all: serde_json::Value = serde_json::from_str(&run_stdout(oras(d).args([
+    let all: serde_json::Value = serde_json::from_str(&run_stdout(oras(&berth, d).args([
         "discover",
         "--plain-http",
         "--format",
@@ -65,7 +67,7 @@ fn push_attach_discover_and_pull_artifacts() {
         ]
     );
 
-    let sigs: serde_json::Value = serde_json::from_str(&run_stdout(oras(d).args([
+    let sigs: serde_json::Value = serde_json::from_str(&run_stdout(oras(&berth, d).args([
         "discover",
         "--plain-http",
         "--format",
@@ -78,7 +80,7 @@ fn push_attach_discover_and_pull_artifacts() {
     assert_eq!(sigs["referrers"].as_array().unwrap().len(), 1);
 
     let out = tempfile::tempdir().unwrap();
-    run(oras(d)
+    run(oras(&berth, d)
         .args(["pull", "--plain-http", "-o"])
         .arg(out.path())
         .arg(&subject));

@@ -8,7 +8,7 @@ const SOURCE: &str = "https://git.example.com/acme/app";
 #[test]
 fn build_push_remove_pull_by_tag_and_by_digest() {
     let berth = Berth::start();
-    let podman = Podman::new();
+    let podman = Podman::admin(&berth);
     let image = format!("{}/acme/app:v1", berth.host());
     podman.build(
         &image,
@@ -40,13 +40,19 @@ fn build_push_remove_pull_by_tag_and_by_digest() {
 #[test]
 fn docker_schema2_push_is_served_as_docker_schema2() {
     let berth = Berth::start();
-    let podman = Podman::new();
+    let podman = Podman::admin(&berth);
     let image = format!("{}/acme/docker-format:v1", berth.host());
     podman.build(&image, "linux/amd64", "schema 2\n", &[]);
     let digest = podman.push(&image, &["--format", "v2s2"]);
     let raw = run_stdout(
         std::process::Command::new(tool("skopeo"))
-            .args(["inspect", "--raw", "--tls-verify=false"])
+            .args([
+                "inspect",
+                "--raw",
+                "--tls-verify=false",
+                "--creds",
+                &format!("admin:{}", berth.token()),
+            ])
             .arg(format!("docker://{image}")),
     );
     let manifest: serde_json::Value = serde_json::from_str(&raw).unwrap();
@@ -64,7 +70,13 @@ fn manifest_list_with_two_platforms_pushes_and_pulls_each_platform() {
     let digest = crate::push_index(&berth, "acme/multi", "v1");
     let raw = run_stdout(
         std::process::Command::new(tool("skopeo"))
-            .args(["inspect", "--raw", "--tls-verify=false"])
+            .args([
+                "inspect",
+                "--raw",
+                "--tls-verify=false",
+                "--creds",
+                &format!("admin:{}", berth.token()),
+            ])
             .arg(format!("docker://{list}")),
     );
     assert_eq!(crate::common::sha256(raw.as_bytes()), digest);
@@ -78,7 +90,7 @@ fn manifest_list_with_two_platforms_pushes_and_pulls_each_platform() {
     arches.sort();
     assert_eq!(arches, ["amd64", "arm64"]);
 
-    let podman = Podman::new();
+    let podman = Podman::admin(&berth);
     for arch in ["arm64", "amd64"] {
         podman.pull(&list, &["--platform", &format!("linux/{arch}")]);
         assert_eq!(podman.inspect(&list, "{{.Architecture}}"), arch);

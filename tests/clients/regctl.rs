@@ -7,9 +7,11 @@ use crate::common::{Berth, run, run_stdout, tool};
 
 fn regctl(berth: &Berth, config_dir: &std::path::Path) -> Command {
     let mut c = Command::new(tool("regctl"));
-    c.env("HOME", config_dir)
-        .arg("--host")
-        .arg(format!("reg={},tls=disabled", berth.host()));
+    c.env("HOME", config_dir).arg("--host").arg(format!(
+        "reg={},tls=disabled,user=admin,pass={}",
+        berth.host(),
+        berth.token()
+    ));
     c
 }
 
@@ -61,7 +63,7 @@ fn copy_inspect_get_file_and_check_base() {
     );
 
     // Retag the base to new content: the child's base has now changed.
-    let newer = Podman::new();
+    let newer = Podman::admin(&berth);
     let base = format!("{h}/acme/base:v1");
     newer.build(&base, "linux/amd64", "a newer base\n", &[]);
     newer.push(&base, &[]);

@@ -4,8 +4,12 @@ use std::process::Command;
 
 use crate::common::{Berth, run, run_stdout, tool};
 
-fn skopeo() -> Command {
-    Command::new(tool("skopeo"))
+/// skopeo with the admin's credentials.
+fn skopeo(berth: &Berth) -> Command {
+    let mut c = Command::new(tool("skopeo"));
+    let config = berth.docker_config("admin", berth.token());
+    c.env("REGISTRY_AUTH_FILE", config.join("config.json"));
+    c
 }
 
 #[test]
@@ -14,12 +18,12 @@ fn copy_inspect_list_and_delete() {
     let h = berth.host();
     let (_podman, digest) = crate::push_image(&berth, "acme/src", "v1", "for skopeo\n");
 
-    run(skopeo()
+    run(skopeo(&berth)
         .args(["copy", "--src-tls-verify=false", "--dest-tls-verify=false"])
         .arg(format!("docker://{h}/acme/src:v1"))
         .arg(format!("docker://{h}/acme/dst:v1")));
     let inspect: serde_json::Value = serde_json::from_str(&run_stdout(
-        skopeo()
+        skopeo(&berth)
             .args(["inspect", "--tls-verify=false"])
             .arg(format!("docker://{h}/acme/dst:v1")),
     ))
@@ -33,25 +37,25 @@ fn copy_inspect_list_and_delete() {
     // Out to an OCI layout and back in under another name.
     let layout = tempfile::tempdir().unwrap();
     let oci = format!("oci:{}:v1", layout.path().display());
-    run(skopeo()
+    run(skopeo(&berth)
         .args(["copy", "--src-tls-verify=false"])
         .arg(format!("docker://{h}/acme/src:v1"))
         .arg(&oci));
-    run(skopeo()
+    run(skopeo(&berth)
         .args(["copy", "--dest-tls-verify=false", &oci])
         .arg(format!("docker://{h}/acme/from-layout:v2")));
     let tags: serde_json::Value = serde_json::from_str(&run_stdout(
-        skopeo()
+        skopeo(&berth)
             .args(["list-tags", "--tls-verify=false"])
             .arg(format!("docker://{h}/acme/from-layout")),
     ))
     .unwrap();
     assert_eq!(tags["Tags"], serde_json::json!(["v2"]));
 
-    run(skopeo()
+    run(skopeo(&berth)
         .args(["delete", "--tls-verify=false"])
         .arg(format!("docker://{h}/acme/dst:v1")));
-    let gone = skopeo()
+    let gone = skopeo(&berth)
         .args(["inspect", "--tls-verify=false"])
         .arg(format!("docker://{h}/acme/dst:v1"))
         .output()
@@ -63,7 +67,7 @@ fn copy_inspect_list_and_delete() {
         String::from_utf8_lossy(&gone.stderr)
     );
     // The source repository is untouched.
-    run(skopeo()
+    run(skopeo(&berth)
         .args(["inspect", "--tls-verify=false"])
         .arg(format!("docker://{h}/acme/src:v1")));
 }

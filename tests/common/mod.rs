@@ -71,6 +71,9 @@ pub struct Berth {
     child: Child,
     pub addr: SocketAddr,
     pub data_dir: PathBuf,
+    /// The bootstrap admin's PAT (user `admin`, a site admin), printed at the first start
+    /// on a data dir.
+    pub admin_token: Option<String>,
     _owned_dir: Option<tempfile::TempDir>,
 }
 
@@ -83,16 +86,34 @@ impl Berth {
         b
     }
 
-    /// A registry on `data_dir` with extra arguments for `registry serve`.
+    /// A registry on `data_dir` with extra arguments for `registry serve` (serving every
+    /// host on one address unless they say `--host`).
     pub fn start_in(data_dir: &Path, extra: &[&str]) -> Berth {
+        let fresh = !data_dir.join("auth/bootstrapped").exists();
+        let hosts: &[&str] = if extra.contains(&"--host") {
+            &[]
+        } else {
+            &["--single-host"]
+        };
         let mut child = Command::new(env!("CARGO_BIN_EXE_berth"))
             .args(["registry", "serve", "--listen", "127.0.0.1:0", "--data-dir"])
             .arg(data_dir)
+            .args(hosts)
             .args(extra)
             .env("RUST_LOG", "info")
+            .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
             .expect("spawning berth");
+        let stdout = child.stdout.take().expect("piped stdout");
+        let (token_tx, token_rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if line.starts_with("bpat_") {
+                    let _ = token_tx.send(line);
+                }
+            }
+        });
         // The first log line names the address; the rest is echoed for failing tests.
         let stderr = child.stderr.take().expect("piped stderr");
         let (tx, rx) = mpsc::channel();
@@ -113,12 +134,37 @@ impl Berth {
             .expect("berth did not report its address within 30 s")
             .parse()
             .expect("berth logged a socket address");
+        let admin_token = fresh.then(|| {
+            token_rx
+                .recv_timeout(Duration::from_secs(30))
+                .expect("a first start prints the bootstrap admin token")
+        });
         Berth {
             child,
             addr,
             data_dir: data_dir.to_owned(),
+            admin_token,
             _owned_dir: None,
         }
+    }
+
+    /// The bootstrap admin's PAT.
+    pub fn token(&self) -> &str {
+        self.admin_token
+            .as_deref()
+            .expect("this registry's first start printed a token")
+    }
+
+    /// Runs `berth token create` on this registry's data dir; returns the token.
+    pub fn create_token(&self, user: &str, scopes: &str, expires: Option<&str>) -> String {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_berth"));
+        cmd.args(["token", "create", "--data-dir"])
+            .arg(&self.data_dir)
+            .args(["--user", user, "--scopes", scopes]);
+        if let Some(e) = expires {
+            cmd.args(["--expires", e]);
+        }
+        run_stdout(&mut cmd).trim().to_owned()
     }
 
     /// `127.0.0.1:PORT`, as image references spell the registry.
@@ -134,6 +180,26 @@ impl Berth {
     pub fn kill(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+    }
+
+    /// A fresh docker config directory whose `config.json` signs `user` in here with
+    /// `secret` (the format podman, skopeo, crane and oras all read).
+    pub fn docker_config(&self, user: &str, secret: &str) -> PathBuf {
+        use base64::Engine as _;
+        let dir = tempfile::tempdir().expect("temp dir").keep();
+        let auth = base64::engine::general_purpose::STANDARD.encode(format!("{user}:{secret}"));
+        let config = serde_json::json!({"auths": {self.host(): {"auth": auth}}});
+        std::fs::write(dir.join("config.json"), config.to_string()).expect("docker config");
+        dir
+    }
+
+    /// A blocking HTTP client and the admin's Basic credentials.
+    pub fn admin_get(&self, path: &str) -> reqwest::blocking::Response {
+        reqwest::blocking::Client::new()
+            .get(self.url(path))
+            .basic_auth("admin", Some(self.token()))
+            .send()
+            .expect("request")
     }
 
     /// The value of a Prometheus counter with exactly these labels (0 if absent).

@@ -28,6 +28,45 @@ impl Podman {
         c
     }
 
+    /// `podman login` to `berth` as `user` with `token`.
+    pub fn login(&self, berth: &super::Berth, user: &str, token: &str) {
+        use std::io::Write as _;
+        let mut child = self
+            .cmd()
+            .args([
+                "login",
+                "--tls-verify=false",
+                "-u",
+                user,
+                "--password-stdin",
+                &berth.host(),
+            ])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("podman login");
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(token.as_bytes())
+            .unwrap();
+        let out = child.wait_with_output().unwrap();
+        assert!(
+            out.status.success(),
+            "podman login failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
+    /// Logged in as the bootstrap admin.
+    pub fn admin(berth: &super::Berth) -> Podman {
+        let p = Podman::new();
+        p.login(berth, "admin", berth.token());
+        p
+    }
+
     /// Builds `FROM scratch` + a file with `content` + `labels`, tagged `tag`.
     pub fn build(&self, tag: &str, platform: &str, content: &str, labels: &[(&str, &str)]) {
         let ctx = self

@@ -42,7 +42,7 @@ impl SigningKeys {
                 )
             };
             let pair = rcgen::KeyPair::from_pem(&pem).map_err(|e| bad(e.to_string()))?;
-            let kid = key_id(&pair.public_key_raw());
+            let kid = key_id(pair.public_key_raw());
             let encoding =
                 EncodingKey::from_ec_pem(pem.as_bytes()).map_err(|e| bad(e.to_string()))?;
             let decoding = DecodingKey::from_ec_pem(pair.public_key_pem().as_bytes())
@@ -57,7 +57,7 @@ impl SigningKeys {
     pub fn generate(dir: &Path) -> io::Result<String> {
         let pair = rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256)
             .map_err(io::Error::other)?;
-        let kid = key_id(&pair.public_key_raw());
+        let kid = key_id(pair.public_key_raw());
         // Named by creation time, and always after every key already there.
         let newest = fs::read_dir(dir)
             .into_iter()

@@ -41,6 +41,24 @@ impl Content {
         Ok(BlobContent { len, body })
     }
 
+    /// The whole of a small blob in `repo` (an image config), if it is there.
+    pub async fn blob_bytes(&self, repo: &RepoName, digest: &Digest) -> Result<Option<Bytes>> {
+        let Some(len) = self.blob_len(repo, digest).await? else {
+            return Ok(None);
+        };
+        let Some(mut stream) = self.storage.blob_read(digest, 0..len).await? else {
+            return Ok(None);
+        };
+        let mut buf = Vec::with_capacity(usize::try_from(len).unwrap_or(0));
+        while let Some(chunk) = futures_util::TryStreamExt::try_next(&mut stream)
+            .await
+            .map_err(crate::storage::StorageError::Io)?
+        {
+            buf.extend_from_slice(&chunk);
+        }
+        Ok(Some(Bytes::from(buf)))
+    }
+
     /// Unlinks blob `digest` from `repo`. Its bytes stay until garbage collection, since
     /// other repositories may link them.
     pub async fn blob_delete(&self, repo: &RepoName, digest: &Digest) -> Result<()> {

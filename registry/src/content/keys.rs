@@ -59,6 +59,11 @@ pub fn referrer(repo: &RepoName, subject: &Digest, referrer: &Digest) -> String 
     )
 }
 
+/// What the registry keeps about a package (metadata, times).
+pub fn package_record(repo: &RepoName) -> String {
+    format!("packages/{}/{}/_record", repo.owner(), repo.package())
+}
+
 pub fn uploads() -> &'static str {
     "uploads"
 }

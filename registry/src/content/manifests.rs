@@ -21,6 +21,7 @@ pub struct StoredManifest {
 pub struct PutManifest {
     pub digest: Digest,
     pub subject: Option<Digest>,
+    pub manifest: Manifest,
 }
 
 /// A manifest's link in a repository.
@@ -151,7 +152,8 @@ impl Content {
         }
         Ok(PutManifest {
             digest,
-            subject: manifest.subject.map(|s| s.digest),
+            subject: manifest.subject.as_ref().map(|s| s.digest.clone()),
+            manifest,
         })
     }
 

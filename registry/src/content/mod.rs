@@ -14,7 +14,7 @@ use crate::storage::{ByteStream, Storage};
 
 mod blobs;
 pub mod keys;
-mod locks;
+pub(crate) mod locks;
 mod manifests;
 mod referrers;
 mod tags;

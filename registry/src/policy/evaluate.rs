@@ -116,9 +116,13 @@ fn decide_inner(
     let denied_push =
         || Decision::Forbidden(format!("permission to push to {owner}/{name} denied"));
     let Some(pkg) = snap.package(owner, name) else {
+        // Not a package (yet). Whoever could create it has nothing to be hidden from: its
+        // requests reach storage, which holds at most what they uploaded for it.
+        let creator = can_create(snap, id, owner, Visibility::Private);
         return match action {
-            Action::Push if can_create(snap, id, owner, Visibility::Private) => Decision::Create,
+            Action::Push if creator => Decision::Create,
             Action::Push => denied_push(),
+            Action::Pull | Action::Delete if creator => Decision::Allow,
             Action::Pull | Action::Delete => Decision::Hidden,
         };
     };

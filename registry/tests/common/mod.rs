@@ -11,7 +11,9 @@ use std::time::{Duration, Instant};
 use axum::Router;
 use axum::body::Body;
 use axum::http::{HeaderMap, Method, Request, StatusCode};
+use base64::Engine as _;
 use berth_registry::config::{Config, Limits};
+use berth_registry::hosts::Hosts;
 use berth_registry::server;
 use berth_registry::state::AppState;
 use bytes::Bytes;
@@ -32,9 +34,12 @@ pub const DOCKER_LAYER: &str = "application/vnd.docker.image.rootfs.diff.tar.gzi
 
 /// A registry over its own data directory, removed when the value is dropped.
 pub struct TestRegistry {
-    pub dir: TempDir,
+    pub dir: Arc<TempDir>,
     pub state: Arc<AppState>,
     app: Router,
+    /// Sent with every request that has no `Authorization` of its own (the bootstrap
+    /// admin's PAT, unless a test says otherwise).
+    authorization: Option<String>,
 }
 
 /// A response, read whole.
@@ -98,11 +103,35 @@ impl TestRegistry {
         let config = Config {
             data_dir: dir.path().to_path_buf(),
             limits,
+            hosts: Some(Hosts::Single),
             ..Config::default()
         };
-        let state = server::state(&config).expect("registry state");
-        let app = server::app(state.clone());
-        TestRegistry { dir, state, app }
+        let standalone = berth_registry::standalone::build(&config).expect("registry state");
+        let token = standalone
+            .bootstrap_token
+            .expect("a first start makes a bootstrap token");
+        let app = server::app(standalone.state.clone());
+        TestRegistry {
+            dir: Arc::new(dir),
+            state: standalone.state,
+            app,
+            authorization: Some(basic("admin", &token)),
+        }
+    }
+
+    /// The same registry, its requests sent without credentials.
+    pub fn anonymous(&self) -> TestRegistry {
+        self.with_authorization(None)
+    }
+
+    /// The same registry, its requests sent with `authorization` (a header value).
+    pub fn with_authorization(&self, authorization: Option<String>) -> TestRegistry {
+        TestRegistry {
+            dir: self.dir.clone(),
+            state: self.state.clone(),
+            app: self.app.clone(),
+            authorization,
+        }
     }
 
     /// The data directory.
@@ -143,7 +172,14 @@ impl TestRegistry {
             .collect()
     }
 
-    pub async fn send(&self, request: Request<Body>) -> Resp {
+    pub async fn send(&self, mut request: Request<Body>) -> Resp {
+        if let Some(auth) = &self.authorization
+            && !request.headers().contains_key("authorization")
+        {
+            request
+                .headers_mut()
+                .insert("authorization", auth.parse().expect("header value"));
+        }
         let response = self.app.clone().oneshot(request).await.expect("infallible");
         let (parts, body) = response.into_parts();
         let body = body.collect().await.expect("response body").to_bytes();
@@ -290,6 +326,12 @@ impl TestRegistry {
         self.push_blob(repo, data).await;
         descriptor(media_type, data)
     }
+}
+
+/// A Basic `Authorization` value.
+pub fn basic(user: &str, secret: &str) -> String {
+    let b64 = base64::engine::general_purpose::STANDARD.encode(format!("{user}:{secret}"));
+    format!("Basic {b64}")
 }
 
 /// The descriptor of `data`.

@@ -6,6 +6,7 @@ use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::response::IntoResponse;
 
 use super::Handled;
+use super::access::Access;
 use crate::error::Error;
 use crate::oci::http::{
     DOCKER_CONTENT_DIGEST, OCI_SUBJECT, OCI_TAG, Query, content_length, etag, header_str,
@@ -41,6 +42,7 @@ pub async fn get(app: &AppState, name: &str, reference: &str, parts: &Parts) -> 
 
 pub async fn put(
     app: &AppState,
+    access: &Access,
     name: &str,
     reference: &str,
     parts: &Parts,
@@ -69,6 +71,14 @@ pub async fn put(
         .content
         .manifest_put(&repo, &reference, content_type, body, &extra_tags)
         .await?;
+    crate::packages::after_manifest_push(
+        app,
+        &access.identity,
+        access.creates,
+        &repo,
+        &put.manifest,
+    )
+    .await?;
     let mut resp = StatusCode::CREATED.into_response();
     let h = resp.headers_mut();
     h.insert(

@@ -14,6 +14,7 @@ use super::path::{OciRoute, parse_route};
 use crate::error::{Error, Result};
 use crate::state::AppState;
 
+mod access;
 mod base;
 mod blobs;
 mod manifests;
@@ -41,13 +42,19 @@ async fn dispatch(State(app): State<Arc<AppState>>, request: Request) -> Respons
         return Error::NotFound.into_response();
     };
     let app = &app;
+    let access = match access::authorize(app, &parts, route) {
+        Ok(a) => a,
+        Err(e) => return e.into_response(),
+    };
     let result = match (route, parts.method.as_str()) {
         (OciRoute::Base, "GET" | "HEAD") => Ok(base::handle()),
         (OciRoute::Blob { name, digest }, "GET" | "HEAD") => {
             blobs::get(app, name, digest, &parts).await
         }
         (OciRoute::Blob { name, digest }, "DELETE") => blobs::delete(app, name, digest).await,
-        (OciRoute::UploadStart { name }, "POST") => uploads::start(app, name, &parts, body).await,
+        (OciRoute::UploadStart { name }, "POST") => {
+            uploads::start(app, &access, name, &parts, body).await
+        }
         (OciRoute::Upload { name, id }, "PATCH") => {
             uploads::patch(app, name, id, &parts, body).await
         }
@@ -58,7 +65,7 @@ async fn dispatch(State(app): State<Arc<AppState>>, request: Request) -> Respons
             manifests::get(app, name, reference, &parts).await
         }
         (OciRoute::Manifest { name, reference }, "PUT") => {
-            manifests::put(app, name, reference, &parts, body).await
+            manifests::put(app, &access, name, reference, &parts, body).await
         }
         (OciRoute::Manifest { name, reference }, "DELETE") => {
             manifests::delete(app, name, reference).await

@@ -6,6 +6,7 @@ use axum::http::request::Parts;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
+use super::access::{Access, may_read};
 use super::{Handled, blob_location, upload_location};
 use crate::content::UploadSession;
 use crate::error::Error;
@@ -15,7 +16,13 @@ use crate::oci::range::upload_range_header;
 use crate::oci::reference::RepoName;
 use crate::state::AppState;
 
-pub async fn start(app: &AppState, name: &str, parts: &Parts, body: Body) -> Handled {
+pub async fn start(
+    app: &AppState,
+    access: &Access,
+    name: &str,
+    parts: &Parts,
+    body: Body,
+) -> Handled {
     let repo = RepoName::parse(name)?;
     let query = Query::of(parts);
     if let Some(mount) = query.get("mount") {
@@ -24,7 +31,10 @@ pub async fn start(app: &AppState, name: &str, parts: &Parts, body: Body) -> Han
         // to see, so it gets an ordinary session (the spec's fallback).
         if let Some(from) = query.get("from") {
             let from = RepoName::parse(from)?;
-            if app.content.blob_mount(&repo, &from, &digest).await? {
+            // Only from a repository the caller can read; else an ordinary session.
+            if may_read(app, &access.identity, &from)
+                && app.content.blob_mount(&repo, &from, &digest).await?
+            {
                 return Ok(created(name, &digest));
             }
         }

@@ -1,0 +1,134 @@
+//! Subdomain isolation: image traffic on `containers.HOST`, pages and the REST API on
+//! `HOST`, so pushed content can never run script in the pages' origin. A laptop may
+//! serve everything on one address, but only when asked to (`--single-host`).
+
+use std::sync::Arc;
+
+use axum::extract::{Request, State};
+use axum::http::header;
+use axum::http::request::Parts;
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+
+use crate::error::Error;
+use crate::state::AppState;
+
+/// Which hosts serve what.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Hosts {
+    /// Everything on any address (laptop mode, explicitly asked for).
+    Single,
+    /// Images on `containers`, pages and API on `site`.
+    Split { containers: String, site: String },
+}
+
+impl Hosts {
+    /// `site` for pages, `containers` (default `containers.SITE`) for images.
+    pub fn split(site: &str, containers: Option<&str>) -> Hosts {
+        let site = site.to_ascii_lowercase();
+        let containers =
+            containers.map_or_else(|| format!("containers.{site}"), str::to_ascii_lowercase);
+        Hosts::Split { containers, site }
+    }
+}
+
+/// Paths of the image surface.
+fn is_image_path(path: &str) -> bool {
+    path == "/v2" || path.starts_with("/v2/") || path == "/token"
+}
+
+/// Paths every host answers (probes reach pods by IP).
+fn is_health_path(path: &str) -> bool {
+    matches!(path, "/livez" | "/readyz" | "/metrics")
+}
+
+/// The request's host, lowercase, without the port.
+fn request_host(parts_headers: &axum::http::HeaderMap, uri: &axum::http::Uri) -> Option<String> {
+    let raw = parts_headers
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .or_else(|| uri.authority().map(|a| a.as_str()))?;
+    let host = match raw.rsplit_once(':') {
+        // Keep IPv6 literals whole: [::1]:5000
+        Some((h, port)) if port.bytes().all(|b| b.is_ascii_digit()) && !h.ends_with(':') => h,
+        _ => raw,
+    };
+    Some(host.to_ascii_lowercase())
+}
+
+/// Middleware: a path on the wrong host is a 404.
+pub async fn isolate(State(app): State<Arc<AppState>>, request: Request, next: Next) -> Response {
+    let Hosts::Split { containers, site } = &app.hosts else {
+        return next.run(request).await;
+    };
+    let path = request.uri().path();
+    if is_health_path(path) {
+        return next.run(request).await;
+    }
+    let host = request_host(request.headers(), request.uri());
+    let allowed = match host.as_deref() {
+        Some(h) if h == containers => is_image_path(path),
+        Some(h) if h == site => !is_image_path(path),
+        _ => false,
+    };
+    if allowed {
+        next.run(request).await
+    } else {
+        Error::NotFound.into_response()
+    }
+}
+
+/// The token realm and service to name in challenges: the containers host, or in
+/// single-host mode the host the client used. TLS is recognised from the ingress's
+/// `X-Forwarded-Proto`.
+pub fn realm_and_service(hosts: &Hosts, parts: &Parts) -> (String, String) {
+    let service = match hosts {
+        Hosts::Split { containers, .. } => containers.clone(),
+        Hosts::Single => parts
+            .headers
+            .get(header::HOST)
+            .and_then(|h| h.to_str().ok())
+            .unwrap_or("localhost")
+            .to_owned(),
+    };
+    let scheme = match parts
+        .headers
+        .get("x-forwarded-proto")
+        .and_then(|v| v.to_str().ok())
+    {
+        Some("https") => "https",
+        _ => "http",
+    };
+    (format!("{scheme}://{service}/token"), service)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hosts_and_paths() {
+        assert_eq!(
+            Hosts::split("Example.test", None),
+            Hosts::Split {
+                containers: "containers.example.test".into(),
+                site: "example.test".into()
+            }
+        );
+        assert!(
+            is_image_path("/v2/")
+                && is_image_path("/v2/a/b/manifests/x")
+                && is_image_path("/token")
+        );
+        assert!(!is_image_path("/v2x") && !is_image_path("/api/v3/user/packages"));
+        let uri: axum::http::Uri = "/".parse().unwrap();
+        let mut h = axum::http::HeaderMap::new();
+        h.insert(header::HOST, "Containers.Example.Test:443".parse().unwrap());
+        assert_eq!(
+            request_host(&h, &uri).as_deref(),
+            Some("containers.example.test")
+        );
+        h.insert(header::HOST, "[::1]:5000".parse().unwrap());
+        assert_eq!(request_host(&h, &uri).as_deref(), Some("[::1]"));
+    }
+}

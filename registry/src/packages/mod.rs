@@ -1,0 +1,117 @@
+//! Packages as the registry sees them: created on first push, linked to their source
+//! repository, and described by the metadata their images carry.
+
+use bytes::Bytes;
+use serde::{Deserialize, Serialize};
+
+use crate::auth::identity::Identity;
+use crate::content::keys;
+use crate::error::{Error, Result};
+use crate::oci::manifest::{Manifest, ManifestKind};
+use crate::oci::reference::RepoName;
+use crate::policy::normalize_url;
+use crate::state::AppState;
+
+pub mod create;
+pub mod metadata;
+
+pub use metadata::Metadata;
+
+/// The largest image config read for labels.
+const MAX_CONFIG: u64 = 1024 * 1024;
+
+/// What the registry keeps about a package beside its policy.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PackageRecord {
+    pub owner: String,
+    pub name: String,
+    pub created_at: String,
+    pub updated_at: String,
+    #[serde(flatten)]
+    pub metadata: Metadata,
+}
+
+impl PackageRecord {
+    pub async fn load(app: &AppState, repo: &RepoName) -> Result<Option<PackageRecord>> {
+        let raw = app
+            .content
+            .storage()
+            .get(&keys::package_record(repo))
+            .await?;
+        Ok(raw.and_then(|r| serde_json::from_slice(&r).ok()))
+    }
+}
+
+/// After a manifest push by `id`: create the package if this push was authorized to
+/// (`may_create`), link it to its source repository if it had none, and record the
+/// metadata the image carries.
+pub async fn after_manifest_push(
+    app: &AppState,
+    id: &Identity,
+    may_create: bool,
+    repo: &RepoName,
+    manifest: &Manifest,
+) -> Result<()> {
+    let config = match (manifest.kind, &manifest.config) {
+        (ManifestKind::Image, Some(c)) if c.size <= MAX_CONFIG => {
+            app.content.blob_bytes(repo, &c.digest).await?
+        }
+        _ => None,
+    };
+    let pushed = Metadata::of(manifest, config.as_deref());
+    let (owner, name) = (repo.owner(), repo.package());
+    // One creation per package, however many pushes race to make it.
+    let _turn = app.package_locks.lock(repo.as_str()).await;
+    let snap = app.policy.snapshot();
+    match snap.package(owner, name) {
+        // Authorized as a push to an existing package that has since lost its policy:
+        // not this caller's to create.
+        None if !may_create => {}
+        None => {
+            let package = create::new_package(
+                &snap,
+                id,
+                repo,
+                pushed.source.as_deref(),
+                jiff::Timestamp::now(),
+            );
+            app.policy
+                .create_package(package)
+                .await
+                .map_err(Error::Policy)?;
+            tracing::info!(package = %repo, by = %id, "package created on first push (private)");
+        }
+        Some(p) if p.repository.is_none() => {
+            if let Some(source) = &pushed.source {
+                app.policy
+                    .link_package(owner, name, source)
+                    .await
+                    .map_err(Error::Policy)?;
+                tracing::info!(package = %repo, repository = %normalize_url(source), "package linked to its source repository");
+            }
+        }
+        Some(_) => {}
+    }
+    let now = jiff::Timestamp::now().to_string();
+    let record = match PackageRecord::load(app, repo).await? {
+        Some(old) => PackageRecord {
+            updated_at: now,
+            metadata: old.metadata.updated_by(&pushed),
+            ..old
+        },
+        None => PackageRecord {
+            owner: owner.to_owned(),
+            name: name.to_owned(),
+            created_at: now.clone(),
+            updated_at: now,
+            metadata: pushed,
+        },
+    };
+    let json = serde_json::to_vec(&record).expect("records serialize");
+    app.content
+        .storage()
+        .put(&keys::package_record(repo), Bytes::from(json))
+        .await?;
+    Ok(())
+}

@@ -1,0 +1,139 @@
+//! The registry on one machine: filesystem storage, the policy directory, PATs and
+//! signing keys in the data dir, all watched so changes apply without a restart.
+
+use std::io;
+use std::path::Path;
+use std::sync::Arc;
+
+use crate::auth::Authenticator;
+use crate::auth::identity::Scopes;
+use crate::auth::keys::SigningKeys;
+use crate::auth::oidc::{IssuerConfigError, TrustedIssuers};
+use crate::auth::store::TokenDir;
+use crate::config::Config;
+use crate::content::Content;
+use crate::content::locks::KeyedLocks;
+use crate::metrics::Metrics;
+use crate::policy::PolicySettings;
+use crate::policy::dir::DirSource;
+use crate::state::AppState;
+use crate::storage::fs::FsStorage;
+
+/// The user the first start makes a token for; a site admin.
+pub const BOOTSTRAP_ADMIN: &str = "admin";
+
+/// Why the registry cannot start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error(
+        "choose how hosts are served: --host HOST (images on containers.HOST, pages on HOST) or --single-host (everything on one address, for a laptop)"
+    )]
+    NoHosts,
+    #[error(transparent)]
+    Io(#[from] io::Error),
+    #[error(transparent)]
+    Issuer(#[from] IssuerConfigError),
+}
+
+/// A standalone registry's state, and the bootstrap token if this start made one.
+pub struct Standalone {
+    pub state: Arc<AppState>,
+    pub bootstrap_token: Option<String>,
+}
+
+pub fn build(config: &Config) -> Result<Standalone, StartError> {
+    let hosts = config.hosts.clone().ok_or(StartError::NoHosts)?;
+    let storage = Arc::new(FsStorage::open(&config.data_dir)?);
+    let content = Content::new(storage, config.limits.clone());
+
+    let keys_dir = config.data_dir.join("auth").join("keys");
+    let keys = SigningKeys::load_or_generate(&keys_dir)?;
+    let issuers = TrustedIssuers::from_spec(&config.auth.oidc_issuers, &config.config_dir)?;
+    let auth = Authenticator::new(keys, issuers, config.auth.token_ttl);
+
+    let tokens = TokenDir::new(&config.data_dir);
+    let bootstrap_token = bootstrap(&config.data_dir, &tokens)?;
+    auth.set_pats(tokens.list()?);
+
+    let mut site_admins = config.auth.site_admins.clone();
+    site_admins.push(BOOTSTRAP_ADMIN.to_owned());
+    let settings = PolicySettings {
+        site_admins,
+        anonymous_pulls: config.auth.anonymous_pulls,
+    };
+    let policy = DirSource::open(&config.policy_dir(), settings)?;
+
+    let state = Arc::new_cyclic(|weak: &std::sync::Weak<AppState>| {
+        // PATs and keys are reread when their files change: a revoked token stops
+        // working on the next request, a new key signs from the next token.
+        let watchers = [
+            (tokens.path().to_owned(), Reload::Pats(TokenDir::new(&config.data_dir))),
+            (keys_dir.clone(), Reload::Keys(keys_dir.clone())),
+        ]
+        .into_iter()
+        .filter_map(|(dir, what)| {
+            let weak = weak.clone();
+            std::fs::create_dir_all(&dir).ok()?;
+            crate::watch::watch_dir(&dir, move || {
+                if let Some(state) = weak.upgrade() {
+                    what.apply(&state.auth);
+                }
+            })
+            .map_err(|e| tracing::warn!(dir = %dir.display(), error = %e, "cannot watch; changes apply at restart"))
+            .ok()
+        })
+        .collect();
+        AppState {
+            content,
+            metrics: Metrics::default(),
+            auth,
+            policy: Arc::new(policy),
+            hosts,
+            package_locks: KeyedLocks::default(),
+            watchers,
+        }
+    });
+    Ok(Standalone {
+        state,
+        bootstrap_token,
+    })
+}
+
+enum Reload {
+    Pats(TokenDir),
+    Keys(std::path::PathBuf),
+}
+
+impl Reload {
+    fn apply(&self, auth: &Authenticator) {
+        match self {
+            Reload::Pats(dir) => match dir.list() {
+                Ok(pats) => auth.set_pats(pats),
+                Err(e) => {
+                    tracing::warn!(error = %e, "rereading PATs failed; the previous ones stay in force")
+                }
+            },
+            Reload::Keys(dir) => match SigningKeys::load(dir) {
+                Ok(keys) if !keys.is_empty() => auth.set_keys(keys),
+                Ok(_) => {
+                    tracing::warn!("the keys directory is empty; the previous keys stay in force")
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "rereading signing keys failed; the previous ones stay in force")
+                }
+            },
+        }
+    }
+}
+
+/// On the very first start, a token for the bootstrap admin, shown once. A marker keeps
+/// a revoked bootstrap token from coming back.
+fn bootstrap(data_dir: &Path, tokens: &TokenDir) -> io::Result<Option<String>> {
+    let marker = data_dir.join("auth").join("bootstrapped");
+    if marker.exists() {
+        return Ok(None);
+    }
+    let (_, token) = tokens.create(BOOTSTRAP_ADMIN, Scopes::ALL, None)?;
+    crate::auth::store::write_private(&data_dir.join("auth"), "bootstrapped", b"")?;
+    Ok(Some(token))
+}
