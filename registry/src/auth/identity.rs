@@ -136,20 +136,20 @@ impl Identity {
         self.subject == Subject::Anonymous
     }
 
-    /// The user name, for users and for workloads acting for a user.
+    /// The user whose rights apply. A workload acts as its repository, like
+    /// `GITHUB_TOKEN`: the user it ran for (its actor) is recorded, never granted.
     pub fn user_name(&self) -> Option<&str> {
         match &self.subject {
-            Subject::Anonymous => None,
             Subject::User { name, .. } => Some(name),
-            Subject::Workload { user, .. } => user.as_deref(),
+            Subject::Anonymous | Subject::Workload { .. } => None,
         }
     }
 
-    /// Teams asserted by the token, as `ORG/TEAM`.
+    /// Teams a user's token asserts, as `ORG/TEAM` (a workload's are not granted).
     pub fn claimed_teams(&self) -> &[String] {
         match &self.subject {
-            Subject::Anonymous => &[],
-            Subject::User { teams, .. } | Subject::Workload { teams, .. } => teams,
+            Subject::User { teams, .. } => teams,
+            Subject::Anonymous | Subject::Workload { .. } => &[],
         }
     }
 

@@ -99,13 +99,19 @@ impl TestRegistry {
     }
 
     pub fn with_limits(limits: Limits) -> Self {
+        Self::with_config(|c| c.limits = limits)
+    }
+
+    /// A registry whose standalone config `adjust` changes (hosts, auth, limits).
+    pub fn with_config(adjust: impl FnOnce(&mut Config)) -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
-        let config = Config {
+        let mut config = Config {
             data_dir: dir.path().to_path_buf(),
-            limits,
             hosts: Some(Hosts::Single),
+            config_dir: dir.path().to_path_buf(),
             ..Config::default()
         };
+        adjust(&mut config);
         let standalone = berth_registry::standalone::build(&config).expect("registry state");
         let token = standalone
             .bootstrap_token
@@ -137,6 +143,40 @@ impl TestRegistry {
     /// The data directory.
     pub fn data(&self) -> &Path {
         self.dir.path()
+    }
+
+    /// A PAT for `user` (as `berth token create` makes), in force at once.
+    pub fn pat(&self, user: &str, scopes: &str, ttl: Option<Duration>) -> String {
+        let store = berth_registry::auth::store::TokenDir::new(self.data());
+        let scopes = berth_registry::auth::identity::Scopes::parse(scopes).expect("scopes");
+        let (_, token) = store.create(user, scopes, ttl).expect("token");
+        self.state.auth.set_pats(store.list().expect("tokens"));
+        token
+    }
+
+    /// The same registry, as `user` signing in with a new PAT of `scopes`.
+    pub fn as_user(&self, user: &str, scopes: &str) -> TestRegistry {
+        let token = self.pat(user, scopes, None);
+        self.with_authorization(Some(basic(user, &token)))
+    }
+
+    /// Writes a policy file and waits (2 s at most) until `applied` holds.
+    pub async fn write_policy(
+        &self,
+        file: &str,
+        yaml: &str,
+        applied: impl Fn(&berth_registry::policy::PolicySnapshot) -> bool,
+    ) {
+        std::fs::write(self.data().join("policy").join(file), yaml).expect("policy file");
+        let ok = eventually(Duration::from_secs(2), || async {
+            applied(&self.state.policy.snapshot())
+        })
+        .await;
+        assert!(
+            ok,
+            "{file} did not take effect within 2 s: {:?}",
+            self.state.policy.problems()
+        );
     }
 
     /// Every file below `<data>/<sub>`.
