@@ -6,7 +6,7 @@ export PATH := $(CURDIR)/.tools/bin:$(PATH)
 
 ## Run the registry on 127.0.0.1:5000 with ./berth-data (filesystem storage).
 run:
-	$(CARGO) run --release -- registry serve
+	$(CARGO) run --release -- registry serve --single-host
 
 ## Install/build every tool the tests use, then run every test.
 test: tools lint

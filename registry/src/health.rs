@@ -17,12 +17,21 @@ pub fn router() -> Router<Arc<AppState>> {
         .route("/metrics", get(metrics))
 }
 
-/// Ready when storage answers; the body names what is wrong otherwise.
+/// Ready when storage answers and the policy has been read. The body names what is
+/// wrong, and lists policy problems (the last good policy stays in force meanwhile, so
+/// they do not make the registry unready).
 async fn readyz(State(app): State<Arc<AppState>>) -> Response {
-    match app.content.storage().check().await {
-        Ok(()) => (StatusCode::OK, "ok\n").into_response(),
-        Err(e) => (StatusCode::SERVICE_UNAVAILABLE, format!("storage: {e}\n")).into_response(),
+    if let Err(e) = app.content.storage().check().await {
+        return (StatusCode::SERVICE_UNAVAILABLE, format!("storage: {e}\n")).into_response();
     }
+    if !app.policy.is_synced() {
+        return (StatusCode::SERVICE_UNAVAILABLE, "policy: not read yet\n").into_response();
+    }
+    let mut body = String::from("ok\n");
+    for p in app.policy.problems() {
+        body.push_str(&format!("policy problem: {p}\n"));
+    }
+    (StatusCode::OK, body).into_response()
 }
 
 async fn metrics(State(app): State<Arc<AppState>>) -> Response {

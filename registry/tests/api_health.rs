@@ -99,3 +99,17 @@ async fn unknown_paths_are_counted_as_other() {
     );
     assert_eq!(other, Some(1.0), "{m}");
 }
+
+#[tokio::test]
+async fn readyz_lists_policy_problems_while_the_last_good_policy_stays() {
+    let reg = TestRegistry::new();
+    std::fs::write(reg.data().join("policy/broken.yaml"), "spec: [unclosed").unwrap();
+    let listed = common::eventually(std::time::Duration::from_secs(2), || async {
+        let r = reg.get("/readyz").await;
+        r.status == StatusCode::OK
+            && r.text().contains("policy problem: ")
+            && r.text().contains("broken.yaml")
+    })
+    .await;
+    assert!(listed, "{}", reg.get("/readyz").await.text());
+}
