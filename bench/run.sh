@@ -52,12 +52,15 @@ cat >"$work/manifest.json" <<JSON
 {"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"$config_digest","size":2},"layers":[]}
 JSON
 
+# Credentials per registry: Berth requires sign-in (a Bearer token from its /token, as
+# docker uses it, so the numbers include verifying it); the peers run without auth.
+AUTH=()
 push_blob() { # URL FILE DIGEST -> seconds of the PUT
   local loc
-  loc=$(curl -sS -X POST -D - -o /dev/null "$1/v2/bench/app/blobs/uploads/" | awk 'tolower($1)=="location:" {print $2}' | tr -d '\r')
+  loc=$(curl -sS "${AUTH[@]}" -X POST -D - -o /dev/null "$1/v2/bench/app/blobs/uploads/" | awk 'tolower($1)=="location:" {print $2}' | tr -d '\r')
   case $loc in http*) ;; *) loc=$1$loc ;; esac
   local sep='?'; [[ $loc == *\?* ]] && sep='&'
-  curl -sS -f -o /dev/null -w '%{time_total}' -X PUT -H 'Content-Type: application/octet-stream' \
+  curl -sS -f "${AUTH[@]}" -o /dev/null -w '%{time_total}' -X PUT -H 'Content-Type: application/octet-stream' \
     -T "$2" "$loc${sep}digest=$3"
 }
 
@@ -66,10 +69,10 @@ rss_mib() { awk '/^VmRSS/ {printf "%.0f", $2/1024}' "/proc/$1/status"; }
 bench_one() { # NAME PID URL
   local name=$1 pid=$2 url=$3
   push_blob "$url" "$work/config.json" "$config_digest" >/dev/null
-  curl -sS -f -o /dev/null -X PUT -H 'Content-Type: application/vnd.oci.image.manifest.v1+json' \
+  curl -sS -f "${AUTH[@]}" -o /dev/null -X PUT -H 'Content-Type: application/vnd.oci.image.manifest.v1+json' \
     --data-binary @"$work/manifest.json" "$url/v2/bench/app/manifests/latest"
   local wrk_out rps p99
-  wrk_out=$(wrk -t2 -c"$WRK_CONNECTIONS" -d"${WRK_SECONDS}s" --latency \
+  wrk_out=$(wrk -t2 -c"$WRK_CONNECTIONS" -d"${WRK_SECONDS}s" --latency "${WRK_AUTH[@]}" \
     -H 'Accept: application/vnd.oci.image.manifest.v1+json' "$url/v2/bench/app/manifests/latest")
   rps=$(awk '/^Requests\/sec/ {printf "%.0f", $2}' <<<"$wrk_out")
   p99=$(awk '$1=="99%" {print $2}' <<<"$wrk_out")
@@ -79,9 +82,9 @@ bench_one() { # NAME PID URL
     # a fresh repository each time, so every push stores the blob
     s=$(push_blob "$url" "$blob" "$blob_digest")
     best_push=$(python3 -c "print(min($best_push, $s))")
-    mbs=$(curl -sS -f -o /dev/null -w '%{speed_download}' "$url/v2/bench/app/blobs/$blob_digest")
+    mbs=$(curl -sS -f "${AUTH[@]}" -o /dev/null -w '%{speed_download}' "$url/v2/bench/app/blobs/$blob_digest")
     best_pull=$(python3 -c "print(max($best_pull, $mbs/1e6))")
-    curl -sS -o /dev/null -X DELETE "$url/v2/bench/app/blobs/$blob_digest" || true
+    curl -sS "${AUTH[@]}" -o /dev/null -X DELETE "$url/v2/bench/app/blobs/$blob_digest" || true
     rm -rf "$work/data-$name/blobs" "$work/data-$name/docker/registry/v2/blobs" ${shm:+"$shm/blobs"} 2>/dev/null || true
   done
   printf '%s|%s|%s|%s|%s|%s\n' "$name" "$rps" "$p99" "$best_push" "$best_pull" "$(rss_mib "$pid")"
@@ -94,7 +97,19 @@ start() { # NAME CMD... ; sets started_pid, started_url
   pids+=("$started_pid")
 }
 
+# sign_in NAME URL: the bootstrap admin token from the log, then a registry token.
+sign_in() {
+  local pat bearer
+  for _ in $(seq 200); do pat=$(grep -m1 '^bpat_' "$work/$1.log" || true); [[ -n $pat ]] && break; sleep 0.05; done
+  [[ -n $pat ]] || { echo "bench: $1 printed no bootstrap token" >&2; exit 1; }
+  bearer=$(curl -sS -u "admin:$pat" "$2/token?service=bench&scope=repository:bench/app:pull,push" |
+    python3 -c 'import json,sys; print(json.load(sys.stdin)["token"])')
+  AUTH=(-H "Authorization: Bearer $bearer")
+  WRK_AUTH=(-H "Authorization: Bearer $bearer")
+}
+
 results=()
+WRK_AUTH=()
 # distribution 2.8 and 3.x: the same config, each in its own directory
 for peer in docker-registry distribution-registry; do
   port=$(free_port)
@@ -114,16 +129,18 @@ YAML
   kill "$started_pid"
 done
 port=$(free_port)
-start berth env RUST_LOG=warn target/release/berth registry serve --listen "127.0.0.1:$port" --data-dir "$work/data-berth"
-wait_http "http://127.0.0.1:$port/v2/"
+start berth env RUST_LOG=warn target/release/berth registry serve --single-host --listen "127.0.0.1:$port" --data-dir "$work/data-berth"
+wait_http "http://127.0.0.1:$port/livez"
+sign_in berth "http://127.0.0.1:$port"
 results+=("$(bench_one berth "$started_pid" "http://127.0.0.1:$port")")
 kill "$started_pid"
 # The same binary with its data on tmpfs, where fsync costs nothing: the registry's own
 # pipeline (receive, hash, write) without the disk's write speed.
 shm=$(mktemp -d /dev/shm/berth-bench.XXXXXX)
 port=$(free_port)
-start berth-tmpfs env RUST_LOG=warn target/release/berth registry serve --listen "127.0.0.1:$port" --data-dir "$shm"
-wait_http "http://127.0.0.1:$port/v2/"
+start berth-tmpfs env RUST_LOG=warn target/release/berth registry serve --single-host --listen "127.0.0.1:$port" --data-dir "$shm"
+wait_http "http://127.0.0.1:$port/livez"
+sign_in berth-tmpfs "http://127.0.0.1:$port"
 results+=("$(bench_one berth-tmpfs "$started_pid" "http://127.0.0.1:$port")")
 rm -rf "$shm"
 
