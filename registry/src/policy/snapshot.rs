@@ -52,6 +52,8 @@ pub struct PackagePolicy {
 #[derive(Clone, Debug, Default)]
 pub struct PolicySnapshot {
     orgs: HashMap<String, OrgPolicy>,
+    /// Normalized repository URL → (organization, index in its repositories).
+    repos_by_url: HashMap<String, (String, usize)>,
     packages: HashMap<(String, String), PackagePolicy>,
     site_admins: HashSet<String>,
     anonymous_pulls: bool,
@@ -124,8 +126,22 @@ impl PolicySnapshot {
             }
             pkg_index.insert(key, policy);
         }
+        let mut repos_by_url = HashMap::new();
+        for org in org_index.values() {
+            for (i, repo) in org.repositories.iter().enumerate() {
+                if let Some((other, _)) =
+                    repos_by_url.insert(repo.url.clone(), (org.name.clone(), i))
+                {
+                    problems.push(format!(
+                        "repository URL {} is declared by organizations {other} and {}",
+                        repo.url, org.name
+                    ));
+                }
+            }
+        }
         PolicySnapshot {
             orgs: org_index,
+            repos_by_url,
             packages: pkg_index,
             site_admins: settings.site_admins.iter().cloned().collect(),
             anonymous_pulls: settings.anonymous_pulls,
@@ -160,9 +176,9 @@ impl PolicySnapshot {
 
     /// The organization repository with this (normalized) URL.
     pub fn repository_by_url(&self, url: &str) -> Option<(&OrgPolicy, &RepoPolicy)> {
-        self.orgs
-            .values()
-            .find_map(|o| o.repositories.iter().find(|r| r.url == url).map(|r| (o, r)))
+        let (org, i) = self.repos_by_url.get(url)?;
+        let org = self.orgs.get(org)?;
+        Some((org, org.repositories.get(*i)?))
     }
 
     /// The organization repository `OWNER/REPO`.
