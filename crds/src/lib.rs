@@ -2,6 +2,8 @@
 //! component shares. The same YAML documents configure standalone mode.
 
 pub mod access;
+pub mod deploy;
+pub mod names;
 pub mod organization;
 pub mod package;
 pub mod quantity;

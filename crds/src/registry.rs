@@ -1,9 +1,12 @@
 //! The `Registry` resource: one Berth installation (hosts, storage, limits).
 
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
 use kube::CustomResource;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
+
+pub use crate::deploy::{
+    GarbageCollectionSpec, IngressSpec, PodSpec, RegistryStatus, RegistryUrls,
+};
 
 /// A Berth registry: its hosts, storage and limits. In standalone mode this document is
 /// the `--config` file.
@@ -34,6 +37,18 @@ pub struct RegistrySpec {
     /// Who may sign in, and how.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub auth: Option<AuthSpec>,
+    /// Registry pods (default 1; more need storage every pod can reach).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replicas: Option<i32>,
+    /// The registry image (default: the operator's own image and version).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub image: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ingress: Option<IngressSpec>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pod: Option<PodSpec>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub garbage_collection: Option<GarbageCollectionSpec>,
 }
 
 /// Authentication settings.
@@ -136,14 +151,4 @@ pub struct LimitsSpec {
     /// How long an upload session lives after it starts, e.g. `10m` (default).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub upload_timeout: Option<String>,
-}
-
-/// What the operator and the registry pods report.
-#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct RegistryStatus {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub observed_generation: Option<i64>,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub conditions: Vec<Condition>,
 }
