@@ -136,6 +136,16 @@ pub struct FilesystemStorageSpec {
     /// The data directory (standalone mode; `--data-dir` overrides it).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub path: Option<String>,
+    /// The PersistentVolumeClaim's size (cluster; default `20Gi`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub size: Option<String>,
+    /// The claim's StorageClass (the cluster default if unset).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub storage_class_name: Option<String>,
+    /// The claim's access modes (default `[ReadWriteOnce]`; more than one replica needs
+    /// `ReadWriteMany`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub access_modes: Vec<String>,
 }
 
 /// Size and time limits.
