@@ -1,0 +1,301 @@
+//! The registry Deployment: the operator's own image unless the Registry names one,
+//! probes on the health endpoints, non-root with a read-only root filesystem, spread
+//! over nodes, and a checksum of the configuration that rolls the pods when it changes.
+
+use std::collections::BTreeMap;
+
+use berth_crds::names;
+use k8s_openapi::api::apps::v1::{Deployment, DeploymentSpec, DeploymentStrategy};
+use k8s_openapi::api::core::v1::{
+    Capabilities, ConfigMapVolumeSource, Container, ContainerPort, EmptyDirVolumeSource, EnvVar,
+    EnvVarSource, HTTPGetAction, ObjectFieldSelector, PersistentVolumeClaimVolumeSource,
+    PodSecurityContext, PodSpec, PodTemplateSpec, Probe, SeccompProfile, SecretVolumeSource,
+    SecurityContext, TopologySpreadConstraint, Volume, VolumeMount,
+};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
+use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
+
+use super::config_map::CONFIG_FILE;
+use super::secrets::UPLOAD_KEY_FILE;
+use super::{
+    CONFIG_DIR, DATA_DIR, KEYS_DIR, PORT, UPLOAD_KEY_DIR, ValidRegistry, meta, object_name,
+    selector_labels,
+};
+use crate::registry::validate::StoragePlan;
+
+/// The uid the registry runs as (the distroless `nonroot` user).
+const RUN_AS: i64 = 65532;
+
+pub fn desired_deployment(r: &ValidRegistry, config_checksum: &str) -> Deployment {
+    let mut pod_annotations = r.pod.annotations.clone();
+    pod_annotations.insert(
+        names::ANNOTATION_CONFIG_CHECKSUM.into(),
+        config_checksum.into(),
+    );
+    let mut pod_labels = selector_labels(r);
+    pod_labels.insert(names::LABEL_REGISTRY.into(), r.name.clone());
+    let StoragePlan::Filesystem { access_modes, .. } = &r.storage;
+    // A ReadWriteOnce volume cannot be mounted by the old and the new pod at once.
+    let recreate = !access_modes.iter().any(|m| m == "ReadWriteMany");
+    Deployment {
+        metadata: meta(r, r.name.clone()),
+        spec: DeploymentSpec {
+            replicas: Some(r.replicas),
+            selector: LabelSelector {
+                match_labels: Some(selector_labels(r)),
+                ..LabelSelector::default()
+            },
+            strategy: recreate.then(|| DeploymentStrategy {
+                type_: Some("Recreate".into()),
+                ..DeploymentStrategy::default()
+            }),
+            template: PodTemplateSpec {
+                metadata: Some(ObjectMeta {
+                    labels: Some(pod_labels),
+                    annotations: Some(pod_annotations),
+                    ..ObjectMeta::default()
+                }),
+                spec: Some(pod_spec(r)),
+            },
+            ..DeploymentSpec::default()
+        },
+        ..Deployment::default()
+    }
+}
+
+fn pod_spec(r: &ValidRegistry) -> PodSpec {
+    PodSpec {
+        service_account_name: Some(object_name::service_account(r)),
+        containers: vec![container(r)],
+        volumes: Some(volumes(r)),
+        security_context: Some(PodSecurityContext {
+            run_as_non_root: Some(true),
+            run_as_user: Some(RUN_AS),
+            run_as_group: Some(RUN_AS),
+            fs_group: Some(RUN_AS),
+            seccomp_profile: Some(SeccompProfile {
+                type_: "RuntimeDefault".into(),
+                ..SeccompProfile::default()
+            }),
+            ..PodSecurityContext::default()
+        }),
+        topology_spread_constraints: Some(vec![TopologySpreadConstraint {
+            max_skew: 1,
+            topology_key: "kubernetes.io/hostname".into(),
+            when_unsatisfiable: "ScheduleAnyway".into(),
+            label_selector: Some(LabelSelector {
+                match_labels: Some(selector_labels(r)),
+                ..LabelSelector::default()
+            }),
+            ..TopologySpreadConstraint::default()
+        }]),
+        affinity: r.pod.affinity.clone(),
+        tolerations: (!r.pod.tolerations.is_empty()).then(|| r.pod.tolerations.clone()),
+        node_selector: (!r.pod.node_selector.is_empty()).then(|| r.pod.node_selector.clone()),
+        ..PodSpec::default()
+    }
+}
+
+fn container(r: &ValidRegistry) -> Container {
+    let args = [
+        "registry",
+        "serve",
+        "--kubernetes",
+        "--config",
+        &format!("{CONFIG_DIR}/{CONFIG_FILE}"),
+        "--data-dir",
+        DATA_DIR,
+        "--keys-dir",
+        KEYS_DIR,
+        "--upload-key-file",
+        &format!("{UPLOAD_KEY_DIR}/{UPLOAD_KEY_FILE}"),
+        "--log-format",
+        "json",
+    ];
+    let env = |name: &str, value: &str| EnvVar {
+        name: name.into(),
+        value: Some(value.into()),
+        ..EnvVar::default()
+    };
+    let probe = |path: &str, period: i32| Probe {
+        http_get: Some(HTTPGetAction {
+            path: Some(path.into()),
+            port: IntOrString::String("http".into()),
+            ..HTTPGetAction::default()
+        }),
+        period_seconds: Some(period),
+        failure_threshold: Some(3),
+        ..Probe::default()
+    };
+    let mount = |name: &str, path: &str, read_only: bool| VolumeMount {
+        name: name.into(),
+        mount_path: path.into(),
+        read_only: Some(read_only),
+        ..VolumeMount::default()
+    };
+    Container {
+        name: "registry".into(),
+        image: Some(r.image.clone()),
+        args: Some(args.iter().map(|s| s.to_string()).collect()),
+        env: Some(vec![
+            env("BERTH_LISTEN", &format!("0.0.0.0:{PORT}")),
+            env("BERTH_REGISTRY", &r.name),
+            EnvVar {
+                name: "BERTH_NAMESPACE".into(),
+                value_from: Some(EnvVarSource {
+                    field_ref: Some(ObjectFieldSelector {
+                        field_path: "metadata.namespace".into(),
+                        ..ObjectFieldSelector::default()
+                    }),
+                    ..EnvVarSource::default()
+                }),
+                ..EnvVar::default()
+            },
+        ]),
+        ports: Some(vec![ContainerPort {
+            name: Some("http".into()),
+            container_port: PORT,
+            protocol: Some("TCP".into()),
+            ..ContainerPort::default()
+        }]),
+        liveness_probe: Some(probe("/livez", 10)),
+        readiness_probe: Some(probe("/readyz", 5)),
+        resources: r.pod.resources.clone(),
+        security_context: Some(SecurityContext {
+            allow_privilege_escalation: Some(false),
+            read_only_root_filesystem: Some(true),
+            run_as_non_root: Some(true),
+            capabilities: Some(Capabilities {
+                drop: Some(vec!["ALL".into()]),
+                ..Capabilities::default()
+            }),
+            ..SecurityContext::default()
+        }),
+        volume_mounts: Some(vec![
+            mount("config", CONFIG_DIR, true),
+            mount("signing-keys", KEYS_DIR, true),
+            mount("upload-key", UPLOAD_KEY_DIR, true),
+            mount("data", DATA_DIR, false),
+            mount("tmp", "/tmp", false),
+        ]),
+        ..Container::default()
+    }
+}
+
+fn volumes(r: &ValidRegistry) -> Vec<Volume> {
+    let secret = |name: &str, secret: String| Volume {
+        name: name.into(),
+        secret: Some(SecretVolumeSource {
+            secret_name: Some(secret),
+            default_mode: Some(0o400),
+            ..SecretVolumeSource::default()
+        }),
+        ..Volume::default()
+    };
+    vec![
+        Volume {
+            name: "config".into(),
+            config_map: Some(ConfigMapVolumeSource {
+                name: object_name::config(r),
+                ..ConfigMapVolumeSource::default()
+            }),
+            ..Volume::default()
+        },
+        secret("signing-keys", object_name::signing_keys(r)),
+        secret("upload-key", object_name::upload_key(r)),
+        Volume {
+            name: "data".into(),
+            persistent_volume_claim: Some(PersistentVolumeClaimVolumeSource {
+                claim_name: object_name::data(r),
+                ..PersistentVolumeClaimVolumeSource::default()
+            }),
+            ..Volume::default()
+        },
+        Volume {
+            name: "tmp".into(),
+            empty_dir: Some(EmptyDirVolumeSource::default()),
+            ..Volume::default()
+        },
+    ]
+}
+
+/// The annotations on a Deployment's pods (for tests and status).
+pub fn pod_annotations(d: &Deployment) -> BTreeMap<String, String> {
+    d.spec
+        .template
+        .metadata
+        .as_ref()
+        .and_then(|m| m.annotations.clone())
+        .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::fixture;
+    use super::*;
+
+    #[test]
+    fn hardened_probed_spread_and_rolled_by_config() {
+        let d = desired_deployment(&fixture::registry(), "abc123");
+        let spec = d.spec.clone();
+        assert_eq!(spec.replicas, Some(1));
+        assert_eq!(spec.strategy.unwrap().type_.as_deref(), Some("Recreate"));
+        let pod = spec.template.spec.unwrap();
+        let c = &pod.containers[0];
+        assert_eq!(c.image.as_deref(), Some("ghcr.io/berth/berth:0.1.0"));
+        let sc = c.security_context.as_ref().unwrap();
+        assert_eq!(
+            (sc.read_only_root_filesystem, sc.run_as_non_root),
+            (Some(true), Some(true))
+        );
+        assert_eq!(
+            sc.capabilities.as_ref().unwrap().drop.as_ref().unwrap(),
+            &["ALL"]
+        );
+        assert_eq!(
+            c.readiness_probe
+                .as_ref()
+                .unwrap()
+                .http_get
+                .as_ref()
+                .unwrap()
+                .path
+                .as_deref(),
+            Some("/readyz")
+        );
+        assert_eq!(
+            c.liveness_probe
+                .as_ref()
+                .unwrap()
+                .http_get
+                .as_ref()
+                .unwrap()
+                .path
+                .as_deref(),
+            Some("/livez")
+        );
+        assert!(
+            c.args
+                .as_ref()
+                .unwrap()
+                .contains(&"--kubernetes".to_owned())
+        );
+        assert_eq!(
+            pod.topology_spread_constraints.unwrap()[0].topology_key,
+            "kubernetes.io/hostname"
+        );
+        assert_eq!(pod.service_account_name.as_deref(), Some("main-registry"));
+        let annotations = pod_annotations(&d);
+        assert_eq!(annotations[names::ANNOTATION_CONFIG_CHECKSUM], "abc123");
+        assert_eq!(annotations["team"], "platform");
+        assert_eq!(
+            c.resources.as_ref().unwrap().requests.as_ref().unwrap()["cpu"].0,
+            "100m"
+        );
+        // Every mount has its volume.
+        let volumes: Vec<_> = pod.volumes.unwrap().into_iter().map(|v| v.name).collect();
+        for m in c.volume_mounts.as_ref().unwrap() {
+            assert!(volumes.contains(&m.name), "{}", m.name);
+        }
+    }
+}

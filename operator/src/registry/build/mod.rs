@@ -1,0 +1,133 @@
+//! The objects a Registry needs, built by pure functions from the validated spec: one
+//! file per object. The reconcile applies them with server-side apply.
+
+use std::collections::BTreeMap;
+
+use berth_crds::names;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, OwnerReference};
+
+use super::validate::ValidRegistry;
+
+mod config_map;
+mod deployment;
+mod ingress;
+mod pdb;
+mod pvc;
+mod rbac;
+mod secrets;
+mod service;
+
+pub use config_map::{checksum, desired_config_map};
+pub use deployment::{desired_deployment, pod_annotations};
+pub use ingress::desired_ingress;
+pub use pdb::desired_pdb;
+pub use pvc::desired_pvc;
+pub use rbac::{desired_role, desired_role_binding, desired_service_account};
+pub use secrets::{SecretMaterial, desired_secrets};
+pub use service::desired_service;
+
+/// The port the registry container listens on.
+pub const PORT: i32 = 5000;
+/// Where the pods mount what the operator gives them.
+pub const CONFIG_DIR: &str = "/etc/berth/config";
+pub const KEYS_DIR: &str = "/etc/berth/keys";
+pub const UPLOAD_KEY_DIR: &str = "/etc/berth/upload-key";
+pub const DATA_DIR: &str = "/var/lib/berth";
+
+/// Object names, derived from the Registry's name.
+pub mod object_name {
+    use super::ValidRegistry;
+    pub fn service_account(r: &ValidRegistry) -> String {
+        format!("{}-registry", r.name)
+    }
+    pub fn config(r: &ValidRegistry) -> String {
+        format!("{}-config", r.name)
+    }
+    pub fn signing_keys(r: &ValidRegistry) -> String {
+        format!("{}-signing-keys", r.name)
+    }
+    pub fn upload_key(r: &ValidRegistry) -> String {
+        format!("{}-upload-key", r.name)
+    }
+    /// The bootstrap admin's token, readable by whoever may read Secrets here.
+    pub fn admin_token(r: &ValidRegistry) -> String {
+        format!("{}-admin-token", r.name)
+    }
+    /// The bootstrap admin PAT's record (its hash), as every PAT is kept.
+    pub fn admin_pat(r: &ValidRegistry) -> String {
+        format!("{}-pat-admin", r.name)
+    }
+    pub fn data(r: &ValidRegistry) -> String {
+        format!("{}-data", r.name)
+    }
+}
+
+/// Labels on everything a Registry owns.
+pub fn labels(r: &ValidRegistry) -> BTreeMap<String, String> {
+    let mut l = selector_labels(r);
+    l.insert(
+        names::LABEL_MANAGED_BY.into(),
+        names::OPERATOR_MANAGER.into(),
+    );
+    l.insert(names::LABEL_REGISTRY.into(), r.name.clone());
+    l
+}
+
+/// The labels that select the registry pods.
+pub fn selector_labels(r: &ValidRegistry) -> BTreeMap<String, String> {
+    BTreeMap::from([
+        (names::LABEL_NAME.into(), names::APP.into()),
+        (names::LABEL_INSTANCE.into(), r.name.clone()),
+        (names::LABEL_COMPONENT.into(), "registry".into()),
+    ])
+}
+
+/// Metadata of an object named `name` owned (and garbage-collected) with the Registry.
+pub fn meta(r: &ValidRegistry, name: String) -> ObjectMeta {
+    ObjectMeta {
+        name: Some(name),
+        namespace: Some(r.namespace.clone()),
+        labels: Some(labels(r)),
+        owner_references: Some(vec![OwnerReference {
+            api_version: format!("{}/{}", berth_crds::GROUP, berth_crds::VERSION),
+            kind: "Registry".into(),
+            name: r.name.clone(),
+            uid: r.uid.clone(),
+            controller: Some(true),
+            block_owner_deletion: Some(true),
+        }]),
+        ..ObjectMeta::default()
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod fixture {
+    use super::super::validate::{ValidRegistry, validate};
+
+    /// A Registry as a user would apply it.
+    pub const REGISTRY: &str = r#"
+apiVersion: berth.dev/v1alpha1
+kind: Registry
+metadata: {name: main, namespace: berth, uid: 1234-5678, generation: 3}
+spec:
+  host: example.com
+  replicas: 1
+  ingress:
+    className: nginx
+    tlsSecretName: example-tls
+    annotations: {cert-manager.io/cluster-issuer: letsencrypt}
+  storage: {filesystem: {size: 50Gi, storageClassName: fast}}
+  auth: {siteAdmins: [olivia]}
+  pod:
+    annotations: {team: platform}
+    resources: {requests: {cpu: 100m, memory: 64Mi}}
+"#;
+
+    pub fn registry() -> ValidRegistry {
+        validate(
+            &serde_saphyr::from_str(REGISTRY).unwrap(),
+            "ghcr.io/berth/berth:0.1.0",
+        )
+        .unwrap()
+    }
+}

@@ -1,0 +1,4 @@
+//! The Registry controller.
+
+pub mod build;
+pub mod validate;
