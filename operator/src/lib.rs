@@ -3,4 +3,9 @@
 
 #![forbid(unsafe_code)]
 
+pub mod apply;
+pub mod conditions;
+pub mod context;
+pub mod error;
+pub mod metrics;
 pub mod registry;

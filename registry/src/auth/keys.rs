@@ -55,9 +55,6 @@ impl SigningKeys {
 
     /// Writes a new key into `dir`, which becomes the signer; returns its key id.
     pub fn generate(dir: &Path) -> io::Result<String> {
-        let pair = rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256)
-            .map_err(io::Error::other)?;
-        let kid = key_id(pair.public_key_raw());
         // Named by creation time, and always after every key already there.
         let newest = fs::read_dir(dir)
             .into_iter()
@@ -73,9 +70,8 @@ impl SigningKeys {
             })
             .max()
             .unwrap_or(0);
-        let stamp = jiff::Timestamp::now().as_millisecond().max(newest + 1);
-        let name = format!("{stamp:013}-{kid}.pem");
-        write_private(dir, &name, pair.serialize_pem().as_bytes())?;
+        let (name, pem, kid) = new_key_file(newest + 1)?;
+        write_private(dir, &name, pem.as_bytes())?;
         Ok(kid)
     }
 
@@ -104,6 +100,16 @@ impl SigningKeys {
     pub fn is_empty(&self) -> bool {
         self.verifiers.is_empty()
     }
+}
+
+/// A new key as a file: its name (creation time, at least `not_before`, then the key
+/// id), its PEM, and its key id. For keys kept elsewhere (a Secret).
+pub fn new_key_file(not_before: i64) -> io::Result<(String, String, String)> {
+    let pair =
+        rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).map_err(io::Error::other)?;
+    let kid = key_id(pair.public_key_raw());
+    let stamp = jiff::Timestamp::now().as_millisecond().max(not_before);
+    Ok((format!("{stamp:013}-{kid}.pem"), pair.serialize_pem(), kid))
 }
 
 /// A key id: the first 16 hex digits of the SHA-256 of the public key.

@@ -8,13 +8,13 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, OwnerReference}
 
 use super::validate::ValidRegistry;
 
-mod config_map;
+pub mod config_map;
 mod deployment;
 mod ingress;
 mod pdb;
 mod pvc;
 mod rbac;
-mod secrets;
+pub mod secrets;
 mod service;
 
 pub use config_map::{checksum, desired_config_map};

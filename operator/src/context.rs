@@ -1,0 +1,29 @@
+//! What every reconcile shares.
+
+use kube::Client;
+use kube::runtime::events::{Recorder, Reporter};
+
+use crate::metrics::Metrics;
+
+pub struct Context {
+    pub client: Client,
+    /// The registry image when a Registry names none: the operator's own.
+    pub image: String,
+    pub metrics: Metrics,
+    pub recorder: Recorder,
+}
+
+impl Context {
+    pub fn new(client: Client, image: String) -> Context {
+        let reporter = Reporter {
+            controller: berth_crds::names::OPERATOR_MANAGER.into(),
+            instance: std::env::var("HOSTNAME").ok(),
+        };
+        Context {
+            recorder: Recorder::new(client.clone(), reporter),
+            client,
+            image,
+            metrics: Metrics::default(),
+        }
+    }
+}

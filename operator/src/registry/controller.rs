@@ -1,0 +1,173 @@
+//! The Registry reconcile: dereference → validate (pure) → build (pure) → apply (SSA)
+//! → status.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use berth_crds::Registry;
+use berth_crds::deploy::RegistryStatus;
+use futures_util::StreamExt;
+use k8s_openapi::api::apps::v1::Deployment;
+use k8s_openapi::api::core::v1::{ConfigMap, Secret, Service, ServiceAccount};
+use k8s_openapi::api::networking::v1::Ingress;
+use k8s_openapi::api::policy::v1::PodDisruptionBudget;
+use k8s_openapi::api::rbac::v1::{Role, RoleBinding};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
+use kube::api::{Api, Patch, PatchParams};
+use kube::runtime::controller::Action;
+use kube::runtime::events::{Event, EventType};
+use kube::runtime::{Controller, watcher};
+use kube::{Resource, ResourceExt};
+
+use super::build::{self, checksum};
+use super::validate::validate;
+use super::{material, status};
+use crate::apply::apply;
+use crate::context::Context;
+use crate::error::{Error, Result};
+
+/// How often a healthy Registry is looked at again, drift or not.
+const RESYNC: Duration = Duration::from_secs(300);
+
+pub async fn reconcile(reg: Arc<Registry>, ctx: Arc<Context>) -> Result<Action> {
+    let started = Instant::now();
+    let result = reconcile_inner(&reg, &ctx).await;
+    let kind = "Registry";
+    ctx.metrics
+        .count(kind, if result.is_ok() { "ok" } else { "error" });
+    ctx.metrics
+        .durations
+        .get_or_create(&crate::metrics::KindLabels { kind })
+        .observe(started.elapsed().as_secs_f64());
+    result
+}
+
+async fn reconcile_inner(reg: &Registry, ctx: &Context) -> Result<Action> {
+    let ns = reg
+        .namespace()
+        .ok_or_else(|| Error::NoNamespace(reg.name_any()))?;
+    let client = &ctx.client;
+    let current = reg.status.clone().unwrap_or_default().conditions;
+    let now = Time(jiff::Timestamp::now());
+    let valid = match validate(reg, &ctx.image) {
+        Ok(v) => v,
+        Err(invalid) => {
+            let next = status::invalid(&invalid, reg.metadata.generation, &current, now);
+            write_status(ctx, reg, &ns, next).await?;
+            // Nothing to retry: the spec has to change.
+            return Ok(Action::await_change());
+        }
+    };
+    let secrets_api: Api<Secret> = Api::namespaced(client.clone(), &ns);
+    let material = material::resolve(&secrets_api, &valid).await?;
+
+    apply(client, &build::desired_service_account(&valid)).await?;
+    apply(client, &build::desired_role(&valid)).await?;
+    apply(client, &build::desired_role_binding(&valid)).await?;
+    for secret in build::desired_secrets(&valid, &material) {
+        apply(client, &secret).await?;
+    }
+    let config = build::desired_config_map(&valid);
+    apply(client, &config).await?;
+    if let Some(pvc) = build::desired_pvc(&valid) {
+        apply(client, &pvc).await?;
+    }
+    let deployment = apply(
+        client,
+        &build::desired_deployment(&valid, &checksum(&config)),
+    )
+    .await?;
+    apply(client, &build::desired_service(&valid)).await?;
+    apply(client, &build::desired_ingress(&valid)).await?;
+    apply(client, &build::desired_pdb(&valid)).await?;
+
+    let next = status::deployed(&valid, Some(&deployment), &current, now);
+    write_status(ctx, reg, &ns, next).await?;
+    Ok(Action::requeue(RESYNC))
+}
+
+/// Writes `next` unless it is what the Registry already shows (an unchanged status is
+/// never rewritten, so a reconcile of a settled Registry changes nothing), and records
+/// an event when a condition changes.
+async fn write_status(ctx: &Context, reg: &Registry, ns: &str, next: RegistryStatus) -> Result<()> {
+    let current = reg.status.clone().unwrap_or_default();
+    if current == next {
+        return Ok(());
+    }
+    for c in &next.conditions {
+        let before = current.conditions.iter().find(|b| b.type_ == c.type_);
+        if before.is_none_or(|b| b.status != c.status || b.reason != c.reason) {
+            let warning = (c.type_ == "Degraded") == (c.status == "True");
+            let event = Event {
+                type_: if warning {
+                    EventType::Warning
+                } else {
+                    EventType::Normal
+                },
+                reason: c.reason.clone(),
+                note: Some(format!("{}={}: {}", c.type_, c.status, c.message)),
+                action: "Reconcile".into(),
+                secondary: None,
+            };
+            if let Err(e) = ctx.recorder.publish(&event, &reg.object_ref(&())).await {
+                tracing::debug!(error = %e, "could not record an event");
+            }
+        }
+    }
+    let api: Api<Registry> = Api::namespaced(ctx.client.clone(), ns);
+    let patch = serde_json::json!({
+        "apiVersion": format!("{}/{}", berth_crds::GROUP, berth_crds::VERSION),
+        "kind": "Registry",
+        "status": next,
+    });
+    let params = PatchParams::apply(berth_crds::names::OPERATOR_MANAGER).force();
+    api.patch_status(&reg.name_any(), &params, &Patch::Apply(&patch))
+        .await?;
+    Ok(())
+}
+
+pub fn error_policy(reg: Arc<Registry>, error: &Error, _ctx: Arc<Context>) -> Action {
+    tracing::warn!(registry = %reg.name_any(), %error, "reconcile failed; retrying");
+    Action::requeue(Duration::from_secs(10))
+}
+
+/// Runs the Registry controller over `namespace` (or every namespace) until shutdown.
+pub async fn run(ctx: Arc<Context>, namespace: Option<&str>) {
+    let client = ctx.client.clone();
+    fn api<K: Resource<Scope = kube::core::NamespaceResourceScope, DynamicType = ()>>(
+        client: &kube::Client,
+        ns: Option<&str>,
+    ) -> Api<K> {
+        match ns {
+            Some(ns) => Api::namespaced(client.clone(), ns),
+            None => Api::all(client.clone()),
+        }
+    }
+    // Owned objects carry the operator's label; watching only those keeps the cache small.
+    let owned = watcher::Config::default().labels(&format!(
+        "{}={}",
+        berth_crds::names::LABEL_MANAGED_BY,
+        berth_crds::names::OPERATOR_MANAGER
+    ));
+    Controller::new(
+        api::<Registry>(&client, namespace),
+        watcher::Config::default(),
+    )
+    .owns(api::<Deployment>(&client, namespace), owned.clone())
+    .owns(api::<Service>(&client, namespace), owned.clone())
+    .owns(api::<ConfigMap>(&client, namespace), owned.clone())
+    .owns(api::<Secret>(&client, namespace), owned.clone())
+    .owns(api::<ServiceAccount>(&client, namespace), owned.clone())
+    .owns(api::<Role>(&client, namespace), owned.clone())
+    .owns(api::<RoleBinding>(&client, namespace), owned.clone())
+    .owns(api::<Ingress>(&client, namespace), owned.clone())
+    .owns(api::<PodDisruptionBudget>(&client, namespace), owned)
+    .shutdown_on_signal()
+    .run(reconcile, error_policy, ctx)
+    .for_each(|r| async move {
+        if let Err(e) = r {
+            tracing::debug!(error = %e, "registry controller");
+        }
+    })
+    .await;
+}
