@@ -266,17 +266,31 @@ fn package_policy(
         &format!("Package {resource}"),
         problems,
     );
-    if spec.visibility == Visibility::Internal && org.is_none() {
+    let mut visibility = spec.visibility;
+    if visibility == Visibility::Internal && org.is_none() {
         problems.push(format!(
             "Package {resource}: internal visibility needs an organization owner; it acts as private"
         ));
+        visibility = Visibility::Private;
+    }
+    // The organization's package-creation policy bounds visibility too; a package it
+    // does not allow fails closed.
+    if let Some(org) = org
+        && !org.creation.allows(visibility)
+    {
+        problems.push(format!(
+            "Package {resource}: organization {} does not allow {} packages; it acts as private",
+            org.name,
+            visibility.as_str()
+        ));
+        visibility = Visibility::Private;
     }
     let status = p.status.as_ref();
     Some(PackagePolicy {
         owner: spec.owner.clone(),
         name: spec.name.clone(),
         resource: resource.to_owned(),
-        visibility: spec.visibility,
+        visibility,
         repository: spec
             .repository
             .as_deref()
