@@ -65,6 +65,12 @@ struct Tally {
     received: u64,
 }
 
+/// Whether a session started at `started_at_ms` has outlived `timeout` at `now_ms`
+/// (milliseconds, so no session dies early and sub-second timeouts work).
+fn expired(started_at_ms: u64, timeout: std::time::Duration, now_ms: u64) -> bool {
+    u128::from(now_ms.saturating_sub(started_at_ms)) >= timeout.as_millis()
+}
+
 fn now_ms() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -184,7 +190,7 @@ impl Content {
     }
 
     fn is_expired(&self, started_at_ms: u64) -> bool {
-        u128::from(now_ms().saturating_sub(started_at_ms)) >= self.limits.upload_timeout.as_millis()
+        expired(started_at_ms, self.limits.upload_timeout, now_ms())
     }
 
     async fn load_session(&self, repo: &RepoName, id: &str) -> Result<UploadSession> {
@@ -333,5 +339,25 @@ impl Content {
             hasher.update(&chunk);
         }
         Ok(hasher.finish())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::expired;
+
+    #[test]
+    fn sessions_live_exactly_their_timeout() {
+        // Started at x.950 s and looked at in the next wall-clock second: 100 ms old.
+        assert!(!expired(10_950, Duration::from_secs(1), 11_050));
+        assert!(!expired(10_950, Duration::from_secs(1), 11_949));
+        assert!(expired(10_950, Duration::from_secs(1), 11_950));
+        // Sub-second timeouts work, rather than expiring at once.
+        assert!(!expired(5_000, Duration::from_millis(800), 5_001));
+        assert!(expired(5_000, Duration::from_millis(800), 5_800));
+        // A clock that steps back never expires a session early.
+        assert!(!expired(5_000, Duration::from_secs(1), 4_000));
     }
 }
