@@ -311,9 +311,7 @@ async fn metadata_is_recorded_cut_to_its_limits_and_links_a_package_without_repo
     // Declared in Git before any push, without a repository.
     reg.write_policy(
         "acme.app.yaml",
-        &package("private", "")
-            .replace("owner: acme", "owner: admin")
-            .replace("name: app\n", "name: app\n"),
+        &package("private", "").replace("owner: acme", "owner: admin"),
         |s| s.package("admin", "app").is_some(),
     )
     .await;
