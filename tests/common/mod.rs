@@ -86,6 +86,16 @@ impl Berth {
         b
     }
 
+    /// A registry with a fresh data dir that `prepare` fills first (policy files, say),
+    /// started with extra arguments for `registry serve`.
+    pub fn start_with(extra: &[&str], prepare: impl FnOnce(&Path)) -> Berth {
+        let dir = tempfile::tempdir().expect("temp dir");
+        prepare(dir.path());
+        let mut b = Berth::start_in(dir.path(), extra);
+        b._owned_dir = Some(dir);
+        b
+    }
+
     /// A registry on `data_dir` with extra arguments for `registry serve` (serving every
     /// host on one address unless they say `--host`).
     pub fn start_in(data_dir: &Path, extra: &[&str]) -> Berth {

@@ -101,6 +101,21 @@ impl Podman {
             .to_owned()
     }
 
+    /// Builds a linux/amd64 image holding `content` as `image` and pushes it; returns
+    /// the manifest digest.
+    pub fn publish(&self, image: &str, content: &str, labels: &[(&str, &str)]) -> String {
+        self.build(image, "linux/amd64", content, labels);
+        self.push(image, &[])
+    }
+
+    /// `podman pull` as the test runs it, whether or not it succeeds.
+    pub fn try_pull(&self, image: &str) -> std::process::Output {
+        self.cmd()
+            .args(["pull", "--tls-verify=false", image])
+            .output()
+            .expect("running podman pull")
+    }
+
     pub fn pull(&self, image: &str, extra: &[&str]) {
         run(self
             .cmd()

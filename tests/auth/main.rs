@@ -1,0 +1,17 @@
+//! Permissions end to end: the `berth` binary with real clients (podman, skopeo, crane)
+//! and raw HTTP, one module per theme. The pure evaluation has its own table-driven
+//! matrix (`registry/src/policy/matrix.rs`); these check that the binary applies it.
+
+#[path = "../common/mod.rs"]
+mod common;
+
+mod anonymous;
+mod bad_input;
+mod crane;
+mod hiding;
+mod hosts;
+mod revocation;
+mod scopes;
+mod support;
+mod tokens;
+mod workload;
