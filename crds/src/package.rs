@@ -114,8 +114,19 @@ pub struct PackageStatus {
     /// `org.opencontainers.image.source`), when `spec.repository` is unset.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub repository: Option<String>,
+    /// Where the package is pulled from (`containers.HOST/OWNER/NAME`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tag_count: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version_count: Option<u64>,
+    /// Bytes of content, counting each blob once.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub size: Option<u64>,
+    /// The last push (RFC 3339).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_push: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub observed_generation: Option<i64>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]

@@ -49,7 +49,9 @@ pub fn build(config: &Config) -> Result<Standalone, StartError> {
     let keys_dir = config.data_dir.join("auth").join("keys");
     let keys = SigningKeys::load_or_generate(&keys_dir)?;
     let issuers = TrustedIssuers::from_spec(&config.auth.oidc_issuers, &config.config_dir)?;
-    let auth = Authenticator::new(keys, issuers, config.auth.token_ttl);
+    let reread = TokenDir::new(&config.data_dir);
+    let auth = Authenticator::new(keys, issuers, config.auth.token_ttl)
+        .with_refresh(move || reread.list().ok());
 
     let tokens = TokenDir::new(&config.data_dir);
     let bootstrap_token = bootstrap(&config.data_dir, &tokens)?;

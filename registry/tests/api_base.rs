@@ -173,17 +173,22 @@ async fn the_longest_valid_name_works() {
 }
 
 #[tokio::test]
-async fn percent_encoded_paths_are_decoded_before_routing() {
+async fn an_encoded_digest_works_and_an_encoded_slash_never_joins_a_name() {
     let reg = TestRegistry::new();
     let digest = reg.push_blob("acme/app", b"enc").await;
     let r = reg
         .get(&format!(
-            "/v2/acme%2Fapp/blobs/{}",
+            "/v2/acme/app/blobs/{}",
             digest.replace(':', "%3A")
         ))
         .await;
     r.assert_status(StatusCode::OK);
     assert_eq!(&r.body[..], b"enc");
+    for trick in ["acme%2Fapp", "acme/%2e%2e/app", "acme%2fapp"] {
+        reg.get(&format!("/v2/{trick}/blobs/{digest}"))
+            .await
+            .assert_error(StatusCode::BAD_REQUEST, "NAME_INVALID");
+    }
 }
 
 #[tokio::test]

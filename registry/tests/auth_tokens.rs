@@ -300,3 +300,47 @@ async fn oversize_and_strange_headers_never_500() {
         .await;
     r.assert_error(StatusCode::UNAUTHORIZED, "UNAUTHORIZED");
 }
+
+#[tokio::test]
+async fn post_token_without_a_grant_honours_the_authorization_header() {
+    let reg = TestRegistry::new();
+    let post = |auth: String| {
+        let reg = reg.anonymous();
+        async move {
+            let headers = [
+                ("content-type", "application/x-www-form-urlencoded"),
+                ("authorization", auth.as_str()),
+            ];
+            reg.request(Method::POST, "/token", &headers, "service=x")
+                .await
+        }
+    };
+    post(basic("admin", "bpat_nope"))
+        .await
+        .assert_error(StatusCode::UNAUTHORIZED, "UNAUTHORIZED");
+    let pat = reg.pat("alice", "read:packages", None);
+    let r = post(basic("alice", &pat)).await;
+    r.assert_status(StatusCode::OK);
+    let t = r.json()["access_token"].as_str().unwrap().to_owned();
+    let claims: serde_json::Value = serde_json::from_slice(
+        &base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(t.split('.').nth(1).unwrap())
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(claims["sub"], "alice");
+}
+
+#[tokio::test]
+async fn a_pat_made_a_moment_ago_signs_in_at_once() {
+    let reg = TestRegistry::new();
+    // Made on disk the way `berth token create` does, without telling the registry.
+    let store = berth_registry::auth::store::TokenDir::new(reg.data());
+    let (_, pat) = store
+        .create("alice", berth_registry::auth::identity::Scopes::ALL, None)
+        .unwrap();
+    reg.with_authorization(Some(basic("alice", &pat)))
+        .get("/v2/")
+        .await
+        .assert_status(StatusCode::OK);
+}

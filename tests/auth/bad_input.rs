@@ -214,6 +214,14 @@ fn names_that_try_path_tricks_reach_nothing() {
             }
         }
     }
+    // An encoded slash is never read as one: the name is invalid, even for the admin.
+    for name in ["acme%2Fapp", "acme%2fapp", "acme%252Fapp"] {
+        let target = format!("/v2/{name}/manifests/{digest}");
+        Http::get(&berth, &target)
+            .auth(&admin)
+            .send()
+            .assert_error(400, "NAME_INVALID");
+    }
     // However an encoded slash is read, it never shows acme/app to eve or to anonymous.
     for name in ["acme%2Fapp", "acme%2fapp", "acme%252Fapp"] {
         let target = format!("/v2/{name}/manifests/{digest}");

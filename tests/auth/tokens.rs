@@ -142,3 +142,14 @@ fn tampered_registry_tokens_are_refused() {
         .unwrap();
     assert!(!out.status.success(), "skopeo read with a forged token");
 }
+
+#[test]
+fn post_token_with_bad_basic_credentials_is_401() {
+    let berth = Berth::start();
+    let r = crate::support::Http::new(&berth, "POST", "/token")
+        .auth(&crate::support::basic("admin", "bpat_nope"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(b"service=x&scope=repository:acme/app:pull")
+        .send();
+    r.assert_error(401, "UNAUTHORIZED");
+}

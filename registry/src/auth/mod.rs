@@ -70,7 +70,18 @@ pub struct Authenticator {
     /// Verified registry tokens, so the hot path skips the ECDSA check; what they stand
     /// for (the PAT) is still checked on every request.
     verified: moka::sync::Cache<String, Arc<Claims>>,
+    /// Rereads the PATs from their source when a well-formed one is not known yet (it may
+    /// have been created a moment ago), at most once per `REFRESH_EVERY`.
+    refresh: Option<PatRefresh>,
 }
+
+type PatRefresh = (
+    Box<dyn Fn() -> Option<Vec<PatRecord>> + Send + Sync>,
+    std::sync::Mutex<Option<std::time::Instant>>,
+);
+
+/// The least time between two rereads of the PATs on a miss.
+const REFRESH_EVERY: Duration = Duration::from_millis(100);
 
 impl Authenticator {
     pub fn new(keys: SigningKeys, issuers: TrustedIssuers, token_ttl: Duration) -> Authenticator {
@@ -83,6 +94,36 @@ impl Authenticator {
                 .max_capacity(10_000)
                 .time_to_live(token_ttl)
                 .build(),
+            refresh: None,
+        }
+    }
+
+    /// Lets a sign-in with an unknown PAT reread the PATs first (a token made a moment
+    /// ago works at once, before the source's watch reports it).
+    pub fn with_refresh(
+        mut self,
+        reread: impl Fn() -> Option<Vec<PatRecord>> + Send + Sync + 'static,
+    ) -> Self {
+        self.refresh = Some((Box::new(reread), std::sync::Mutex::new(None)));
+        self
+    }
+
+    /// Rereads the PATs if allowed now; whether it did.
+    fn refresh_pats(&self) -> bool {
+        let Some((reread, last)) = &self.refresh else {
+            return false;
+        };
+        let mut last = last.lock().expect("refresh lock");
+        if last.is_some_and(|t| t.elapsed() < REFRESH_EVERY) {
+            return false;
+        }
+        *last = Some(std::time::Instant::now());
+        match reread() {
+            Some(records) => {
+                self.set_pats(records);
+                true
+            }
+            None => false,
         }
     }
 
@@ -134,11 +175,12 @@ impl Authenticator {
             if !pat::is_well_formed(secret) {
                 return Err(AuthError::BadCredentials);
             }
+            let hash = pat::hash(secret);
+            if !self.pats.load().by_hash.contains_key(&hash) {
+                self.refresh_pats();
+            }
             let pats = self.pats.load();
-            let record = pats
-                .by_hash
-                .get(&pat::hash(secret))
-                .ok_or(AuthError::BadCredentials)?;
+            let record = pats.by_hash.get(&hash).ok_or(AuthError::BadCredentials)?;
             if record.is_expired(jiff::Timestamp::now()) {
                 return Err(AuthError::Expired);
             }

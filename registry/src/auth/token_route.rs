@@ -65,7 +65,11 @@ async fn post_token(State(app): State<Arc<AppState>>, request: Request) -> Respo
                     "grant_type {other:?} is not supported; use password (a PAT or a workload token)"
                 )));
             }
-            None => anonymous(),
+            // No grant: like `GET /token`, whatever the Authorization header says.
+            None => match parts.headers.get(header::AUTHORIZATION) {
+                Some(value) => sign_in_header(&app, value)?,
+                None => anonymous(),
+            },
         };
         issue(&app, &parts, &who, true)
     });

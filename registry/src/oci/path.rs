@@ -24,7 +24,7 @@ pub enum OciRoute<'a> {
     Referrers { name: &'a str, digest: &'a str },
 }
 
-impl OciRoute<'_> {
+impl<'a> OciRoute<'a> {
     /// The methods the endpoint has, as an `Allow` header lists them.
     pub fn allowed_methods(&self) -> &'static str {
         match self {
@@ -33,6 +33,34 @@ impl OciRoute<'_> {
             OciRoute::Upload { .. } => "GET, PATCH, PUT, DELETE",
             OciRoute::Blob { .. } => "GET, HEAD, DELETE",
             OciRoute::Manifest { .. } => "GET, HEAD, PUT, DELETE",
+        }
+    }
+
+    /// The path's last segment when it is a reference, digest or upload id (which may
+    /// arrive percent-encoded, e.g. `sha256%3A…`).
+    pub fn last_segment(&self) -> Option<&'a str> {
+        match *self {
+            OciRoute::Manifest { reference, .. } => Some(reference),
+            OciRoute::Blob { digest, .. } | OciRoute::Referrers { digest, .. } => Some(digest),
+            OciRoute::Upload { id, .. } => Some(id),
+            _ => None,
+        }
+    }
+
+    /// The same route with its last segment replaced (decoded).
+    pub fn with_last_segment<'b>(self, last: &'b str) -> OciRoute<'b>
+    where
+        'a: 'b,
+    {
+        match self {
+            OciRoute::Manifest { name, .. } => OciRoute::Manifest {
+                name,
+                reference: last,
+            },
+            OciRoute::Blob { name, .. } => OciRoute::Blob { name, digest: last },
+            OciRoute::Referrers { name, .. } => OciRoute::Referrers { name, digest: last },
+            OciRoute::Upload { name, .. } => OciRoute::Upload { name, id: last },
+            other => other,
         }
     }
 

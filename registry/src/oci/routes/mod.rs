@@ -32,14 +32,24 @@ pub fn router() -> Router<Arc<AppState>> {
 
 async fn dispatch(State(app): State<Arc<AppState>>, request: Request) -> Response {
     let (parts, body) = request.into_parts();
-    let path = percent_decode_str(parts.uri.path()).decode_utf8_lossy();
+    // Routed on the raw path: the repository name is never decoded, so `%2F` cannot
+    // smuggle a slash (or `%2e%2e` a `..`) into it; such a name is NAME_INVALID. Only
+    // the last segment may arrive encoded (`sha256%3A…`).
+    let path = parts.uri.path();
     let rest = if path == "/v2" {
         Some("")
     } else {
         path.strip_prefix("/v2/")
     };
-    let Some(route) = rest.and_then(parse_route) else {
+    let Some(raw_route) = rest.and_then(parse_route) else {
         return Error::NotFound.into_response();
+    };
+    let decoded = raw_route
+        .last_segment()
+        .map(|s| percent_decode_str(s).decode_utf8_lossy().into_owned());
+    let route = match &decoded {
+        Some(last) => raw_route.with_last_segment(last),
+        None => raw_route,
     };
     let app = &app;
     let access = match access::authorize(app, &parts, route) {
