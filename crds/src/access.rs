@@ -1,6 +1,7 @@
 //! Roles, visibility and grants: the vocabulary of GHCR's permission model, shared by
 //! `Package` and `Organization`.
 
+use kube::KubeSchema;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
@@ -42,7 +43,8 @@ impl Visibility {
 }
 
 /// A role granted to a user or to a team of the owning organization (exactly one).
-#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, JsonSchema)]
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, KubeSchema)]
+#[x_kube(validation = Rule::new("has(self.user) != has(self.team)").message("a grant names exactly one of user or team"))]
 #[serde(rename_all = "camelCase")]
 pub struct AccessGrant {
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -2,6 +2,7 @@
 //! component shares. The same YAML documents configure standalone mode.
 
 pub mod access;
+pub mod crdgen;
 pub mod deploy;
 pub mod names;
 pub mod organization;

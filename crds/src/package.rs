@@ -2,14 +2,14 @@
 //! `Package` *is* the package's access policy; the registry creates one on first push.
 
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
-use kube::CustomResource;
+use kube::{CustomResource, KubeSchema};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::access::{AccessGrant, RepositoryGrant, Visibility};
 
 /// A container package `OWNER/NAME` and who may do what with it.
-#[derive(CustomResource, Serialize, Deserialize, Clone, Debug, PartialEq, JsonSchema)]
+#[derive(CustomResource, Serialize, Deserialize, Clone, Debug, PartialEq, KubeSchema)]
 #[kube(
     group = "berth.dev",
     version = "v1alpha1",
@@ -27,8 +27,14 @@ use crate::access::{AccessGrant, RepositoryGrant, Visibility};
 #[serde(rename_all = "camelCase")]
 pub struct PackageSpec {
     /// The owner namespace: a user name or an `Organization`.
+    #[schemars(regex(pattern = r"^[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*$"))]
+    #[x_kube(validation = Rule::new("self == oldSelf").message("owner cannot change: create another Package"))]
     pub owner: String,
     /// The package name within the owner; may be nested (`app/release`).
+    #[schemars(regex(
+        pattern = r"^[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*(/[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*)*$"
+    ))]
+    #[x_kube(validation = Rule::new("self == oldSelf").message("name cannot change: create another Package"))]
     pub name: String,
     #[serde(default)]
     pub visibility: Visibility,

@@ -24,9 +24,15 @@ pub struct RegistrySpec {
     /// Where package pages and the REST API are served; images are served on
     /// `containers.<host>` unless `containersHost` says otherwise.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(regex(
+        pattern = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$"
+    ))]
     pub host: Option<String>,
     /// The host for image traffic (default `containers.<host>`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(regex(
+        pattern = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$"
+    ))]
     pub containers_host: Option<String>,
     /// Where content is stored.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -39,6 +45,7 @@ pub struct RegistrySpec {
     pub auth: Option<AuthSpec>,
     /// Registry pods (default 1; more need storage every pod can reach).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 0))]
     pub replicas: Option<i32>,
     /// The registry image (default: the operator's own image and version).
     #[serde(default, skip_serializing_if = "Option::is_none")]

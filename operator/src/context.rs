@@ -7,6 +7,9 @@ use crate::metrics::Metrics;
 
 pub struct Context {
     pub client: Client,
+    /// Reconciling (for `/readyz`): the caches are started and, with leader election,
+    /// this replica leads.
+    pub ready: std::sync::atomic::AtomicBool,
     /// The registry image when a Registry names none: the operator's own.
     pub image: String,
     pub metrics: Metrics,
@@ -20,6 +23,7 @@ impl Context {
             instance: std::env::var("HOSTNAME").ok(),
         };
         Context {
+            ready: std::sync::atomic::AtomicBool::new(false),
             recorder: Recorder::new(client.clone(), reporter),
             client,
             image,

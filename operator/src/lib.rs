@@ -7,5 +7,11 @@ pub mod apply;
 pub mod conditions;
 pub mod context;
 pub mod error;
+pub mod health;
 pub mod metrics;
+pub mod organization;
+pub mod package;
 pub mod registry;
+pub mod run;
+
+pub use run::{Options, RunError, run, scoped};

@@ -4,6 +4,7 @@ use clap::{Parser, Subcommand};
 
 use crate::logging::LogFormat;
 
+mod operator;
 mod registry;
 mod token;
 
@@ -34,6 +35,10 @@ enum Command {
         #[command(subcommand)]
         command: registry::RegistryCommand,
     },
+    /// The Kubernetes operator.
+    Operator(operator::OperatorArgs),
+    /// Write the CRDs (Registry, Package, Organization) as YAML.
+    Crdgen(operator::CrdgenArgs),
     /// Personal access tokens and signing keys (standalone mode).
     Token {
         #[command(subcommand)]
@@ -45,5 +50,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Registry { command } => registry::run(command),
         Command::Token { command } => token::run(command),
+        Command::Operator(args) => operator::run(args),
+        Command::Crdgen(args) => operator::crdgen(args),
     }
 }

@@ -134,15 +134,6 @@ pub fn error_policy(reg: Arc<Registry>, error: &Error, _ctx: Arc<Context>) -> Ac
 /// Runs the Registry controller over `namespace` (or every namespace) until shutdown.
 pub async fn run(ctx: Arc<Context>, namespace: Option<&str>) {
     let client = ctx.client.clone();
-    fn api<K: Resource<Scope = kube::core::NamespaceResourceScope, DynamicType = ()>>(
-        client: &kube::Client,
-        ns: Option<&str>,
-    ) -> Api<K> {
-        match ns {
-            Some(ns) => Api::namespaced(client.clone(), ns),
-            None => Api::all(client.clone()),
-        }
-    }
     // Owned objects carry the operator's label; watching only those keeps the cache small.
     let owned = watcher::Config::default().labels(&format!(
         "{}={}",
@@ -150,18 +141,33 @@ pub async fn run(ctx: Arc<Context>, namespace: Option<&str>) {
         berth_crds::names::OPERATOR_MANAGER
     ));
     Controller::new(
-        api::<Registry>(&client, namespace),
+        crate::scoped::<Registry>(&client, namespace),
         watcher::Config::default(),
     )
-    .owns(api::<Deployment>(&client, namespace), owned.clone())
-    .owns(api::<Service>(&client, namespace), owned.clone())
-    .owns(api::<ConfigMap>(&client, namespace), owned.clone())
-    .owns(api::<Secret>(&client, namespace), owned.clone())
-    .owns(api::<ServiceAccount>(&client, namespace), owned.clone())
-    .owns(api::<Role>(&client, namespace), owned.clone())
-    .owns(api::<RoleBinding>(&client, namespace), owned.clone())
-    .owns(api::<Ingress>(&client, namespace), owned.clone())
-    .owns(api::<PodDisruptionBudget>(&client, namespace), owned)
+    .owns(
+        crate::scoped::<Deployment>(&client, namespace),
+        owned.clone(),
+    )
+    .owns(crate::scoped::<Service>(&client, namespace), owned.clone())
+    .owns(
+        crate::scoped::<ConfigMap>(&client, namespace),
+        owned.clone(),
+    )
+    .owns(crate::scoped::<Secret>(&client, namespace), owned.clone())
+    .owns(
+        crate::scoped::<ServiceAccount>(&client, namespace),
+        owned.clone(),
+    )
+    .owns(crate::scoped::<Role>(&client, namespace), owned.clone())
+    .owns(
+        crate::scoped::<RoleBinding>(&client, namespace),
+        owned.clone(),
+    )
+    .owns(crate::scoped::<Ingress>(&client, namespace), owned.clone())
+    .owns(
+        crate::scoped::<PodDisruptionBudget>(&client, namespace),
+        owned,
+    )
     .shutdown_on_signal()
     .run(reconcile, error_policy, ctx)
     .for_each(|r| async move {
