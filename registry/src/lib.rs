@@ -1,6 +1,7 @@
 //! Berth's registry server: the OCI Distribution API over content-addressed storage.
 
 pub mod auth;
+pub mod cluster;
 pub mod config;
 pub mod content;
 pub mod error;

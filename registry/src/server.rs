@@ -60,6 +60,20 @@ impl Server {
         })
     }
 
+    /// A registry pod in a cluster for `config`, bound to its address.
+    pub async fn bind_cluster(
+        config: &Config,
+        opts: &crate::cluster::ClusterOptions,
+    ) -> Result<Server, StartError> {
+        let state = crate::cluster::build(config, opts).await?;
+        let listener = TcpListener::bind(config.listen).await?;
+        Ok(Server {
+            listener,
+            state,
+            bootstrap_token: None,
+        })
+    }
+
     /// The admin token this start created (the very first start only).
     pub fn bootstrap_token(&self) -> Option<&str> {
         self.bootstrap_token.as_deref()

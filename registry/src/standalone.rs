@@ -33,6 +33,8 @@ pub enum StartError {
     Io(#[from] io::Error),
     #[error(transparent)]
     Issuer(#[from] IssuerConfigError),
+    #[error("connecting to the Kubernetes API: {0}")]
+    Kube(String),
 }
 
 /// A standalone registry's state, and the bootstrap token if this start made one.
@@ -93,6 +95,7 @@ pub fn build(config: &Config) -> Result<Standalone, StartError> {
             hosts,
             package_locks: KeyedLocks::default(),
             watchers,
+            cluster: None,
         }
     });
     Ok(Standalone {

@@ -20,4 +20,6 @@ pub struct AppState {
     pub package_locks: KeyedLocks,
     /// File watchers (PATs, keys) that must live as long as the state.
     pub watchers: Vec<notify::RecommendedWatcher>,
+    /// In a cluster: where Package status is written.
+    pub cluster: Option<crate::cluster::ClusterHandle>,
 }

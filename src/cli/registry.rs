@@ -34,8 +34,21 @@ pub struct ServeArgs {
     #[arg(long, env = "BERTH_SINGLE_HOST")]
     single_host: bool,
     /// Directory of Package and Organization YAML files (default DATA_DIR/policy).
-    #[arg(long, env = "BERTH_POLICY_DIR")]
+    #[arg(long, env = "BERTH_POLICY_DIR", conflicts_with = "kubernetes")]
     policy_dir: Option<PathBuf>,
+    /// Run as a registry pod: the policy and PATs come from the Kubernetes API.
+    #[arg(long, env = "BERTH_KUBERNETES")]
+    kubernetes: bool,
+    /// The namespace of the Registry (in a pod: from the downward API).
+    #[arg(long, env = "BERTH_NAMESPACE", requires = "kubernetes")]
+    namespace: Option<String>,
+    /// The Registry's name.
+    #[arg(long, env = "BERTH_REGISTRY", requires = "kubernetes")]
+    registry: Option<String>,
+    /// The signing keys (in a pod: the mounted signing-keys Secret; standalone:
+    /// DATA_DIR/auth/keys).
+    #[arg(long, env = "BERTH_KEYS_DIR", requires = "kubernetes")]
+    keys_dir: Option<PathBuf>,
 }
 
 pub fn run(command: RegistryCommand) -> anyhow::Result<()> {
@@ -46,9 +59,29 @@ pub fn run(command: RegistryCommand) -> anyhow::Result<()> {
 
 fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let config = resolve(&args)?;
+    let args = &args;
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
     runtime.block_on(async move {
-        let server = Server::bind(&config).await.with_context(|| {
+        let server = if args.kubernetes {
+            let opts = berth_registry::cluster::ClusterOptions {
+                namespace: args
+                    .namespace
+                    .clone()
+                    .context("--kubernetes needs --namespace (BERTH_NAMESPACE)")?,
+                registry: args
+                    .registry
+                    .clone()
+                    .context("--kubernetes needs --registry (BERTH_REGISTRY)")?,
+                keys_dir: args
+                    .keys_dir
+                    .clone()
+                    .context("--kubernetes needs --keys-dir (the signing-keys Secret)")?,
+            };
+            Server::bind_cluster(&config, &opts).await
+        } else {
+            Server::bind(&config).await
+        };
+        let server = server.with_context(|| {
             format!(
                 "cannot serve on {} with data in {}",
                 config.listen,

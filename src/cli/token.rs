@@ -28,11 +28,46 @@ pub enum TokenCommand {
     RotateKey(DataDir),
 }
 
+/// Where tokens are kept: a standalone data dir, or a Registry in a cluster.
 #[derive(Args)]
 pub struct DataDir {
-    /// The registry's data directory.
+    /// The registry's data directory (standalone).
     #[arg(long, env = "BERTH_DATA_DIR", default_value = "berth-data")]
     data_dir: PathBuf,
+    /// Keep the token as a Secret beside a Registry in a cluster instead (the current
+    /// kubeconfig context, or this file).
+    #[arg(long, num_args = 0..=1, default_missing_value = "")]
+    kubeconfig: Option<PathBuf>,
+    /// The Registry's namespace (with --kubeconfig).
+    #[arg(long, requires = "kubeconfig")]
+    namespace: Option<String>,
+    /// The Registry's name (with --kubeconfig).
+    #[arg(long, requires = "kubeconfig", default_value = "main")]
+    registry: String,
+}
+
+impl DataDir {
+    /// The client, namespace and Registry when tokens live in a cluster.
+    async fn cluster(&self) -> anyhow::Result<Option<(kube::Client, String, String)>> {
+        let Some(path) = &self.kubeconfig else {
+            return Ok(None);
+        };
+        let options = kube::config::KubeConfigOptions::default();
+        let config = if path.as_os_str().is_empty() {
+            kube::Config::from_kubeconfig(&options).await
+        } else {
+            let kc = kube::config::Kubeconfig::read_from(path)
+                .with_context(|| format!("reading {}", path.display()))?;
+            kube::Config::from_custom_kubeconfig(kc, &options).await
+        }
+        .context("loading the kubeconfig")?;
+        let namespace = self
+            .namespace
+            .clone()
+            .unwrap_or_else(|| config.default_namespace.clone());
+        let client = kube::Client::try_from(config).context("connecting to the cluster")?;
+        Ok(Some((client, namespace, self.registry.clone())))
+    }
 }
 
 #[derive(Args)]
@@ -51,13 +86,27 @@ pub struct CreateArgs {
 }
 
 pub fn run(command: TokenCommand) -> anyhow::Result<()> {
+    let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
+    runtime.block_on(run_async(command))
+}
+
+async fn run_async(command: TokenCommand) -> anyhow::Result<()> {
+    use berth_registry::cluster::tokens;
     match command {
         TokenCommand::Create(args) => {
             let scopes = Scopes::parse(&args.scopes).context("--scopes")?;
             anyhow::ensure!(!args.user.trim().is_empty(), "--user must name a user");
-            let (record, token) = TokenDir::new(&args.data.data_dir)
-                .create(&args.user, scopes, args.expires.map(Into::into))
-                .with_context(|| format!("writing into {}", args.data.data_dir.display()))?;
+            let ttl = args.expires.map(Into::into);
+            let (record, token) = match args.data.cluster().await? {
+                Some((client, ns, registry)) => {
+                    tokens::create(client, &ns, &registry, &args.user, scopes, ttl)
+                        .await
+                        .with_context(|| format!("creating the token Secret in namespace {ns}"))?
+                }
+                None => TokenDir::new(&args.data.data_dir)
+                    .create(&args.user, scopes, ttl)
+                    .with_context(|| format!("writing into {}", args.data.data_dir.display()))?,
+            };
             eprintln!(
                 "token {} for {} ({}), expires {}; it is shown only now:",
                 record.id,
@@ -68,7 +117,10 @@ pub fn run(command: TokenCommand) -> anyhow::Result<()> {
             println!("{token}");
         }
         TokenCommand::List(data) => {
-            let tokens = TokenDir::new(&data.data_dir).list()?;
+            let tokens = match data.cluster().await? {
+                Some((client, ns, registry)) => tokens::list(client, &ns, &registry).await?,
+                None => TokenDir::new(&data.data_dir).list()?,
+            };
             println!(
                 "{:<14} {:<20} {:<32} {:<28} EXPIRES",
                 "ID", "USER", "SCOPES", "CREATED"
@@ -85,15 +137,18 @@ pub fn run(command: TokenCommand) -> anyhow::Result<()> {
             }
         }
         TokenCommand::Revoke { data, id } => {
-            let revoked = TokenDir::new(&data.data_dir).revoke(&id)?;
-            anyhow::ensure!(
-                revoked,
-                "no token {id:?} in {} (see `berth token list`)",
-                data.data_dir.display()
-            );
+            let revoked = match data.cluster().await? {
+                Some((client, ns, registry)) => tokens::revoke(client, &ns, &registry, &id).await?,
+                None => TokenDir::new(&data.data_dir).revoke(&id)?,
+            };
+            anyhow::ensure!(revoked, "no token {id:?} (see `berth token list`)");
             eprintln!("token {id} revoked");
         }
         TokenCommand::RotateKey(data) => {
+            anyhow::ensure!(
+                data.kubeconfig.is_none(),
+                "in a cluster, add a key to the Registry's signing-keys Secret instead"
+            );
             let dir = data.data_dir.join("auth").join("keys");
             let kid = SigningKeys::generate(&dir)
                 .with_context(|| format!("writing into {}", dir.display()))?;

@@ -17,10 +17,12 @@ pub mod keys;
 pub(crate) mod locks;
 mod manifests;
 mod referrers;
+mod stats;
 mod tags;
 mod uploads;
 
 pub use manifests::{PutManifest, StoredManifest};
+pub use stats::RepositoryStats;
 pub use uploads::{UploadBody, UploadSession};
 
 /// Immutable content cached in memory: manifests by digest, whose bytes never change.

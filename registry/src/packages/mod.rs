@@ -113,5 +113,8 @@ pub async fn after_manifest_push(
         .storage()
         .put(&keys::package_record(repo), Bytes::from(json))
         .await?;
+    if let Some(cluster) = &app.cluster {
+        crate::cluster::lifecycle::record_push(app, &cluster.packages, repo).await;
+    }
     Ok(())
 }

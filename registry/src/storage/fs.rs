@@ -213,7 +213,13 @@ impl Storage for FsStorage {
 
     async fn delete(&self, key: &str) -> Result<bool> {
         let path = self.key_path(key)?;
-        blocking(move || not_found_as_none(fs::remove_file(path)).map(|o| o.is_some())).await
+        blocking(move || match fs::remove_file(path) {
+            Ok(()) => Ok(true),
+            // A directory is a prefix of other keys, not an object.
+            Err(e) if is_missing(&e) || e.kind() == io::ErrorKind::IsADirectory => Ok(false),
+            Err(e) => Err(e),
+        })
+        .await
     }
 
     async fn list(&self, prefix: &str) -> Result<Vec<String>> {

@@ -1,0 +1,209 @@
+//! The policy of a namespace in a cluster: a reflector over its Packages and
+//! Organizations feeds the same `PolicySnapshot` the standalone directory does. Every
+//! change to either rebuilds the snapshot, so an edit applies on the next request.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use arc_swap::ArcSwap;
+use async_trait::async_trait;
+use berth_crds::names::REGISTRY_MANAGER;
+use berth_crds::organization::Organization;
+use berth_crds::package::{Package, PackageStatus};
+use futures_util::StreamExt;
+use kube::api::{Api, Patch, PatchParams, PostParams};
+use kube::runtime::reflector::{self, Store};
+use kube::runtime::{WatchStreamExt, watcher};
+use kube::{Client, ResourceExt};
+use serde_json::json;
+use tokio::sync::Notify;
+
+use crate::policy::{PolicySettings, PolicySnapshot, PolicySource, PolicyWriteError};
+
+/// The policy of one namespace.
+pub struct KubeSource {
+    packages_api: Api<Package>,
+    packages: Store<Package>,
+    organizations: Store<Organization>,
+    settings: PolicySettings,
+    snapshot: ArcSwap<PolicySnapshot>,
+    synced: AtomicBool,
+    changed: Notify,
+    deletions: Notify,
+}
+
+impl KubeSource {
+    /// Starts watching `namespace`; the snapshot is in force once both caches are full.
+    pub fn start(client: Client, namespace: &str, settings: PolicySettings) -> Arc<KubeSource> {
+        let packages_api: Api<Package> = Api::namespaced(client.clone(), namespace);
+        let orgs_api: Api<Organization> = Api::namespaced(client, namespace);
+        let (packages, packages_writer) = reflector::store();
+        let (organizations, orgs_writer) = reflector::store();
+        let source = Arc::new(KubeSource {
+            packages_api: packages_api.clone(),
+            packages,
+            organizations,
+            settings,
+            snapshot: ArcSwap::from_pointee(PolicySnapshot::default()),
+            synced: AtomicBool::new(false),
+            changed: Notify::new(),
+            deletions: Notify::new(),
+        });
+        tokio::spawn(
+            reflector::reflector(
+                packages_writer,
+                watcher(packages_api, watcher::Config::default()),
+            )
+            .default_backoff()
+            .for_each(notify_on(source.clone())),
+        );
+        tokio::spawn(
+            reflector::reflector(orgs_writer, watcher(orgs_api, watcher::Config::default()))
+                .default_backoff()
+                .for_each(notify_on(source.clone())),
+        );
+        tokio::spawn(rebuild_on_change(source.clone()));
+        source
+    }
+
+    fn rebuild(&self) {
+        let packages = self.packages.state();
+        let orgs = self.organizations.state();
+        let snapshot = PolicySnapshot::build(
+            orgs.iter().map(|o| o.as_ref()),
+            packages.iter().map(|p| p.as_ref()),
+            &self.settings,
+        );
+        self.snapshot.store(Arc::new(snapshot));
+    }
+
+    /// Every Package in the namespace (including those being deleted).
+    pub fn packages(&self) -> Vec<Arc<Package>> {
+        self.packages.state()
+    }
+
+    /// Notified on every change, for the deletion of content.
+    pub fn deletions(&self) -> &Notify {
+        &self.deletions
+    }
+
+    fn resource_name(&self, owner: &str, name: &str) -> Option<String> {
+        self.snapshot
+            .load()
+            .package(owner, name)
+            .map(|p| p.resource.clone())
+    }
+}
+
+/// A stream consumer that signals a change for every event.
+fn notify_on<T>(source: Arc<KubeSource>) -> impl FnMut(T) -> futures_util::future::Ready<()> {
+    move |_| {
+        source.changed.notify_one();
+        source.deletions.notify_one();
+        futures_util::future::ready(())
+    }
+}
+
+/// Rebuilds the snapshot after every change, once the caches are full. A burst of events
+/// (a GitOps sync of many Packages) coalesces into few rebuilds.
+async fn rebuild_on_change(source: Arc<KubeSource>) {
+    let _ = source.packages.wait_until_ready().await;
+    let _ = source.organizations.wait_until_ready().await;
+    source.rebuild();
+    source.synced.store(true, Ordering::Release);
+    tracing::info!(
+        packages = source.packages.state().len(),
+        "policy synced from the Kubernetes API"
+    );
+    loop {
+        source.changed.notified().await;
+        source.rebuild();
+    }
+}
+
+#[async_trait]
+impl PolicySource for KubeSource {
+    fn snapshot(&self) -> Arc<PolicySnapshot> {
+        self.snapshot.load_full()
+    }
+
+    fn is_synced(&self) -> bool {
+        self.synced.load(Ordering::Acquire)
+    }
+
+    fn problems(&self) -> Vec<String> {
+        self.snapshot.load().problems().to_vec()
+    }
+
+    async fn create_package(&self, package: Package) -> Result<(), PolicyWriteError> {
+        let label = format!("{}/{}", package.spec.owner, package.spec.name);
+        let fail = |e: kube::Error| PolicyWriteError {
+            package: label.clone(),
+            message: e.to_string(),
+        };
+        let status = package.status.clone().unwrap_or_default();
+        let mut spec_only = package.clone();
+        spec_only.status = None;
+        let params = PostParams {
+            field_manager: Some(REGISTRY_MANAGER.into()),
+            ..PostParams::default()
+        };
+        let created = match self.packages_api.create(&params, &spec_only).await {
+            Ok(p) => p,
+            // Another replica made it first: theirs stands.
+            Err(kube::Error::Api(e)) if e.code == 409 => {
+                self.snapshot
+                    .store(Arc::new(self.snapshot.load().with_package(&package)));
+                return Ok(());
+            }
+            Err(e) => return Err(fail(e)),
+        };
+        write_status(&self.packages_api, &created.name_any(), &status)
+            .await
+            .map_err(fail)?;
+        // In the snapshot at once, before the watch reports it back.
+        self.snapshot
+            .store(Arc::new(self.snapshot.load().with_package(&package)));
+        Ok(())
+    }
+
+    async fn link_package(
+        &self,
+        owner: &str,
+        name: &str,
+        repository: &str,
+    ) -> Result<(), PolicyWriteError> {
+        let fail = |message: String| PolicyWriteError {
+            package: format!("{owner}/{name}"),
+            message,
+        };
+        let resource = self
+            .resource_name(owner, name)
+            .ok_or_else(|| fail("no Package for it".into()))?;
+        let status = PackageStatus {
+            repository: Some(repository.to_owned()),
+            ..PackageStatus::default()
+        };
+        write_status(&self.packages_api, &resource, &status)
+            .await
+            .map_err(|e| fail(e.to_string()))
+    }
+}
+
+/// Applies the registry's status fields under its own field manager (the operator owns
+/// the conditions).
+pub async fn write_status(
+    api: &Api<Package>,
+    resource: &str,
+    status: &PackageStatus,
+) -> Result<(), kube::Error> {
+    let patch = json!({
+        "apiVersion": format!("{}/{}", berth_crds::GROUP, berth_crds::VERSION),
+        "kind": "Package",
+        "status": status,
+    });
+    let params = PatchParams::apply(REGISTRY_MANAGER).force();
+    api.patch_status(resource, &params, &Patch::Apply(&patch))
+        .await?;
+    Ok(())
+}
