@@ -27,5 +27,5 @@ pub use cluster::{Cluster, KUBECONFIG_ENV};
 pub use control_plane::{ADMIN_USER, ControlPlane, free_port};
 pub use kubeconfig::ApiServer;
 pub use namespace::{NAMESPACE_LABEL, TestNamespace};
-pub use pod::{Images, PathMap, PodRunner, RunningPod, SERVICE_ACCOUNT_DIR};
+pub use pod::{Images, PathMap, PodRunner, RunningPod, SERVICE_ACCOUNT_DIR, report_ready};
 pub use workdir::WorkDir;

@@ -26,6 +26,7 @@
 mod env;
 mod images;
 mod paths;
+mod status;
 mod volumes;
 
 use std::path::{Path, PathBuf};
@@ -39,6 +40,7 @@ use kube::Api;
 
 pub use images::Images;
 pub use paths::PathMap;
+pub use status::report_ready;
 pub use volumes::SERVICE_ACCOUNT_DIR;
 
 use crate::cluster::Cluster;

@@ -49,7 +49,12 @@ pub async fn materialize(
                     .flatten()
                     .find(|volume| volume.name == name)
                     .with_context(|| format!("volumeMount {name} names no volume of the pod"))?;
-                let local = root.join(name);
+                // A claim outlives the pod: the same directory for every pod that mounts
+                // it, as long as the cluster lives.
+                let local = match &volume.persistent_volume_claim {
+                    Some(claim) => claim_dir(credentials, &claim.claim_name)?,
+                    None => root.join(name),
+                };
                 write_volume(volume, sources, credentials, &local).await?;
                 written.insert(name, local.clone());
                 local
@@ -81,6 +86,18 @@ pub async fn materialize(
     Ok(())
 }
 
+/// The directory standing in for a PersistentVolumeClaim of the pod's namespace.
+fn claim_dir(credentials: &Credentials<'_>, claim: &str) -> Result<PathBuf> {
+    let dir = credentials
+        .cluster
+        .work_dir()
+        .join("claims")
+        .join(credentials.namespace)
+        .join(claim);
+    std::fs::create_dir_all(&dir).with_context(|| format!("create {dir:?}"))?;
+    Ok(dir)
+}
+
 async fn write_volume(
     volume: &Volume,
     sources: &Sources,
@@ -107,12 +124,12 @@ async fn write_volume(
         };
         return keys.write(sources, dir, source.default_mode, name).await;
     }
-    if volume.empty_dir.is_some() {
+    if volume.empty_dir.is_some() || volume.persistent_volume_claim.is_some() {
         return Ok(());
     }
     let Some(projected) = &volume.projected else {
         bail!(
-            "volume {name}: only configMap, secret, projected and emptyDir volumes are supported"
+            "volume {name}: only configMap, secret, projected, emptyDir and persistentVolumeClaim volumes are supported"
         );
     };
     let mode = projected.default_mode;
