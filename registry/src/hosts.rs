@@ -78,18 +78,22 @@ pub async fn isolate(State(app): State<Arc<AppState>>, request: Request, next: N
     }
 }
 
-/// The token realm and service to name in challenges: the containers host, or in
-/// single-host mode the host the client used. TLS is recognised from the ingress's
-/// `X-Forwarded-Proto`.
+/// The token realm and service to name in challenges: the host the client used (with
+/// its port), which in split mode is the containers host, since isolation let the
+/// request through. TLS is recognised from the ingress's `X-Forwarded-Proto`.
 pub fn realm_and_service(hosts: &Hosts, parts: &Parts) -> (String, String) {
-    let service = match hosts {
-        Hosts::Split { containers, .. } => containers.clone(),
-        Hosts::Single => parts
-            .headers
-            .get(header::HOST)
-            .and_then(|h| h.to_str().ok())
-            .unwrap_or("localhost")
-            .to_owned(),
+    let sent = parts
+        .headers
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok());
+    let service = match (hosts, sent) {
+        (Hosts::Split { containers, .. }, Some(sent))
+            if request_host(&parts.headers, &parts.uri).as_deref() == Some(containers.as_str()) =>
+        {
+            sent.to_ascii_lowercase()
+        }
+        (Hosts::Split { containers, .. }, _) => containers.clone(),
+        (Hosts::Single, sent) => sent.unwrap_or("localhost").to_owned(),
     };
     let scheme = match parts
         .headers

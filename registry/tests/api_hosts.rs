@@ -70,3 +70,16 @@ async fn a_separate_containers_host_can_be_named() {
         StatusCode::NOT_FOUND
     );
 }
+
+#[tokio::test]
+async fn the_realm_keeps_the_port_the_client_used() {
+    let reg =
+        TestRegistry::with_config(|c| c.hosts = Some(Hosts::split("localhost", Some("127.0.0.1"))));
+    let r = on(&reg.anonymous(), "127.0.0.1:5123", "/v2/").await;
+    assert!(
+        r.header("www-authenticate")
+            .starts_with(r#"Bearer realm="http://127.0.0.1:5123/token",service="127.0.0.1:5123""#),
+        "{}",
+        r.header("www-authenticate")
+    );
+}
