@@ -107,7 +107,7 @@ fn container(r: &ValidRegistry) -> Container {
         DATA_DIR,
         "--keys-dir",
         KEYS_DIR,
-        "--upload-key-file",
+        "--upload-state-key-file",
         &format!("{UPLOAD_KEY_DIR}/{UPLOAD_KEY_FILE}"),
         "--log-format",
         "json",
