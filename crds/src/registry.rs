@@ -89,6 +89,7 @@ pub struct OidcIssuer {
     pub jwks_file: Option<String>,
     /// The issuer's keys inline, as a JWKS document (`{"keys": [...]}`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(schema_with = "any_object")]
     pub jwks: Option<serde_json::Value>,
     /// Which claims name the user, the teams and the repository.
     #[serde(default)]
@@ -111,6 +112,11 @@ pub struct ClaimMapping {
     /// The repository, `OWNER/REPO` (default `repository`).
     #[serde(default = "repository_claim")]
     pub repository: String,
+}
+
+/// A JSON object of any shape (the API server keeps its fields as given).
+fn any_object(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+    schemars::json_schema!({"type": "object", "x-kubernetes-preserve-unknown-fields": true})
 }
 
 fn repository_claim() -> String {

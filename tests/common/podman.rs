@@ -30,6 +30,16 @@ impl Podman {
 
     /// `podman login` to `berth` as `user` with `token`.
     pub fn login(&self, berth: &super::Berth, user: &str, token: &str) {
+        let out = self.try_login(&berth.host(), user, token);
+        assert!(
+            out.status.success(),
+            "podman login failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
+    /// `podman login` to `host` as `user` with `token`, whether or not it succeeds.
+    pub fn try_login(&self, host: &str, user: &str, token: &str) -> std::process::Output {
         use std::io::Write as _;
         let mut child = self
             .cmd()
@@ -39,7 +49,7 @@ impl Podman {
                 "-u",
                 user,
                 "--password-stdin",
-                &berth.host(),
+                host,
             ])
             .stdin(std::process::Stdio::piped())
             .stdout(std::process::Stdio::piped())
@@ -52,12 +62,7 @@ impl Podman {
             .unwrap()
             .write_all(token.as_bytes())
             .unwrap();
-        let out = child.wait_with_output().unwrap();
-        assert!(
-            out.status.success(),
-            "podman login failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        child.wait_with_output().unwrap()
     }
 
     /// Logged in as the bootstrap admin.

@@ -1,0 +1,10 @@
+//! The operator, the CRDs and the chart on a real control plane (the `e2e` harness):
+//! the chart installed with helm, the operator and the registry pods run by the pod
+//! runner with their ServiceAccounts' identities, real clients against the registry.
+
+#[path = "../common/mod.rs"]
+mod common;
+
+mod chart;
+
+mod support;

@@ -1,0 +1,66 @@
+//! Helpers for the operator tests.
+
+use std::time::Duration;
+
+use anyhow::{Context as _, Result};
+use berth_e2e::Cluster;
+use kube::Resource;
+use kube::api::{Api, Patch, PatchParams};
+use kube::core::NamespaceResourceScope;
+use serde::de::DeserializeOwned;
+
+/// The image the chart and the Registry name; the pod runner maps it to this build.
+pub const IMAGE_REPOSITORY: &str = "berth-e2e";
+pub const IMAGE_TAG: &str = "test";
+
+/// How long the cluster gets for anything it does.
+pub const TIMEOUT: Duration = Duration::from_secs(60);
+
+/// The chart in this repository.
+pub fn chart_dir() -> String {
+    format!("{}/charts/berth", env!("CARGO_MANIFEST_DIR"))
+}
+
+/// Images the pod runner may run: this build of `berth`.
+pub fn images() -> berth_e2e::Images {
+    berth_e2e::Images::new().map(
+        format!("{IMAGE_REPOSITORY}:{IMAGE_TAG}"),
+        env!("CARGO_BIN_EXE_berth"),
+    )
+}
+
+/// Server-side applies a YAML document as `manager`.
+pub async fn apply_yaml<K>(cluster: &Cluster, ns: &str, manager: &str, yaml: &str) -> Result<K>
+where
+    K: Resource<Scope = NamespaceResourceScope, DynamicType = ()>
+        + Clone
+        + std::fmt::Debug
+        + DeserializeOwned
+        + serde::Serialize,
+{
+    let obj: K = serde_saphyr::from_str(yaml).context("test YAML")?;
+    let name = obj.meta().name.clone().context("a name")?;
+    let api: Api<K> = Api::namespaced(cluster.client().await?, ns);
+    Ok(api
+        .patch(
+            &name,
+            &PatchParams::apply(manager).force(),
+            &Patch::Apply(&obj),
+        )
+        .await?)
+}
+
+/// A counter from a Prometheus text page (summing the series whose labels contain
+/// `labels`), 0 when absent.
+pub fn counter(page: &str, name: &str, labels: &str) -> f64 {
+    page.lines()
+        .filter(|l| l.starts_with(name) && l.contains(labels))
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+        .sum()
+}
+
+/// GET `url`'s body (for health and metrics of local processes).
+pub async fn get_text(url: &str) -> Result<(u16, String)> {
+    let r = reqwest::get(url).await?;
+    Ok((r.status().as_u16(), r.text().await?))
+}
