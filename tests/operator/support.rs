@@ -1,5 +1,7 @@
 //! Helpers for the operator tests.
 
+#![allow(dead_code)] // each test module uses a different subset
+
 use std::time::Duration;
 
 use anyhow::{Context as _, Result};
