@@ -123,3 +123,25 @@ async fn the_api_server_refuses_invalid_resources_with_clear_messages() -> Resul
     );
     Ok(())
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_gitops_example_is_accepted_as_is() -> Result<()> {
+    let cluster = Cluster::shared().await?;
+    let ns = cluster.namespace("gitops").await?;
+    let crds = format!("{}/crds", chart_dir());
+    cluster
+        .kubectl(&["apply", "--server-side", "-f", &crds])
+        .await?;
+    let example = format!("{}/docs/examples/gitops", env!("CARGO_MANIFEST_DIR"));
+    let out = cluster
+        .kubectl(&["apply", "--dry-run=server", "-n", ns.name(), "-k", &example])
+        .await?;
+    for object in [
+        "registry.berth.dev/main",
+        "organization.berth.dev/acme",
+        "package.berth.dev/acme.app",
+    ] {
+        assert!(out.contains(object), "{object} missing from:\n{out}");
+    }
+    Ok(())
+}
