@@ -23,3 +23,4 @@ lint:
 bench:
 	scripts/tools.sh bench
 	bench/run.sh
+	bench/operator.sh
