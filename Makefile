@@ -10,7 +10,7 @@ run:
 
 ## Install/build every tool the tests use, then run every test.
 test: tools lint
-	$(CARGO) test --workspace --all-targets --locked
+	$(CARGO) test --workspace --all-targets --locked --no-fail-fast
 
 tools:
 	scripts/tools.sh
@@ -21,6 +21,7 @@ lint:
 
 ## Side-by-side benchmarks against peer registries; results go to bench/results/.
 bench:
-	scripts/tools.sh bench
+	scripts/tools.sh bench s3
 	bench/run.sh
 	bench/operator.sh
+	bench/s3.sh

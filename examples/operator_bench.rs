@@ -62,7 +62,9 @@ async fn main() -> Result<()> {
     let berth = std::env::var("BERTH_BIN").unwrap_or_else(|_| "target/release/berth".into());
     let cluster = Cluster::start().await?;
     let crds = format!("{}/charts/berth/crds", env!("CARGO_MANIFEST_DIR"));
-    cluster.kubectl(&["apply", "--server-side", "-f", &crds]).await?;
+    cluster
+        .kubectl(&["apply", "--server-side", "-f", &crds])
+        .await?;
     let ns = cluster.namespace("bench").await?;
     let ns = ns.name().to_owned();
     let client = cluster.client().await?;
@@ -71,7 +73,13 @@ async fn main() -> Result<()> {
     let op_port = free_port()?;
     let operator = Killed(
         Command::new(&berth)
-            .args(["operator", "--namespace", &ns, "--listen", &format!("127.0.0.1:{op_port}")])
+            .args([
+                "operator",
+                "--namespace",
+                &ns,
+                "--listen",
+                &format!("127.0.0.1:{op_port}"),
+            ])
             .env("KUBECONFIG", cluster.kubeconfig())
             .env("RUST_LOG", "warn")
             .stdout(Stdio::null())
@@ -87,8 +95,16 @@ async fn main() -> Result<()> {
         .map(|i| {
             let api = packages.clone();
             async move {
-                let p = Package::new(&format!("team.app-{i}"), PackageSpec::new("team", format!("app-{i}")));
-                api.patch(&format!("team.app-{i}"), &PatchParams::apply("bench"), &Patch::Apply(&p)).await
+                let p = Package::new(
+                    &format!("team.app-{i}"),
+                    PackageSpec::new("team", format!("app-{i}")),
+                );
+                api.patch(
+                    &format!("team.app-{i}"),
+                    &PatchParams::apply("bench"),
+                    &Patch::Apply(&p),
+                )
+                .await
             }
         })
         .buffer_unordered(32)
@@ -105,7 +121,11 @@ async fn main() -> Result<()> {
             .items
             .iter()
             .filter(|p| {
-                p.status.as_ref().is_some_and(|s| s.conditions.iter().any(|c| c.type_ == "Ready" && c.status == "True"))
+                p.status.as_ref().is_some_and(|s| {
+                    s.conditions
+                        .iter()
+                        .any(|c| c.type_ == "Ready" && c.status == "True")
+                })
             })
             .count();
         if ready == count {
@@ -131,11 +151,26 @@ async fn main() -> Result<()> {
     }
     let reg_port = free_port()?;
     let config = dir.path().join("registry.yaml");
-    std::fs::write(&config, "apiVersion: berth.dev/v1alpha1\nkind: Registry\nmetadata: {name: main}\nspec: {}\n")?;
+    std::fs::write(
+        &config,
+        "apiVersion: berth.dev/v1alpha1\nkind: Registry\nmetadata: {name: main}\nspec: {}\n",
+    )?;
     let _registry = Killed(
         Command::new(&berth)
-            .args(["registry", "serve", "--kubernetes", "--single-host", "--registry", "main"])
-            .args(["--namespace", &ns, "--listen", &format!("127.0.0.1:{reg_port}")])
+            .args([
+                "registry",
+                "serve",
+                "--kubernetes",
+                "--single-host",
+                "--registry",
+                "main",
+            ])
+            .args([
+                "--namespace",
+                &ns,
+                "--listen",
+                &format!("127.0.0.1:{reg_port}"),
+            ])
             .arg("--config")
             .arg(&config)
             .arg("--data-dir")
@@ -158,9 +193,19 @@ async fn main() -> Result<()> {
     for round in 0..60 {
         let public = round % 2 == 0;
         let mut p = Package::new("team.app-0", PackageSpec::new("team", "app-0"));
-        p.spec.visibility = if public { berth_crds::Visibility::Public } else { berth_crds::Visibility::Private };
+        p.spec.visibility = if public {
+            berth_crds::Visibility::Public
+        } else {
+            berth_crds::Visibility::Private
+        };
         let t0 = Instant::now();
-        packages.patch("team.app-0", &PatchParams::apply("bench"), &Patch::Apply(&p)).await?;
+        packages
+            .patch(
+                "team.app-0",
+                &PatchParams::apply("bench"),
+                &Patch::Apply(&p),
+            )
+            .await?;
         loop {
             let s = http.get(&url).send().await?.status().as_u16();
             if (s != 401) == public {
@@ -178,9 +223,18 @@ async fn main() -> Result<()> {
 
     println!("| figure | result | target |");
     println!("|---|---|---|");
-    println!("| {count} Packages applied (32 at a time) | {:.1} s | |", applied_in.as_secs_f64());
-    println!("| {count} Packages all Ready | {:.1} s | ≤ 30 s |", all_ready.as_secs_f64());
+    println!(
+        "| {count} Packages applied (32 at a time) | {:.1} s | |",
+        applied_in.as_secs_f64()
+    );
+    println!(
+        "| {count} Packages all Ready | {:.1} s | ≤ 30 s |",
+        all_ready.as_secs_f64()
+    );
     println!("| operator RSS after (peak) | {rss:.0} MiB ({hwm:.0} MiB) | ≤ 100 MiB |");
-    println!("| policy propagation p50 / p99 ({} edits) | {p50:.0} ms / {p99:.0} ms | p99 ≤ 2 s |", latencies.len());
+    println!(
+        "| policy propagation p50 / p99 ({} edits) | {p50:.0} ms / {p99:.0} ms | p99 ≤ 2 s |",
+        latencies.len()
+    );
     Ok(())
 }

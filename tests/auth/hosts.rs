@@ -24,10 +24,15 @@ fn image_traffic_and_pages_live_on_their_own_hosts() {
 
     let challenge = get(&berth, CONTAINERS, "/v2/");
     challenge.assert_error(401, "UNAUTHORIZED");
+    // The realm keeps the port the client used, so the client can reach it.
+    let port = berth.addr.port();
     assert_eq!(
         challenge.header("www-authenticate"),
         Some(
-            r#"Bearer realm="http://containers.example.test/token",service="containers.example.test""#
+            format!(
+                r#"Bearer realm="http://{CONTAINERS}:{port}/token",service="{CONTAINERS}:{port}""#
+            )
+            .as_str()
         )
     );
     let token = get(&berth, CONTAINERS, "/token?scope=repository:acme/app:pull");
@@ -37,9 +42,10 @@ fn image_traffic_and_pages_live_on_their_own_hosts() {
         .header("x-forwarded-proto", "https")
         .send();
     assert!(
-        tls.header("www-authenticate").is_some_and(
-            |c| c.starts_with(r#"Bearer realm="https://containers.example.test/token""#)
-        ),
+        tls.header("www-authenticate")
+            .is_some_and(|c| c.starts_with(&format!(
+                r#"Bearer realm="https://{CONTAINERS}:{port}/token""#
+            ))),
         "{tls:?}"
     );
 
