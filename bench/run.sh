@@ -21,15 +21,14 @@ REPEAT=${BENCH_REPEAT:-3}
 need() { command -v "$1" >/dev/null || { echo "bench: $1 is missing: run scripts/tools.sh bench" >&2; exit 1; }; }
 for t in docker-registry distribution-registry wrk iperf3 openssl curl; do need "$t"; done
 
+# shellcheck source=lib.sh
+. "$root/bench/lib.sh"
 cargo build --release --locked -q
 work=$(mktemp -d)
 shm="" # the tmpfs data dir, once that run starts
 pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$work" /dev/shm/berth-bench.*; }
 trap cleanup EXIT
-
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-wait_http() { for _ in $(seq 200); do curl -sf -o /dev/null "$1" && return 0; sleep 0.05; done; echo "bench: $1 never answered" >&2; exit 1; }
 
 # --- the machine's limits
 sha_mbs=$(openssl speed -evp sha256 -bytes 1048576 -seconds 3 2>/dev/null | awk '/^sha256/ {printf "%.0f", $2/1000}')
@@ -52,31 +51,12 @@ cat >"$work/manifest.json" <<JSON
 {"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"$config_digest","size":2},"layers":[]}
 JSON
 
-# Credentials per registry: Berth requires sign-in (a Bearer token from its /token, as
-# docker uses it, so the numbers include verifying it); the peers run without auth.
-AUTH=()
-push_blob() { # URL FILE DIGEST -> seconds of the PUT
-  local loc
-  loc=$(curl -sS "${AUTH[@]}" -X POST -D - -o /dev/null "$1/v2/bench/app/blobs/uploads/" | awk 'tolower($1)=="location:" {print $2}' | tr -d '\r')
-  case $loc in http*) ;; *) loc=$1$loc ;; esac
-  local sep='?'; [[ $loc == *\?* ]] && sep='&'
-  curl -sS -f "${AUTH[@]}" -o /dev/null -w '%{time_total}' -X PUT -H 'Content-Type: application/octet-stream' \
-    -T "$2" "$loc${sep}digest=$3"
-}
-
 rss_mib() { awk '/^VmRSS/ {printf "%.0f", $2/1024}' "/proc/$1/status"; }
 
 bench_one() { # NAME PID URL
   local name=$1 pid=$2 url=$3
-  push_blob "$url" "$work/config.json" "$config_digest" >/dev/null
-  curl -sS -f "${AUTH[@]}" -o /dev/null -X PUT -H 'Content-Type: application/vnd.oci.image.manifest.v1+json' \
-    --data-binary @"$work/manifest.json" "$url/v2/bench/app/manifests/latest"
-  local wrk_out rps p99
-  wrk_out=$(wrk -t2 -c"$WRK_CONNECTIONS" -d"${WRK_SECONDS}s" --latency "${WRK_AUTH[@]}" \
-    -H 'Accept: application/vnd.oci.image.manifest.v1+json' "$url/v2/bench/app/manifests/latest")
-  rps=$(awk '/^Requests\/sec/ {printf "%.0f", $2}' <<<"$wrk_out")
-  p99=$(awk '$1=="99%" {print $2}' <<<"$wrk_out")
-  if grep -q 'Non-2xx' <<<"$wrk_out"; then echo "bench: $name answered errors to wrk" >&2; exit 1; fi
+  local rps p99
+  manifest_gets "$name" "$url"
   local best_push=999999 best_pull=0 s mbs
   for i in $(seq "$REPEAT"); do
     # a fresh repository each time, so every push stores the blob
@@ -90,26 +70,7 @@ bench_one() { # NAME PID URL
   printf '%s|%s|%s|%s|%s|%s\n' "$name" "$rps" "$p99" "$best_push" "$best_pull" "$(rss_mib "$pid")"
 }
 
-start() { # NAME CMD... ; sets started_pid, started_url
-  local name=$1; shift
-  "$@" >"$work/$name.log" 2>&1 &
-  started_pid=$!
-  pids+=("$started_pid")
-}
-
-# sign_in NAME URL: the bootstrap admin token from the log, then a registry token.
-sign_in() {
-  local pat bearer
-  for _ in $(seq 200); do pat=$(grep -m1 '^bpat_' "$work/$1.log" || true); [[ -n $pat ]] && break; sleep 0.05; done
-  [[ -n $pat ]] || { echo "bench: $1 printed no bootstrap token" >&2; exit 1; }
-  bearer=$(curl -sS -u "admin:$pat" "$2/token?service=bench&scope=repository:bench/app:pull,push" |
-    python3 -c 'import json,sys; print(json.load(sys.stdin)["token"])')
-  AUTH=(-H "Authorization: Bearer $bearer")
-  WRK_AUTH=(-H "Authorization: Bearer $bearer")
-}
-
 results=()
-WRK_AUTH=()
 # distribution 2.8 and 3.x: the same config, each in its own directory
 for peer in docker-registry distribution-registry; do
   port=$(free_port)

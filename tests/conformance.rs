@@ -5,7 +5,7 @@ mod common;
 
 use std::process::Command;
 
-use common::{Berth, tool};
+use common::{Backend, Berth, tool};
 
 /// Tests the suite may skip, and why. Anonymous mounts (`mount=` without `from=`) get a
 /// new upload session instead: mounting from an unnamed repository would let anyone
@@ -13,8 +13,16 @@ use common::{Berth, tool};
 const EXPECTED_SKIPS: &[&str] = &["blob-mount-anonymous"];
 
 #[test]
-fn conformance_suite_passes_every_workflow() {
-    let berth = Berth::start();
+fn conformance_suite_passes_every_workflow_on_filesystem_storage() {
+    conformance_suite_passes_every_workflow(Berth::on(Backend::Filesystem));
+}
+
+#[test]
+fn conformance_suite_passes_every_workflow_on_s3_storage() {
+    conformance_suite_passes_every_workflow(Berth::on(Backend::S3));
+}
+
+fn conformance_suite_passes_every_workflow(berth: Berth) {
     let results = tempfile::tempdir().unwrap();
     let out = Command::new(tool("oci-conformance"))
         .current_dir(results.path())

@@ -2,40 +2,16 @@
 
 mod common;
 
-use std::io;
 use std::path::Path;
 use std::time::Duration;
 
 use bytes::Bytes;
-use common::{Berth, sha256, wait_until};
-use tokio::sync::mpsc;
+use common::{Berth, body_channel, data, sha256, upload_id, wait_until, with_digest};
 
 const MIB: usize = 1024 * 1024;
 
-/// Deterministic, incompressible-looking test data.
-fn data(len: usize) -> Vec<u8> {
-    let mut x: u32 = 0x9e37_79b9;
-    (0..len)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 17;
-            x ^= x << 5;
-            x as u8
-        })
-        .collect()
-}
-
-/// A request body fed by the test, so it can stop half-way.
-fn body_channel() -> (mpsc::Sender<Bytes>, reqwest::Body) {
-    let (tx, rx) = mpsc::channel::<Bytes>(4);
-    let stream = futures_util::stream::unfold(rx, |mut rx| async move {
-        rx.recv().await.map(|b| (Ok::<_, io::Error>(b), rx))
-    });
-    (tx, reqwest::Body::wrap_stream(stream))
-}
-
 fn upload_data_len(data_dir: &Path, location: &str) -> u64 {
-    let id = location.rsplit('/').next().unwrap();
+    let id = upload_id(location);
     std::fs::metadata(data_dir.join("uploads").join(id).join("data")).map_or(0, |m| m.len())
 }
 
@@ -104,7 +80,7 @@ async fn kill_mid_request(
 #[tokio::test(flavor = "multi_thread")]
 async fn kill_9_mid_chunk_then_restart_resumes_from_the_last_complete_chunk() {
     let dir = tempfile::tempdir().unwrap();
-    let blob = data(5 * MIB);
+    let blob = data(5 * MIB, 0);
     let digest = sha256(&blob);
     let mut berth = Berth::start_in(dir.path(), &[]);
     let client = client_for(&berth);
@@ -149,7 +125,7 @@ async fn kill_9_mid_chunk_then_restart_resumes_from_the_last_complete_chunk() {
         format!("0-{}", 5 * MIB - 1).as_str()
     );
     let resp = client
-        .put(format!("{}?digest={digest}", berth.url(&location)))
+        .put(berth.url(&with_digest(&location, &digest)))
         .send()
         .await
         .unwrap();
@@ -169,12 +145,12 @@ async fn kill_9_mid_chunk_then_restart_resumes_from_the_last_complete_chunk() {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_torn_monolithic_upload_leaves_no_visible_blob() {
     let dir = tempfile::tempdir().unwrap();
-    let blob = data(4 * MIB);
+    let blob = data(4 * MIB, 0);
     let digest = sha256(&blob);
     let mut berth = Berth::start_in(dir.path(), &[]);
     let client = client_for(&berth);
     let location = start_upload(&client, &berth).await;
-    let put = client.put(format!("{}?digest={digest}", berth.url(&location)));
+    let put = client.put(berth.url(&with_digest(&location, &digest)));
     kill_mid_request(&mut berth, put, blob.len(), &blob[..3 * MIB], &location, 0).await;
 
     let berth = Berth::start_in(dir.path(), &[]);
@@ -198,7 +174,7 @@ async fn a_torn_monolithic_upload_leaves_no_visible_blob() {
     assert_eq!(status.headers()["range"], "0-0");
     // And it can still be finished.
     let resp = client
-        .put(format!("{}?digest={digest}", berth.url(&location)))
+        .put(berth.url(&with_digest(&location, &digest)))
         .body(blob.clone())
         .send()
         .await

@@ -136,10 +136,57 @@ impl Default for ClaimMapping {
 /// Where content is stored: exactly one backend.
 #[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
 #[serde(rename_all = "camelCase")]
+#[schemars(extend("x-kubernetes-validations" = [{
+    "rule": "!(has(self.filesystem) && has(self.s3))",
+    "message": "set exactly one storage backend: filesystem or s3"
+}]))]
 pub struct StorageSpec {
     /// A directory (standalone) or a PersistentVolumeClaim (cluster).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub filesystem: Option<FilesystemStorageSpec>,
+    /// An S3 bucket (AWS, MinIO, any S3-compatible store): what stateless replicas share.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub s3: Option<S3StorageSpec>,
+    /// How long a replica may serve a tag (or a repository's link to a blob) after
+    /// another replica changed it, e.g. `2s`; the replica that made the change serves
+    /// it at once. Default `2s` on S3, `0s` (no cache) on filesystem storage.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_staleness: Option<String>,
+}
+
+/// S3 storage.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct S3StorageSpec {
+    /// The bucket.
+    pub bucket: String,
+    /// The region (default `us-east-1`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub region: Option<String>,
+    /// An S3-compatible endpoint such as `https://minio.example.com` (default: AWS).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub endpoint: Option<String>,
+    /// Path-style addressing (`endpoint/bucket/key`), which MinIO needs (default false).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path_style: Option<bool>,
+    /// A key prefix inside the bucket, so several registries can share one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prefix: Option<String>,
+    /// Cluster mode: a Secret with `AWS_ACCESS_KEY_ID` and `AWS_SECRET_ACCESS_KEY`,
+    /// given to the registry pods as environment variables.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub credentials_secret: Option<String>,
+    /// Standalone mode: an AWS shared credentials file (default: the environment, then
+    /// `~/.aws/credentials`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub credentials_file: Option<String>,
+    /// Blob GETs answer `307` to a presigned URL, so image bytes bypass the registry.
+    /// The endpoint must be reachable by clients (default false).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub redirect: Option<bool>,
+    /// Create the bucket when it is missing (default false).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub create_bucket: Option<bool>,
 }
 
 /// Filesystem storage.

@@ -5,9 +5,14 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use berth_crds::quantity::{QuantityError, parse_bytes};
-use berth_crds::registry::{LimitsSpec, OidcIssuer, RegistrySpec};
+use berth_crds::registry::{LimitsSpec, OidcIssuer, RegistrySpec, S3StorageSpec};
 
 use crate::hosts::Hosts;
+use crate::storage::s3::S3Settings;
+
+/// How stale a tag may be on a replica that did not write it, on S3 (see
+/// `content::cache`): short enough that a pull right after a push elsewhere sees it.
+pub const DEFAULT_S3_MAX_STALENESS: Duration = Duration::from_secs(2);
 
 /// GHCR's limits, configurable on the `Registry`.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -54,7 +59,16 @@ impl Default for AuthConfig {
 #[derive(Clone, Debug)]
 pub struct Config {
     pub listen: SocketAddr,
+    /// Filesystem storage's directory (when `s3` is unset).
     pub data_dir: PathBuf,
+    /// S3 storage, instead of the data directory.
+    pub s3: Option<S3Settings>,
+    /// How stale a tag may be on a replica that did not write it; `None`: the
+    /// backend's default (no cache on the filesystem, `DEFAULT_S3_MAX_STALENESS` on S3).
+    pub max_staleness: Option<Duration>,
+    /// A file holding the key of signed upload states (a mounted Secret); without one
+    /// the key is made once and kept in storage.
+    pub upload_state_key_file: Option<PathBuf>,
     pub limits: Limits,
     /// Which hosts serve what; none chosen is an error at start (isolation is only
     /// given up when asked for).
@@ -71,6 +85,9 @@ impl Default for Config {
         Config {
             listen: SocketAddr::from(([127, 0, 0, 1], 5000)),
             data_dir: PathBuf::from("berth-data"),
+            s3: None,
+            max_staleness: None,
+            upload_state_key_file: None,
             limits: Limits::default(),
             hosts: None,
             policy_dir: None,
@@ -96,8 +113,12 @@ pub enum ConfigError {
         field: &'static str,
         source: QuantityError,
     },
-    #[error("spec.{0}: {1:?} is not a duration such as 10m or 1h30m")]
-    Duration(&'static str, String),
+    #[error("spec.{field}: {value:?} is not a duration such as 10m or 1h30m")]
+    Duration { field: &'static str, value: String },
+    #[error("spec.storage: set exactly one backend, filesystem or s3, not both")]
+    TwoBackends,
+    #[error("spec.storage.s3.bucket: a bucket name is required")]
+    NoBucket,
 }
 
 impl Config {
@@ -114,20 +135,63 @@ impl Config {
             self.auth.oidc_issuers = auth.oidc_issuers.clone();
             self.auth.anonymous_pulls = auth.anonymous_pulls.unwrap_or(true);
             if let Some(ttl) = &auth.token_ttl {
-                self.auth.token_ttl = humantime::parse_duration(ttl)
-                    .map_err(|_| ConfigError::Duration("auth.tokenTtl", ttl.clone()))?;
+                self.auth.token_ttl = duration("auth.tokenTtl", ttl)?;
             }
         }
-        if let Some(path) = spec
-            .storage
-            .as_ref()
-            .and_then(|s| s.filesystem.as_ref())
-            .and_then(|f| f.path.as_ref())
-        {
-            self.data_dir = PathBuf::from(path);
+        let Some(storage) = &spec.storage else {
+            return Ok(());
+        };
+        if let Some(bound) = &storage.max_staleness {
+            self.max_staleness = Some(duration("storage.maxStaleness", bound)?);
+        }
+        match (&storage.filesystem, &storage.s3) {
+            (Some(_), Some(_)) => return Err(ConfigError::TwoBackends),
+            (Some(fs), None) => {
+                if let Some(path) = &fs.path {
+                    self.data_dir = PathBuf::from(path);
+                }
+            }
+            (None, Some(s3)) => self.s3 = Some(s3_settings(s3)?),
+            (None, None) => {}
         }
         Ok(())
     }
+
+    /// The staleness bound in force for the configured backend.
+    pub fn max_staleness(&self) -> Duration {
+        self.max_staleness.unwrap_or(match self.s3 {
+            Some(_) => DEFAULT_S3_MAX_STALENESS,
+            None => Duration::ZERO,
+        })
+    }
+}
+
+fn s3_settings(spec: &S3StorageSpec) -> Result<S3Settings, ConfigError> {
+    if spec.bucket.trim().is_empty() {
+        return Err(ConfigError::NoBucket);
+    }
+    let mut s = S3Settings::new(spec.bucket.trim());
+    if let Some(region) = &spec.region {
+        s.region = region.clone();
+    }
+    s.endpoint = spec.endpoint.clone();
+    s.path_style = spec.path_style.unwrap_or(false);
+    s.credentials_file = spec.credentials_file.as_ref().map(PathBuf::from);
+    // A prefix names a "directory": it always ends in one slash.
+    s.prefix = match spec.prefix.as_deref().map(|p| p.trim_matches('/')) {
+        None | Some("") => String::new(),
+        Some(p) => format!("{p}/"),
+    };
+    s.redirect = spec.redirect.unwrap_or(false);
+    s.create_bucket = spec.create_bucket.unwrap_or(false);
+    Ok(s)
+}
+
+fn duration(field: &'static str, value: &str) -> Result<Duration, ConfigError> {
+    humantime::parse_duration(value).map_err(|_| ConfigError::Duration {
+        field,
+        value: value.to_owned(),
+    })
 }
 
 impl Limits {
@@ -147,8 +211,7 @@ impl Limits {
             )?,
             upload_timeout: match &spec.upload_timeout {
                 None => default.upload_timeout,
-                Some(t) => humantime::parse_duration(t)
-                    .map_err(|_| ConfigError::Duration("limits.uploadTimeout", t.clone()))?,
+                Some(t) => duration("limits.uploadTimeout", t)?,
             },
         })
     }
@@ -185,5 +248,56 @@ mod tests {
         };
         let e = Limits::from_spec(&spec).unwrap_err().to_string();
         assert!(e.contains("uploadTimeout"), "{e}");
+    }
+
+    fn registry(yaml: &str) -> RegistrySpec {
+        serde_saphyr::from_str(yaml).unwrap()
+    }
+
+    #[test]
+    fn s3_storage_is_selected_with_its_settings_and_bound() {
+        let mut c = Config::default();
+        c.apply(&registry(
+            "storage:\n  maxStaleness: 500ms\n  s3: {bucket: b, endpoint: 'http://127.0.0.1:9000', \
+             pathStyle: true, prefix: /reg/, redirect: true, createBucket: true}\n",
+        ))
+        .unwrap();
+        let s3 = c.s3.as_ref().unwrap();
+        assert_eq!(s3.bucket, "b");
+        assert_eq!(s3.region, "us-east-1");
+        assert_eq!(s3.endpoint.as_deref(), Some("http://127.0.0.1:9000"));
+        assert!(s3.path_style && s3.redirect && s3.create_bucket);
+        assert_eq!(s3.prefix, "reg/");
+        assert_eq!(c.max_staleness(), Duration::from_millis(500));
+    }
+
+    #[test]
+    fn staleness_defaults_to_the_backend() {
+        let mut c = Config::default();
+        assert_eq!(c.max_staleness(), Duration::ZERO);
+        c.apply(&registry("storage: {s3: {bucket: b}}\n")).unwrap();
+        assert_eq!(c.max_staleness(), DEFAULT_S3_MAX_STALENESS);
+    }
+
+    #[test]
+    fn storage_mistakes_name_the_field() {
+        let cases = [
+            (
+                "storage: {filesystem: {}, s3: {bucket: b}}\n",
+                "exactly one backend",
+            ),
+            ("storage: {s3: {bucket: ' '}}\n", "spec.storage.s3.bucket"),
+            (
+                "storage: {maxStaleness: often, s3: {bucket: b}}\n",
+                "spec.storage.maxStaleness",
+            ),
+        ];
+        for (yaml, want) in cases {
+            let e = Config::default()
+                .apply(&registry(yaml))
+                .unwrap_err()
+                .to_string();
+            assert!(e.contains(want), "{yaml}: {e}");
+        }
     }
 }

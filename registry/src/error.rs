@@ -101,6 +101,10 @@ impl Error {
             NotFound => ("NAME_UNKNOWN", StatusCode::NOT_FOUND),
             // The client's own stream failing is the client's problem, never a 500.
             Storage(StorageError::Body(_)) => ("BLOB_UPLOAD_INVALID", StatusCode::BAD_REQUEST),
+            // distribution's code for a registry that cannot serve right now; retryable.
+            Storage(StorageError::Unavailable(_)) => {
+                ("UNAVAILABLE", StatusCode::SERVICE_UNAVAILABLE)
+            }
             Storage(_) | Policy(_) => ("UNKNOWN", StatusCode::INTERNAL_SERVER_ERROR),
         }
     }

@@ -12,9 +12,14 @@ use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
 
 use crate::config::Config;
+use crate::content::Content;
+use crate::content::UploadStateKey;
 use crate::oci::http::{API_VERSION, DOCKER_API_VERSION};
 use crate::standalone::{StartError, build};
 use crate::state::AppState;
+use crate::storage::Storage;
+use crate::storage::fs::FsStorage;
+use crate::storage::s3::S3Storage;
 use crate::{auth, health, hosts, metrics, oci, site};
 
 /// The whole HTTP surface over `state`.
@@ -38,6 +43,32 @@ pub fn app(state: Arc<AppState>) -> Router {
         ))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
+}
+
+/// The content of `config`'s storage backend (filesystem or S3), with its caches and
+/// upload-state key. Nothing remote is contacted yet.
+pub fn content(config: &Config) -> io::Result<Content> {
+    let storage: Arc<dyn Storage> = match &config.s3 {
+        Some(s3) => Arc::new(S3Storage::new(s3.clone())),
+        None => Arc::new(FsStorage::open(&config.data_dir)?),
+    };
+    let mut content =
+        Content::new(storage, config.limits.clone()).with_max_staleness(config.max_staleness());
+    if let Some(file) = &config.upload_state_key_file {
+        let text = std::fs::read(file)?;
+        let key = UploadStateKey::new(text.trim_ascii().to_vec()).ok_or_else(|| {
+            io::Error::new(
+                io::ErrorKind::InvalidData,
+                format!(
+                    "{} holds fewer than {} bytes: too short for an upload-state key",
+                    file.display(),
+                    crate::content::upload_state::MIN_KEY_BYTES
+                ),
+            )
+        })?;
+        content = content.with_upload_state_key(key);
+    }
+    Ok(content)
 }
 
 /// A bound, not yet serving, registry: binding first lets callers learn the address
@@ -89,11 +120,21 @@ impl Server {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> io::Result<()> {
         let purger = tokio::spawn(purge_expired_uploads(self.state.clone()));
+        tokio::spawn(first_storage_check(self.state.clone()));
         let result = axum::serve(self.listener, app(self.state))
             .with_graceful_shutdown(shutdown)
             .await;
         purger.abort();
         result
+    }
+}
+
+/// Checks storage once at start (creating an S3 bucket when so configured), so a
+/// misconfiguration is in the log at once rather than at the first probe.
+async fn first_storage_check(state: Arc<AppState>) {
+    match state.content.storage().check().await {
+        Ok(()) => tracing::info!("storage is ready"),
+        Err(e) => tracing::warn!(error = %e, "storage is not ready"),
     }
 }
 

@@ -11,13 +11,11 @@ use crate::auth::keys::SigningKeys;
 use crate::auth::oidc::{IssuerConfigError, TrustedIssuers};
 use crate::auth::store::TokenDir;
 use crate::config::Config;
-use crate::content::Content;
 use crate::content::locks::KeyedLocks;
 use crate::metrics::Metrics;
 use crate::policy::PolicySettings;
 use crate::policy::dir::DirSource;
 use crate::state::AppState;
-use crate::storage::fs::FsStorage;
 
 /// The user the first start makes a token for; a site admin.
 pub const BOOTSTRAP_ADMIN: &str = "admin";
@@ -45,8 +43,7 @@ pub struct Standalone {
 
 pub fn build(config: &Config) -> Result<Standalone, StartError> {
     let hosts = config.hosts.clone().ok_or(StartError::NoHosts)?;
-    let storage = Arc::new(FsStorage::open(&config.data_dir)?);
-    let content = Content::new(storage, config.limits.clone());
+    let content = crate::server::content(config)?;
 
     let keys_dir = config.data_dir.join("auth").join("keys");
     let keys = SigningKeys::load_or_generate(&keys_dir)?;

@@ -11,7 +11,7 @@ use axum::body::Body;
 use axum::http::{Method, StatusCode};
 use berth_registry::config::Limits;
 use bytes::Bytes;
-use common::{TestRegistry, eventually, sha256};
+use common::{TestRegistry, eventually, sha256, with_digest};
 
 const LIMIT: u64 = 1000;
 
@@ -73,6 +73,8 @@ async fn a_declared_length_over_the_limit_is_refused_up_front() {
     // A Content-Range past the limit, counting what the session already holds.
     let r = reg.patch(&location, Some("0-599"), &[1; 600]).await;
     r.assert_status(StatusCode::ACCEPTED);
+    // Streamed appends go where the latest Location says the session ends.
+    let location = r.header("location").to_owned();
     let r = reg.patch(&location, Some("600-1000"), &[1; 401]).await;
     r.assert_error(StatusCode::PAYLOAD_TOO_LARGE, "SIZE_INVALID");
     let r = reg.patch(&location, None, &[1; 401]).await;
@@ -121,12 +123,13 @@ async fn a_stream_with_no_length_is_cut_at_the_limit() {
         .await;
     r.assert_status(StatusCode::ACCEPTED);
     assert_eq!(r.header("range"), "0-199");
+    let location = r.header("location").to_owned();
     // A stream that crosses the limit only with what the session holds is cut too.
     let r = reg
         .request(Method::PATCH, &location, &[], chunked(9, 100))
         .await;
     r.assert_error(StatusCode::PAYLOAD_TOO_LARGE, "SIZE_INVALID");
-    let uri = format!("{location}?digest={}", sha256(&[7u8; 200]));
+    let uri = with_digest(&location, &sha256(&[7u8; 200]));
     let r = reg.request(Method::PUT, &uri, &[], Body::empty()).await;
     r.assert_status(StatusCode::CREATED);
     // Monolithic POST and PUT streams are cut the same way.
@@ -140,7 +143,7 @@ async fn a_stream_with_no_length_is_cut_at_the_limit() {
     let r = reg
         .request(
             Method::PUT,
-            &format!("{location}?digest={}", sha256(&[7u8; 2000])),
+            &with_digest(&location, &sha256(&[7u8; 2000])),
             &[],
             chunked(10, 200),
         )
@@ -155,6 +158,7 @@ async fn an_aborted_body_publishes_nothing_and_the_session_resumes() {
     let location = reg.start_upload("acme/app").await;
     let r = reg.patch(&location, None, b"first-").await;
     r.assert_status(StatusCode::ACCEPTED);
+    let location = r.header("location").to_owned();
     // The client goes away after some bytes: a client error, never a 500.
     let r = reg
         .request(Method::PATCH, &location, &[], aborted(b"torn tail"))
@@ -162,7 +166,7 @@ async fn an_aborted_body_publishes_nothing_and_the_session_resumes() {
     r.assert_error(StatusCode::BAD_REQUEST, "BLOB_UPLOAD_INVALID");
     assert_eq!(range_of(&reg, &location).await, "0-5");
     // A PUT whose last chunk breaks off publishes nothing and keeps the session.
-    let uri = format!("{location}?digest={}", sha256(b"first-second"));
+    let uri = with_digest(&location, &sha256(b"first-second"));
     let r = reg.request(Method::PUT, &uri, &[], aborted(b"sec")).await;
     r.assert_error(StatusCode::BAD_REQUEST, "BLOB_UPLOAD_INVALID");
     assert!(reg.files_under("blobs").is_empty());
@@ -215,7 +219,7 @@ async fn an_expired_session_is_unknown_and_its_data_purged() {
         "its directory is purged"
     );
     for method in [Method::PATCH, Method::PUT] {
-        let uri = format!("{location}?digest={}", sha256(b"x"));
+        let uri = with_digest(&location, &sha256(b"x"));
         let r = reg.send_bytes(method, &uri, &[], b"x").await;
         r.assert_error(StatusCode::NOT_FOUND, "BLOB_UPLOAD_UNKNOWN");
     }

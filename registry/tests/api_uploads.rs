@@ -5,7 +5,7 @@ mod common;
 
 use axum::body::Body;
 use axum::http::{Method, StatusCode};
-use common::{Resp, TestRegistry, sha256, sha512};
+use common::{Resp, TestRegistry, sha256, sha512, with_digest};
 
 /// Asserts a session answer (202 or 204) and returns its `Location`.
 #[track_caller]
@@ -13,10 +13,12 @@ fn assert_session(r: &Resp, status: StatusCode, repo: &str, range: &str) -> Stri
     r.assert_status(status);
     let location = r.header("location").to_owned();
     let prefix = format!("/v2/{repo}/blobs/uploads/");
-    let id = location
+    let (id, state) = location
         .strip_prefix(&prefix)
+        .and_then(|rest| rest.split_once("?_state="))
         .unwrap_or_else(|| panic!("{location}"));
     assert_eq!(r.header("docker-upload-uuid"), id);
+    assert!(!state.is_empty(), "{location}");
     assert_eq!(r.header("range"), range);
     assert_eq!(r.header("content-length"), "0");
     location
@@ -30,10 +32,6 @@ async fn assert_created(reg: &TestRegistry, r: &Resp, repo: &str, data: &[u8]) {
     let blob = reg.get(r.header("location")).await;
     blob.assert_status(StatusCode::OK);
     assert_eq!(&blob.body[..], data);
-}
-
-fn with_digest(location: &str, digest: &str) -> String {
-    format!("{location}?digest={digest}")
 }
 
 async fn post(reg: &TestRegistry, uri: &str) -> Resp {
@@ -123,6 +121,45 @@ async fn chunked_patches_with_content_range_then_put_with_the_last_chunk() {
 }
 
 #[tokio::test]
+async fn a_stream_sent_with_a_stale_location_is_416_with_where_to_resume() {
+    let reg = TestRegistry::new();
+    let first = reg.start_upload("acme/app").await;
+    let r = reg.patch(&first, None, b"abcd").await;
+    let current = assert_session(&r, StatusCode::ACCEPTED, "acme/app", "0-3");
+    // A retry of a request that did land must not append its bytes twice.
+    let r = reg.patch(&first, None, b"abcd").await;
+    r.assert_error(StatusCode::RANGE_NOT_SATISFIABLE, "BLOB_UPLOAD_INVALID");
+    assert_eq!(r.header("range"), "0-3");
+    assert_eq!(r.header("location"), current);
+    let r = reg.finish(&current, &sha256(b"abcdef"), b"ef").await;
+    assert_created(&reg, &r, "acme/app", b"abcdef").await;
+}
+
+#[tokio::test]
+async fn a_missing_forged_or_borrowed_state_names_no_session() {
+    let reg = TestRegistry::new();
+    let location = reg.start_upload("acme/app").await;
+    let (path, state) = location.split_once("?_state=").unwrap();
+    let other = reg.start_upload("acme/other").await;
+    let other_state = other.split_once("?_state=").unwrap().1;
+    let (offset, rest) = state.split_once('.').unwrap();
+    let forged = format!("{path}?_state=99{offset}.{rest}");
+    let borrowed = format!("{path}?_state={other_state}");
+    let moved = location.replace("acme/app", "acme/other");
+    for uri in [path, forged.as_str(), borrowed.as_str(), moved.as_str()] {
+        reg.get(uri)
+            .await
+            .assert_error(StatusCode::NOT_FOUND, "BLOB_UPLOAD_UNKNOWN");
+        reg.patch(uri, None, b"x")
+            .await
+            .assert_error(StatusCode::NOT_FOUND, "BLOB_UPLOAD_UNKNOWN");
+    }
+    // The genuine Location still works, and nothing was appended.
+    let r = reg.get(&location).await;
+    assert_session(&r, StatusCode::NO_CONTENT, "acme/app", "0-0");
+}
+
+#[tokio::test]
 async fn an_out_of_order_chunk_is_416_with_where_to_resume() {
     let reg = TestRegistry::new();
     let location = reg.start_upload("acme/app").await;
@@ -157,20 +194,19 @@ async fn concurrent_patches_on_one_session_take_turns() {
         reg.request(Method::PATCH, &location, &[], a.clone()),
         reg.request(Method::PATCH, &location, &[], b.clone()),
     );
-    ra.assert_status(StatusCode::ACCEPTED);
-    rb.assert_status(StatusCode::ACCEPTED);
-    let mut ranges = [ra.header("range"), rb.header("range")];
-    ranges.sort_unstable();
-    assert_eq!(ranges, ["0-299999", "0-599999"]);
-    // Whichever went first, each stream landed whole, one after the other.
-    let (first, second) = if ra.header("range") == "0-299999" {
-        (a, b)
+    // Both streams claim to start at byte 0 (their Location says so): whichever goes
+    // second finds the session past that and is told where it ends, never interleaved.
+    let (won, lost, first) = if ra.status == StatusCode::ACCEPTED {
+        (ra, rb, a)
     } else {
-        (b, a)
+        (rb, ra, b)
     };
-    let whole = [first, second].concat();
-    let r = reg.finish(&location, &sha256(&whole), b"").await;
-    assert_created(&reg, &r, "acme/app", &whole).await;
+    let location = assert_session(&won, StatusCode::ACCEPTED, "acme/app", "0-299999");
+    lost.assert_error(StatusCode::RANGE_NOT_SATISFIABLE, "BLOB_UPLOAD_INVALID");
+    assert_eq!(lost.header("range"), "0-299999");
+    assert_eq!(lost.header("location"), location);
+    let r = reg.finish(&location, &sha256(&first), b"").await;
+    assert_created(&reg, &r, "acme/app", &first).await;
 }
 
 #[tokio::test]
@@ -296,9 +332,10 @@ async fn a_wrong_digest_is_400_and_discards_the_session() {
 async fn sha512_digests_finish_streamed_and_monolithic_uploads() {
     let reg = TestRegistry::new();
     let location = reg.start_upload("acme/app").await;
-    reg.request(Method::PATCH, &location, &[], &b"five-"[..])
-        .await
-        .assert_status(StatusCode::ACCEPTED);
+    let r = reg
+        .request(Method::PATCH, &location, &[], &b"five-"[..])
+        .await;
+    let location = assert_session(&r, StatusCode::ACCEPTED, "acme/app", "0-4");
     let r = reg
         .finish(&location, &sha512(b"five-twelve"), b"twelve")
         .await;

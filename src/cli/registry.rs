@@ -49,6 +49,10 @@ pub struct ServeArgs {
     /// DATA_DIR/auth/keys).
     #[arg(long, env = "BERTH_KEYS_DIR", requires = "kubernetes")]
     keys_dir: Option<PathBuf>,
+    /// A file holding the key that signs upload states (every replica needs the same
+    /// one); without it the key is made once and kept in storage.
+    #[arg(long, env = "BERTH_UPLOAD_STATE_KEY_FILE")]
+    upload_state_key_file: Option<PathBuf>,
 }
 
 pub fn run(command: RegistryCommand) -> anyhow::Result<()> {
@@ -62,6 +66,10 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let args = &args;
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
     runtime.block_on(async move {
+        let storage = match &config.s3 {
+            Some(s3) => format!("S3 bucket {}", s3.bucket),
+            None => config.data_dir.display().to_string(),
+        };
         let server = if args.kubernetes {
             let opts = berth_registry::cluster::ClusterOptions {
                 namespace: args
@@ -81,13 +89,8 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
         } else {
             Server::bind(&config).await
         };
-        let server = server.with_context(|| {
-            format!(
-                "cannot serve on {} with data in {}",
-                config.listen,
-                config.data_dir.display()
-            )
-        })?;
+        let server = server
+            .with_context(|| format!("cannot serve on {} with data in {storage}", config.listen))?;
         let addr = server.local_addr()?;
         if let Some(token) = server.bootstrap_token() {
             // Printed once, on stdout, so it can be captured; it is stored only hashed.
@@ -98,7 +101,7 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
         }
         tracing::info!(
             url = %format!("http://{addr}"),
-            data_dir = %config.data_dir.display(),
+            storage = %storage,
             policy_dir = %config.policy_dir().display(),
             "berth registry listening on http://{addr}"
         );
@@ -127,6 +130,8 @@ fn resolve(args: &ServeArgs) -> anyhow::Result<Config> {
         config.listen = listen;
     }
     if let Some(dir) = &args.data_dir {
+        // With S3 storage, the data dir still holds this process's own state: signing
+        // keys, PATs and (by default) the policy directory.
         config.data_dir = dir.clone();
     }
     if let Some(dir) = &args.policy_dir {
@@ -137,6 +142,9 @@ fn resolve(args: &ServeArgs) -> anyhow::Result<Config> {
     }
     if args.single_host {
         config.hosts = Some(Hosts::Single);
+    }
+    if let Some(file) = &args.upload_state_key_file {
+        config.upload_state_key_file = Some(file.clone());
     }
     Ok(config)
 }

@@ -2,7 +2,7 @@
 
 use std::process::Command;
 
-use crate::common::{Berth, run, run_stdout, sha256, tool};
+use crate::common::{Backend, Berth, run, run_stdout, sha256, tool};
 
 /// crane with the admin's credentials.
 fn crane(berth: &Berth) -> Command {
@@ -12,9 +12,8 @@ fn crane(berth: &Berth) -> Command {
     c
 }
 
-#[test]
-fn copies_a_multi_platform_index_by_mounting_blobs() {
-    let berth = Berth::start();
+fn copies_a_multi_platform_index_by_mounting_blobs(backend: Backend) {
+    let berth = Berth::on(backend);
     let h = berth.host();
     let digest = crate::push_index(&berth, "acme/multi", "v1");
     let mounts = |b: &Berth| {
@@ -45,9 +44,8 @@ fn copies_a_multi_platform_index_by_mounting_blobs() {
     run(crane(&berth).args(["validate", "--remote", &format!("{h}/acme/mirror:v1")]));
 }
 
-#[test]
-fn reads_blobs_lists_tags_and_deletes() {
-    let berth = Berth::start();
+fn reads_blobs_lists_tags_and_deletes(backend: Backend) {
+    let berth = Berth::on(backend);
     let h = berth.host();
     let (_podman, digest) = crate::push_image(&berth, "acme/app", "v1", "for crane\n");
     let image = format!("{h}/acme/app@{digest}");
@@ -70,3 +68,8 @@ fn reads_blobs_lists_tags_and_deletes() {
     assert!(!gone.status.success());
     assert!(String::from_utf8_lossy(&gone.stderr).contains("MANIFEST_UNKNOWN"));
 }
+
+crate::on_every_backend!(
+    copies_a_multi_platform_index_by_mounting_blobs,
+    reads_blobs_lists_tags_and_deletes
+);

@@ -1,5 +1,6 @@
 //! Real registry clients against the `berth` binary on a free 127.0.0.1 port, one
-//! module per client.
+//! module per client, each test once per storage backend
+//! (`<client>::filesystem::<test>` and `<client>::s3::<test>`).
 
 #[path = "../common/mod.rs"]
 mod common;
@@ -12,6 +13,26 @@ mod skopeo;
 
 use common::Berth;
 use common::podman::Podman;
+
+/// Runs each listed test (a `fn(Backend)` in the calling module) once per storage
+/// backend, as `filesystem::NAME` and `s3::NAME` (a bucket on the shared MinIO).
+#[macro_export]
+macro_rules! on_every_backend {
+    ($($name:ident),* $(,)?) => {
+        mod filesystem {
+            $(#[test]
+            fn $name() {
+                super::$name($crate::common::Backend::Filesystem)
+            })*
+        }
+        mod s3 {
+            $(#[test]
+            fn $name() {
+                super::$name($crate::common::Backend::S3)
+            })*
+        }
+    };
+}
 
 /// Builds a single-platform image with podman and pushes it as `repo:tag`; returns the
 /// podman instance (which still holds it) and the manifest digest.

@@ -2,7 +2,7 @@
 
 use std::process::Command;
 
-use crate::common::{Berth, run, run_stdout, tool};
+use crate::common::{Backend, Berth, run, run_stdout, tool};
 
 /// oras in `dir`, with the admin's credentials.
 fn oras(berth: &Berth, dir: &std::path::Path) -> Command {
@@ -12,9 +12,8 @@ fn oras(berth: &Berth, dir: &std::path::Path) -> Command {
     c
 }
 
-#[test]
-fn push_attach_discover_and_pull_artifacts() {
-    let berth = Berth::start();
+fn push_attach_discover_and_pull_artifacts(backend: Backend) {
+    let berth = Berth::on(backend);
     let h = berth.host();
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
@@ -89,3 +88,5 @@ fn push_attach_discover_and_pull_artifacts() {
         r#"{"packages":[]}"#
     );
 }
+
+crate::on_every_backend!(push_attach_discover_and_pull_artifacts);

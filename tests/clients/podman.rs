@@ -1,13 +1,12 @@
 //! podman: build, push, pull by tag and digest, Docker schema 2, manifest lists.
 
 use crate::common::podman::Podman;
-use crate::common::{Berth, run_stdout, tool};
+use crate::common::{Backend, Berth, run_stdout, tool};
 
 const SOURCE: &str = "https://git.example.com/acme/app";
 
-#[test]
-fn build_push_remove_pull_by_tag_and_by_digest() {
-    let berth = Berth::start();
+fn build_push_remove_pull_by_tag_and_by_digest(backend: Backend) {
+    let berth = Berth::on(backend);
     let podman = Podman::admin(&berth);
     let image = format!("{}/acme/app:v1", berth.host());
     podman.build(
@@ -37,9 +36,8 @@ fn build_push_remove_pull_by_tag_and_by_digest() {
     assert_eq!(podman.inspect(&by_digest, "{{.Digest}}"), digest);
 }
 
-#[test]
-fn docker_schema2_push_is_served_as_docker_schema2() {
-    let berth = Berth::start();
+fn docker_schema2_push_is_served_as_docker_schema2(backend: Backend) {
+    let berth = Berth::on(backend);
     let podman = Podman::admin(&berth);
     let image = format!("{}/acme/docker-format:v1", berth.host());
     podman.build(&image, "linux/amd64", "schema 2\n", &[]);
@@ -63,9 +61,8 @@ fn docker_schema2_push_is_served_as_docker_schema2() {
     assert_eq!(crate::common::sha256(raw.as_bytes()), digest);
 }
 
-#[test]
-fn manifest_list_with_two_platforms_pushes_and_pulls_each_platform() {
-    let berth = Berth::start();
+fn manifest_list_with_two_platforms_pushes_and_pulls_each_platform(backend: Backend) {
+    let berth = Berth::on(backend);
     let list = format!("{}/acme/multi:v1", berth.host());
     let digest = crate::push_index(&berth, "acme/multi", "v1");
     let raw = run_stdout(
@@ -97,3 +94,9 @@ fn manifest_list_with_two_platforms_pushes_and_pulls_each_platform() {
         podman.rmi_all();
     }
 }
+
+crate::on_every_backend!(
+    build_push_remove_pull_by_tag_and_by_digest,
+    docker_schema2_push_is_served_as_docker_schema2,
+    manifest_list_with_two_platforms_pushes_and_pulls_each_platform
+);

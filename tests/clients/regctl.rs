@@ -3,7 +3,7 @@
 use std::process::Command;
 
 use crate::common::podman::Podman;
-use crate::common::{Berth, run, run_stdout, tool};
+use crate::common::{Backend, Berth, run, run_stdout, tool};
 
 fn regctl(berth: &Berth, config_dir: &std::path::Path) -> Command {
     let mut c = Command::new(tool("regctl"));
@@ -15,9 +15,8 @@ fn regctl(berth: &Berth, config_dir: &std::path::Path) -> Command {
     c
 }
 
-#[test]
-fn copy_inspect_get_file_and_check_base() {
-    let berth = Berth::start();
+fn copy_inspect_get_file_and_check_base(backend: Backend) {
+    let berth = Berth::on(backend);
     let h = berth.host();
     let home = tempfile::tempdir().unwrap();
     let (podman, _) = crate::push_image(&berth, "acme/base", "v1", "the base\n");
@@ -69,3 +68,5 @@ fn copy_inspect_get_file_and_check_base() {
     newer.push(&base, &[]);
     assert!(!check(&base), "check-base did not notice the base moved");
 }
+
+crate::on_every_backend!(copy_inspect_get_file_and_check_base);

@@ -2,7 +2,7 @@
 
 use std::process::Command;
 
-use crate::common::{Berth, run, run_stdout, tool};
+use crate::common::{Backend, Berth, run, run_stdout, tool};
 
 /// skopeo with the admin's credentials.
 fn skopeo(berth: &Berth) -> Command {
@@ -12,9 +12,8 @@ fn skopeo(berth: &Berth) -> Command {
     c
 }
 
-#[test]
-fn copy_inspect_list_and_delete() {
-    let berth = Berth::start();
+fn copy_inspect_list_and_delete(backend: Backend) {
+    let berth = Berth::on(backend);
     let h = berth.host();
     let (_podman, digest) = crate::push_image(&berth, "acme/src", "v1", "for skopeo\n");
 
@@ -71,3 +70,5 @@ fn copy_inspect_list_and_delete() {
         .args(["inspect", "--tls-verify=false"])
         .arg(format!("docker://{h}/acme/src:v1")));
 }
+
+crate::on_every_backend!(copy_inspect_list_and_delete);

@@ -3,7 +3,9 @@
 
 #![allow(dead_code)] // each test binary uses a different subset
 
+pub mod minio;
 pub mod podman;
+pub mod proxy;
 
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
@@ -66,6 +68,15 @@ pub fn wait_until(what: &str, within: Duration, mut condition: impl FnMut() -> b
     }
 }
 
+/// Where a test registry keeps its content.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    /// A fresh data directory.
+    Filesystem,
+    /// A fresh bucket on the test binary's shared MinIO.
+    S3,
+}
+
 /// A `berth registry serve` process on a free 127.0.0.1 port, killed on drop.
 pub struct Berth {
     child: Child,
@@ -80,10 +91,91 @@ pub struct Berth {
 impl Berth {
     /// A registry with a fresh data dir.
     pub fn start() -> Berth {
+        Berth::on(Backend::Filesystem)
+    }
+
+    /// A registry with fresh storage of the given kind, ready to serve.
+    pub fn on(backend: Backend) -> Berth {
+        match backend {
+            Backend::Filesystem => {
+                let dir = tempfile::tempdir().expect("temp dir");
+                let mut b = Berth::start_in(dir.path(), &[]);
+                b._owned_dir = Some(dir);
+                b
+            }
+            Backend::S3 => {
+                let minio = minio::Minio::shared();
+                let storage = minio.storage_yaml(&minio::bucket_name(), "");
+                Berth::start_ready(&Berth::config(&storage))
+            }
+        }
+    }
+
+    /// A `Registry` resource (YAML) with `storage` as its `spec.storage` (flow YAML).
+    pub fn config(storage: &str) -> String {
+        format!(
+            "apiVersion: berth.dev/v1alpha1\nkind: Registry\nmetadata: {{name: test}}\n\
+             spec:\n  storage: {{{storage}}}\n"
+        )
+    }
+
+    /// A registry configured by `config` (a `Registry` in YAML) with the test MinIO's
+    /// credentials, once `/readyz` answers ok.
+    pub fn start_ready(config: &str) -> Berth {
+        Berth::start_config(config, &[]).ready()
+    }
+
+    /// A registry configured by `config`, with extra environment, not waiting for
+    /// readiness (its storage may be broken on purpose).
+    pub fn start_config(config: &str, env: &[(&str, &str)]) -> Berth {
         let dir = tempfile::tempdir().expect("temp dir");
-        let mut b = Berth::start_in(dir.path(), &[]);
+        let mut b = Berth::start_config_in(dir.path(), config, env);
         b._owned_dir = Some(dir);
         b
+    }
+
+    /// A registry configured by `config` whose own state (signing keys, PATs, policy) is
+    /// in `state_dir`; replicas given the same one trust each other's tokens and share
+    /// one policy.
+    pub fn start_config_in(state_dir: &Path, config: &str, env: &[(&str, &str)]) -> Berth {
+        let file = state_dir.join(format!("registry-{}.yaml", rand_suffix()));
+        std::fs::write(&file, config).expect("writing the config");
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_berth"));
+        cmd.args(["registry", "serve", "--listen", "127.0.0.1:0", "--config"])
+            .arg(&file)
+            .arg("--data-dir")
+            .arg(state_dir)
+            .env("AWS_ACCESS_KEY_ID", minio::ACCESS_KEY)
+            .env("AWS_SECRET_ACCESS_KEY", minio::SECRET_KEY);
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        Berth::spawn(cmd, state_dir)
+    }
+
+    /// `n` replicas configured by `config` on one state directory (signing keys, PATs,
+    /// policy), started one after another and ready, as pods of one Registry are: a
+    /// token from one is accepted by all. The first holds the bootstrap admin's token.
+    pub fn replicas(config: &str, n: usize) -> Vec<Berth> {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let mut replicas: Vec<Berth> = (0..n)
+            .map(|_| Berth::start_config_in(dir.path(), config, &[]).ready())
+            .collect();
+        // Dropped with the last replica, after every process that uses it.
+        replicas
+            .last_mut()
+            .expect("at least one replica")
+            ._owned_dir = Some(dir);
+        replicas
+    }
+
+    /// Waits until `/readyz` answers ok.
+    pub fn ready(self) -> Berth {
+        let ready = self.url("/readyz");
+        wait_until("berth to be ready", Duration::from_secs(30), || {
+            reqwest::blocking::get(&ready).is_ok_and(|r| r.status().is_success())
+        });
+        self
     }
 
     /// A registry with a fresh data dir that `prepare` fills first (policy files, say),
@@ -99,17 +191,21 @@ impl Berth {
     /// A registry on `data_dir` with extra arguments for `registry serve` (serving every
     /// host on one address unless they say `--host`).
     pub fn start_in(data_dir: &Path, extra: &[&str]) -> Berth {
-        let fresh = !data_dir.join("auth/bootstrapped").exists();
-        let hosts: &[&str] = if extra.contains(&"--host") {
-            &[]
-        } else {
-            &["--single-host"]
-        };
-        let mut child = Command::new(env!("CARGO_BIN_EXE_berth"))
-            .args(["registry", "serve", "--listen", "127.0.0.1:0", "--data-dir"])
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_berth"));
+        cmd.args(["registry", "serve", "--listen", "127.0.0.1:0", "--data-dir"])
             .arg(data_dir)
-            .args(hosts)
-            .args(extra)
+            .args(extra);
+        Berth::spawn(cmd, data_dir)
+    }
+
+    /// Starts `cmd` (a `registry serve`) serving every host on one address unless it says
+    /// `--host`, and learns its address and, on a fresh `data_dir`, its bootstrap token.
+    fn spawn(mut cmd: Command, data_dir: &Path) -> Berth {
+        let fresh = !data_dir.join("auth/bootstrapped").exists();
+        if !cmd.get_args().any(|a| a == "--host") {
+            cmd.arg("--single-host");
+        }
+        let mut child = cmd
             .env("RUST_LOG", "info")
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -203,6 +299,38 @@ impl Berth {
         dir
     }
 
+    /// `Authorization` with the bootstrap admin's Basic credentials (the registry takes
+    /// a PAT as the password on every request, as GHCR does).
+    pub fn admin_headers(&self) -> reqwest::header::HeaderMap {
+        use base64::Engine as _;
+        let basic =
+            base64::engine::general_purpose::STANDARD.encode(format!("admin:{}", self.token()));
+        let mut headers = reqwest::header::HeaderMap::new();
+        headers.insert(
+            reqwest::header::AUTHORIZATION,
+            format!("Basic {basic}").parse().expect("a header value"),
+        );
+        headers
+    }
+
+    /// An async HTTP client that signs every request in as the bootstrap admin.
+    pub fn admin_client(&self) -> reqwest::Client {
+        reqwest::Client::builder()
+            .default_headers(self.admin_headers())
+            .build()
+            .expect("an HTTP client")
+    }
+
+    /// A blocking HTTP client that signs every request in as the bootstrap admin, and
+    /// follows no redirects (so tests see them).
+    pub fn admin_blocking_client(&self) -> reqwest::blocking::Client {
+        reqwest::blocking::Client::builder()
+            .default_headers(self.admin_headers())
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .expect("an HTTP client")
+    }
+
     /// A blocking HTTP client and the admin's Basic credentials.
     pub fn admin_get(&self, path: &str) -> reqwest::blocking::Response {
         reqwest::blocking::Client::new()
@@ -228,6 +356,45 @@ impl Drop for Berth {
     fn drop(&mut self) {
         self.kill();
     }
+}
+
+/// A short random name part.
+fn rand_suffix() -> String {
+    format!("{:08x}", rand::random::<u32>())
+}
+
+/// An upload `Location` (which carries its signed state in the query) with `digest=`.
+pub fn with_digest(location: &str, digest: &str) -> String {
+    let sep = if location.contains('?') { '&' } else { '?' };
+    format!("{location}{sep}digest={digest}")
+}
+
+/// The session id in an upload `Location`.
+pub fn upload_id(location: &str) -> &str {
+    let path = location.split('?').next().unwrap_or(location);
+    path.rsplit('/').next().unwrap_or(path)
+}
+
+/// Deterministic, incompressible-looking test data; `seed` makes other data.
+pub fn data(len: usize, seed: u32) -> Vec<u8> {
+    let mut x: u32 = 0x9e37_79b9 ^ seed;
+    (0..len)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 17;
+            x ^= x << 5;
+            x as u8
+        })
+        .collect()
+}
+
+/// A request body fed by the test, so it can stop half-way.
+pub fn body_channel() -> (tokio::sync::mpsc::Sender<bytes::Bytes>, reqwest::Body) {
+    let (tx, rx) = tokio::sync::mpsc::channel::<bytes::Bytes>(4);
+    let stream = futures_util::stream::unfold(rx, |mut rx| async move {
+        rx.recv().await.map(|b| (Ok::<_, std::io::Error>(b), rx))
+    });
+    (tx, reqwest::Body::wrap_stream(stream))
 }
 
 /// `sha256:<hex>` of `data`.

@@ -12,13 +12,11 @@ use crate::auth::Authenticator;
 use crate::auth::keys::SigningKeys;
 use crate::auth::oidc::TrustedIssuers;
 use crate::config::Config;
-use crate::content::Content;
 use crate::content::locks::KeyedLocks;
 use crate::metrics::Metrics;
 use crate::policy::PolicySettings;
 use crate::standalone::StartError;
 use crate::state::AppState;
-use crate::storage::fs::FsStorage;
 
 pub mod lifecycle;
 pub mod policy;
@@ -42,8 +40,7 @@ pub struct ClusterHandle {
 /// Builds a cluster pod's state.
 pub async fn build(config: &Config, opts: &ClusterOptions) -> Result<Arc<AppState>, StartError> {
     let hosts = config.hosts.clone().ok_or(StartError::NoHosts)?;
-    let storage = Arc::new(FsStorage::open(&config.data_dir)?);
-    let content = Content::new(storage, config.limits.clone());
+    let content = crate::server::content(config)?;
     let keys = SigningKeys::load(&opts.keys_dir)?;
     if keys.is_empty() {
         return Err(StartError::Io(std::io::Error::new(

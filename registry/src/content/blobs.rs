@@ -13,8 +13,10 @@ impl Content {
     /// The length of blob `digest` if `repo` holds it. Manifests count as blobs too, as
     /// distribution serves them.
     pub async fn blob_len(&self, repo: &RepoName, digest: &Digest) -> Result<Option<u64>> {
-        if !self.exists(&keys::layer_link(repo, digest)).await?
-            && !self.exists(&keys::manifest_link(repo, digest)).await?
+        if !self.cached_exists(&keys::layer_link(repo, digest)).await?
+            && !self
+                .cached_exists(&keys::manifest_link(repo, digest))
+                .await?
         {
             return Ok(None);
         }
@@ -59,10 +61,23 @@ impl Content {
         Ok(Some(Bytes::from(buf)))
     }
 
+    /// A URL to redirect a GET of blob `digest` in `repo` to, when the backend serves
+    /// blobs itself (S3 with `redirect: true`).
+    pub async fn blob_redirect(&self, repo: &RepoName, digest: &Digest) -> Result<Option<String>> {
+        // Asked first: backends that never redirect answer at once.
+        let Some(url) = self.storage.blob_url(digest).await? else {
+            return Ok(None);
+        };
+        if self.blob_len(repo, digest).await?.is_none() {
+            return Err(Error::BlobUnknown);
+        }
+        Ok(Some(url))
+    }
+
     /// Unlinks blob `digest` from `repo`. Its bytes stay until garbage collection, since
     /// other repositories may link them.
     pub async fn blob_delete(&self, repo: &RepoName, digest: &Digest) -> Result<()> {
-        if self.storage.delete(&keys::layer_link(repo, digest)).await? {
+        if self.cached_delete(&keys::layer_link(repo, digest)).await? {
             Ok(())
         } else {
             Err(Error::BlobUnknown)
@@ -87,7 +102,7 @@ impl Content {
     pub(super) async fn link_blob(&self, repo: &RepoName, digest: &Digest) -> Result<()> {
         let key = keys::layer_link(repo, digest);
         if !self.exists(&key).await? {
-            self.storage.put(&key, Bytes::new()).await?;
+            self.cached_put(&key, Bytes::new()).await?;
         }
         Ok(())
     }

@@ -6,6 +6,7 @@
 //! repositories/<name>/_manifests/tags/<tag>                  tag → digest
 //! repositories/<name>/_referrers/<alg>/<hex>/<alg>-<hex>     subject → referrer descriptor
 //! uploads/<id>/state                                         upload session state
+//! _berth/upload-state-key                                    key of signed upload states
 //! ```
 //!
 //! Name components match `[a-z0-9]…`, so they never collide with the `_`-prefixed
@@ -70,4 +71,9 @@ pub fn uploads() -> &'static str {
 
 pub fn upload_state(id: &str) -> String {
     format!("uploads/{id}/state")
+}
+
+/// Where the upload-state key is kept when none is configured.
+pub fn upload_state_key() -> &'static str {
+    "_berth/upload-state-key"
 }

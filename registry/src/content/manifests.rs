@@ -43,8 +43,7 @@ impl Content {
             Reference::Tag(t) => self.tag_get(repo, t).await?.ok_or(Error::ManifestUnknown)?,
         };
         let link = self
-            .storage
-            .get(&keys::manifest_link(repo, &digest))
+            .cached_get(&keys::manifest_link(repo, &digest))
             .await?
             .ok_or(Error::ManifestUnknown)?;
         let link: ManifestLink = serde_json::from_slice(&link).map_err(corrupt)?;
@@ -120,8 +119,7 @@ impl Content {
             media_type: manifest.media_type.clone(),
         };
         let link = serde_json::to_vec(&link).expect("link serializes");
-        self.storage
-            .put(&keys::manifest_link(repo, &digest), Bytes::from(link))
+        self.cached_put(&keys::manifest_link(repo, &digest), Bytes::from(link))
             .await?;
         if let Some(subject) = &manifest.subject {
             let descriptor = Descriptor {
@@ -168,7 +166,7 @@ impl Content {
         if manifest.kind == ManifestKind::Index {
             for child in &manifest.manifests {
                 if !self
-                    .exists(&keys::manifest_link(repo, &child.digest))
+                    .cached_exists(&keys::manifest_link(repo, &child.digest))
                     .await?
                 {
                     return Err(Error::ManifestBlobUnknown(child.digest.clone()));
@@ -206,7 +204,7 @@ impl Content {
                 .delete(&keys::referrer(repo, &subject.digest, digest))
                 .await?;
         }
-        self.storage.delete(&link).await?;
+        self.cached_delete(&link).await?;
         Ok(())
     }
 }

@@ -3,6 +3,7 @@
 //! of HTTP.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use bytes::Bytes;
 
@@ -13,16 +14,19 @@ use crate::oci::reference::RepoName;
 use crate::storage::{ByteStream, Storage};
 
 mod blobs;
+mod cache;
 pub mod keys;
 pub(crate) mod locks;
 mod manifests;
 mod referrers;
 mod stats;
 mod tags;
+pub mod upload_state;
 mod uploads;
 
 pub use manifests::{PutManifest, StoredManifest};
 pub use stats::RepositoryStats;
+pub use upload_state::UploadStateKey;
 pub use uploads::{UploadBody, UploadSession};
 
 /// Immutable content cached in memory: manifests by digest, whose bytes never change.
@@ -33,10 +37,16 @@ pub struct Content {
     storage: Arc<dyn Storage>,
     limits: Limits,
     manifest_bytes: moka::sync::Cache<Digest, Bytes>,
+    /// Tags and repository links, for at most the configured staleness bound.
+    metadata: cache::MetadataCache,
+    /// The key of upload states: given, or made once and kept in storage.
+    upload_key: tokio::sync::OnceCell<UploadStateKey>,
     upload_locks: locks::KeyedLocks,
 }
 
 impl Content {
+    /// Content over `storage`, caching no mutable metadata, with the upload-state key
+    /// kept in storage.
     pub fn new(storage: Arc<dyn Storage>, limits: Limits) -> Self {
         Content {
             storage,
@@ -45,8 +55,23 @@ impl Content {
                 .max_capacity(MANIFEST_CACHE_BYTES)
                 .weigher(|_, v: &Bytes| u32::try_from(v.len()).unwrap_or(u32::MAX))
                 .build(),
+            metadata: cache::MetadataCache::new(Duration::ZERO),
+            upload_key: tokio::sync::OnceCell::new(),
             upload_locks: locks::KeyedLocks::default(),
         }
+    }
+
+    /// Caches tags and repository links for up to `bound`: another process's change is
+    /// seen within it; this process's own changes at once.
+    pub fn with_max_staleness(mut self, bound: Duration) -> Self {
+        self.metadata = cache::MetadataCache::new(bound);
+        self
+    }
+
+    /// Signs upload states with `key` (every replica must be given the same one).
+    pub fn with_upload_state_key(self, key: UploadStateKey) -> Self {
+        let _ = self.upload_key.set(key);
+        self
     }
 
     pub fn limits(&self) -> &Limits {
@@ -63,8 +88,63 @@ impl Content {
         Ok(children.iter().any(|c| c.starts_with('_')))
     }
 
+    /// Whether a metadata object exists, read from storage (for writes).
     async fn exists(&self, key: &str) -> Result<bool> {
         Ok(self.storage.get(key).await?.is_some())
+    }
+
+    /// Whether a tag or link exists, possibly from the cache (for reads).
+    async fn cached_exists(&self, key: &str) -> Result<bool> {
+        Ok(self.cached_get(key).await?.is_some())
+    }
+
+    /// Reads a tag or link, possibly from the cache (see `cache.rs` for the bound).
+    async fn cached_get(&self, key: &str) -> Result<Option<Bytes>> {
+        if let Some(v) = self.metadata.get(key) {
+            return Ok(Some(v));
+        }
+        let epoch = self.metadata.epoch();
+        let value = self.storage.get(key).await?;
+        self.metadata.fill(key, &value, epoch);
+        Ok(value)
+    }
+
+    /// Writes a tag or link through the cache.
+    async fn cached_put(&self, key: &str, value: Bytes) -> Result<()> {
+        self.storage.put(key, value.clone()).await?;
+        self.metadata.wrote(key, Some(value));
+        Ok(())
+    }
+
+    /// Deletes a tag or link through the cache; `false` if there was none.
+    async fn cached_delete(&self, key: &str) -> Result<bool> {
+        let existed = self.storage.delete(key).await?;
+        self.metadata.wrote(key, None);
+        Ok(existed)
+    }
+
+    /// The upload-state key: the configured one, else the one kept in storage, made by
+    /// whichever process needed it first.
+    async fn upload_key(&self) -> Result<&UploadStateKey> {
+        self.upload_key
+            .get_or_try_init(|| async {
+                let key = keys::upload_state_key();
+                let fresh = UploadStateKey::generate();
+                // Racing processes agree on the first one stored.
+                self.storage
+                    .put_if_absent(key, Bytes::from(fresh.to_hex()))
+                    .await?;
+                let stored = self
+                    .storage
+                    .get(key)
+                    .await?
+                    .ok_or_else(|| corrupt("the upload-state key vanished"))?;
+                std::str::from_utf8(&stored)
+                    .ok()
+                    .and_then(UploadStateKey::from_hex)
+                    .ok_or_else(|| corrupt(format!("{key} does not hold a hex key")))
+            })
+            .await
     }
 }
 

@@ -8,21 +8,24 @@ use crate::oci::digest::Digest;
 use crate::oci::reference::{RepoName, Tag};
 
 impl Content {
+    /// What `tag` points at, as of at most the staleness bound ago (now, if this
+    /// process wrote it).
     pub async fn tag_get(&self, repo: &RepoName, tag: &Tag) -> Result<Option<Digest>> {
-        let Some(raw) = self.storage.get(&keys::tag(repo, tag)).await? else {
-            return Ok(None);
-        };
-        let text = std::str::from_utf8(&raw).map_err(corrupt)?;
-        Ok(Some(text.trim().parse().map_err(corrupt)?))
+        parse_tag(self.cached_get(&keys::tag(repo, tag)).await?)
+    }
+
+    /// What `tag` points at, read from storage (for changes that depend on it).
+    async fn tag_get_fresh(&self, repo: &RepoName, tag: &Tag) -> Result<Option<Digest>> {
+        parse_tag(self.storage.get(&keys::tag(repo, tag)).await?)
     }
 
     pub(super) async fn tag_set(&self, repo: &RepoName, tag: &Tag, digest: &Digest) -> Result<()> {
         let value = Bytes::from(digest.to_string());
-        Ok(self.storage.put(&keys::tag(repo, tag), value).await?)
+        self.cached_put(&keys::tag(repo, tag), value).await
     }
 
     pub(super) async fn tag_delete(&self, repo: &RepoName, tag: &Tag) -> Result<bool> {
-        Ok(self.storage.delete(&keys::tag(repo, tag)).await?)
+        self.cached_delete(&keys::tag(repo, tag)).await
     }
 
     /// The tags of `repo` in lexical order, after `last`, at most `n`.
@@ -53,10 +56,16 @@ impl Content {
         let mut out = Vec::new();
         for name in self.storage.list(&keys::tags(repo)).await? {
             let Ok(tag) = Tag::parse(&name) else { continue };
-            if self.tag_get(repo, &tag).await?.as_ref() == Some(digest) {
+            if self.tag_get_fresh(repo, &tag).await?.as_ref() == Some(digest) {
                 out.push(tag);
             }
         }
         Ok(out)
     }
+}
+
+fn parse_tag(raw: Option<Bytes>) -> Result<Option<Digest>> {
+    let Some(raw) = raw else { return Ok(None) };
+    let text = std::str::from_utf8(&raw).map_err(corrupt)?;
+    Ok(Some(text.trim().parse().map_err(corrupt)?))
 }

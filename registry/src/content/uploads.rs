@@ -1,7 +1,9 @@
 //! Upload sessions. A session's bytes live in storage and its state (offset, SHA-256
-//! state, start time) is a small object written after the bytes are durable, so any
-//! process can continue a session, and a crash mid-request loses only that request: the
-//! next write starts at the recorded offset and discards the torn tail.
+//! state, start time, the backend's progress) is a small object written after the bytes
+//! are durable, so any process can continue a session, and a crash mid-request loses
+//! only that request: the next write starts at the recorded offset and discards the torn
+//! tail. Each request names the session with the signed state of its `Location`
+//! (`upload_state.rs`), checked before anything is read.
 
 use std::io;
 use std::sync::{Arc, Mutex};
@@ -15,12 +17,13 @@ use sha2::Sha256;
 use sha2::digest::Digest as _;
 use sha2::digest::common::hazmat::{SerializableState, SerializedState};
 
+use super::upload_state::SignedState;
 use super::{Content, corrupt, keys};
 use crate::error::{Error, Result};
 use crate::oci::digest::{Algorithm, Digest, DigestHasher};
 use crate::oci::range::ChunkRange;
 use crate::oci::reference::RepoName;
-use crate::storage::{ByteStream, StorageError};
+use crate::storage::{ByteStream, StorageError, UploadProgress};
 
 /// An upload session as the client sees it.
 #[derive(Clone)]
@@ -28,8 +31,11 @@ pub struct UploadSession {
     pub id: String,
     /// Bytes received so far.
     pub offset: u64,
+    /// The signed state for the session's `Location` (`?_state=`), once signed.
+    pub state: String,
     started_at_ms: u64,
     sha256: Sha256,
+    progress: UploadProgress,
 }
 
 /// An upload request's body and what its headers declare about it.
@@ -53,6 +59,9 @@ struct StoredSession {
     offset: u64,
     started_at_ms: u64,
     sha256_state: String,
+    /// What the storage backend needs to continue (S3: the multipart upload's parts).
+    #[serde(default, skip_serializing_if = "UploadProgress::is_empty")]
+    storage: UploadProgress,
 }
 
 /// The error a body stream is cut with once it passes the layer limit.
@@ -71,6 +80,26 @@ fn expired(started_at_ms: u64, timeout: std::time::Duration, now_ms: u64) -> boo
     u128::from(now_ms.saturating_sub(started_at_ms)) >= timeout.as_millis()
 }
 
+impl UploadSession {
+    /// What the session's `Location` vouches for.
+    fn signed(&self) -> SignedState {
+        SignedState {
+            offset: self.offset,
+            started_at_ms: self.started_at_ms,
+        }
+    }
+}
+
+/// Whether a request body turns out to hold no bytes (it is consumed).
+async fn carries_nothing(mut stream: ByteStream) -> Result<bool> {
+    while let Some(chunk) = stream.next().await {
+        if !chunk.map_err(StorageError::Body)?.is_empty() {
+            return Ok(false);
+        }
+    }
+    Ok(true)
+}
+
 fn now_ms() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -80,19 +109,28 @@ fn now_ms() -> u64 {
 impl Content {
     /// Starts a session for `repo`.
     pub async fn upload_start(&self, repo: &RepoName) -> Result<UploadSession> {
-        let session = UploadSession {
+        let mut session = UploadSession {
             id: uuid::Uuid::new_v4().to_string(),
             offset: 0,
+            state: String::new(),
             started_at_ms: now_ms(),
             sha256: Sha256::new(),
+            progress: UploadProgress::default(),
         };
-        self.save_session(repo, &session).await?;
+        self.save_session(repo, &mut session).await?;
         Ok(session)
     }
 
-    /// A live session of `repo`.
-    pub async fn upload_status(&self, repo: &RepoName, id: &str) -> Result<UploadSession> {
-        self.load_session(repo, id).await
+    /// A live session of `repo`, named by its id and signed `state`.
+    pub async fn upload_status(
+        &self,
+        repo: &RepoName,
+        id: &str,
+        state: Option<&str>,
+    ) -> Result<UploadSession> {
+        let (mut session, _) = self.open_session(repo, id, state).await?;
+        self.sign(repo, &mut session).await?;
+        Ok(session)
     }
 
     /// Appends a chunk (with `Content-Range`) or a stream (without) to a session.
@@ -100,12 +138,13 @@ impl Content {
         &self,
         repo: &RepoName,
         id: &str,
+        state: Option<&str>,
         body: UploadBody,
     ) -> Result<UploadSession> {
         let _turn = self.upload_locks.lock(id).await;
-        let mut session = self.load_session(repo, id).await?;
-        self.write_body(&mut session, body).await?;
-        self.save_session(repo, &session).await?;
+        let (mut session, signed) = self.open_session(repo, id, state).await?;
+        self.write_body(repo, &mut session, signed, body).await?;
+        self.save_session(repo, &mut session).await?;
         Ok(session)
     }
 
@@ -115,30 +154,43 @@ impl Content {
         &self,
         repo: &RepoName,
         id: &str,
+        state: Option<&str>,
         digest: &Digest,
         body: UploadBody,
     ) -> Result<u64> {
         let _turn = self.upload_locks.lock(id).await;
-        let mut session = self.load_session(repo, id).await?;
+        let (session, signed) = self.open_session(repo, id, state).await?;
+        self.finish(repo, session, signed, digest, body).await
+    }
+
+    async fn finish(
+        &self,
+        repo: &RepoName,
+        mut session: UploadSession,
+        signed: SignedState,
+        digest: &Digest,
+        body: UploadBody,
+    ) -> Result<u64> {
+        let id = session.id.clone();
         if !body.is_empty() {
-            self.write_body(&mut session, body).await?;
+            self.write_body(repo, &mut session, signed, body).await?;
         }
         let actual = match digest.algorithm() {
             Algorithm::Sha256 => Digest::from_sha256_output(&session.sha256.clone().finalize()),
             // Sessions keep SHA-256 state only; other algorithms re-read the bytes once.
-            algorithm => self.rehash(id, session.offset, algorithm).await?,
+            algorithm => self.rehash(&session, algorithm).await?,
         };
         if actual != *digest {
-            self.storage.upload_delete(id).await?;
+            self.storage.upload_delete(&id).await?;
             return Err(Error::DigestInvalid(format!(
                 "the uploaded content has digest {actual}, not {digest}; the upload was discarded"
             )));
         }
         self.storage
-            .upload_commit(id, session.offset, digest)
+            .upload_commit(&id, &session.progress, session.offset, digest)
             .await?;
         self.link_blob(repo, digest).await?;
-        self.storage.upload_delete(id).await?;
+        self.storage.upload_delete(&id).await?;
         Ok(session.offset)
     }
 
@@ -155,17 +207,24 @@ impl Content {
             return Err(self.too_large());
         }
         let session = self.upload_start(repo).await?;
-        let result = self.upload_finish(repo, &session.id, digest, body).await;
+        let id = session.id.clone();
+        let signed = session.signed();
+        let result = self.finish(repo, session, signed, digest, body).await;
         if result.is_err() {
-            let _ = self.storage.upload_delete(&session.id).await;
+            let _ = self.storage.upload_delete(&id).await;
         }
         result
     }
 
     /// Cancels a session and removes its bytes.
-    pub async fn upload_cancel(&self, repo: &RepoName, id: &str) -> Result<()> {
+    pub async fn upload_cancel(
+        &self,
+        repo: &RepoName,
+        id: &str,
+        state: Option<&str>,
+    ) -> Result<()> {
         let _turn = self.upload_locks.lock(id).await;
-        self.load_session(repo, id).await?;
+        self.open_session(repo, id, state).await?;
         Ok(self.storage.upload_delete(id).await?)
     }
 
@@ -191,6 +250,31 @@ impl Content {
 
     fn is_expired(&self, started_at_ms: u64) -> bool {
         expired(started_at_ms, self.limits.upload_timeout, now_ms())
+    }
+
+    /// Checks a request's signed state, then loads the session it names.
+    async fn open_session(
+        &self,
+        repo: &RepoName,
+        id: &str,
+        state: Option<&str>,
+    ) -> Result<(UploadSession, SignedState)> {
+        let key = self.upload_key().await?;
+        let signed = state
+            .and_then(|s| key.verify(repo.as_str(), id, s))
+            .ok_or(Error::BlobUploadUnknown)?;
+        let session = self.load_session(repo, id).await?;
+        if session.started_at_ms != signed.started_at_ms {
+            return Err(Error::BlobUploadUnknown);
+        }
+        Ok((session, signed))
+    }
+
+    /// Signs the session's current offset for its `Location`.
+    async fn sign(&self, repo: &RepoName, session: &mut UploadSession) -> Result<()> {
+        let key = self.upload_key().await?;
+        session.state = key.sign(repo.as_str(), &session.id, session.signed());
+        Ok(())
     }
 
     async fn load_session(&self, repo: &RepoName, id: &str) -> Result<UploadSession> {
@@ -222,42 +306,60 @@ impl Content {
         Ok(UploadSession {
             id,
             offset: stored.offset,
+            state: String::new(),
             started_at_ms: stored.started_at_ms,
             sha256,
+            progress: stored.storage,
         })
     }
 
-    async fn save_session(&self, repo: &RepoName, s: &UploadSession) -> Result<()> {
+    /// Persists the session's state and signs it for the next `Location`.
+    async fn save_session(&self, repo: &RepoName, s: &mut UploadSession) -> Result<()> {
         let stored = StoredSession {
             repo: repo.to_string(),
             offset: s.offset,
             started_at_ms: s.started_at_ms,
             sha256_state: base64::engine::general_purpose::STANDARD.encode(s.sha256.serialize()),
+            storage: s.progress.clone(),
         };
         let json = serde_json::to_vec(&stored).expect("session state serializes");
-        Ok(self
-            .storage
+        self.storage
             .put(&keys::upload_state(&s.id), Bytes::from(json))
-            .await?)
+            .await?;
+        self.sign(repo, s).await
     }
 
     /// Streams `body` into the session's storage, hashing as it goes, within the limits.
-    async fn write_body(&self, session: &mut UploadSession, body: UploadBody) -> Result<()> {
-        if let Some(range) = body.range {
-            if range.start != session.offset {
-                return Err(Error::ChunkOutOfOrder {
-                    got: range.start,
-                    offset: session.offset,
-                    location: String::new(),
-                });
+    /// The bytes start where `Content-Range` says or, without one, where the client was
+    /// last told the session ends (`signed`); either must be the session's true end.
+    async fn write_body(
+        &self,
+        repo: &RepoName,
+        session: &mut UploadSession,
+        signed: SignedState,
+        body: UploadBody,
+    ) -> Result<()> {
+        let start = body.range.map_or(signed.offset, |r| r.start);
+        if start != session.offset {
+            if body.range.is_none() && carries_nothing(body.stream).await? {
+                return Ok(()); // a body-less request with an old Location appends nothing
             }
-            if body.content_length.is_some_and(|n| n != range.byte_count()) {
-                return Err(Error::BlobUploadInvalid(format!(
-                    "Content-Range covers {} bytes but Content-Length is {}",
-                    range.byte_count(),
-                    body.content_length.unwrap_or_default()
-                )));
-            }
+            self.sign(repo, session).await?;
+            return Err(Error::ChunkOutOfOrder {
+                got: start,
+                offset: session.offset,
+                // The route turns the state into the session's URL.
+                location: session.state.clone(),
+            });
+        }
+        if let Some(range) = body.range
+            && body.content_length.is_some_and(|n| n != range.byte_count())
+        {
+            return Err(Error::BlobUploadInvalid(format!(
+                "Content-Range covers {} bytes but Content-Length is {}",
+                range.byte_count(),
+                body.content_length.unwrap_or_default()
+            )));
         }
         let max = self.limits.max_layer_bytes;
         let declared = body.range.map(|r| r.byte_count()).or(body.content_length);
@@ -285,7 +387,7 @@ impl Content {
             .boxed();
         let written = self
             .storage
-            .upload_write(&session.id, session.offset, stream)
+            .upload_write(&session.id, &session.progress, session.offset, stream)
             .await;
         let Tally { sha256, received } = {
             let mut t = tally.lock().expect("tally poisoned");
@@ -297,7 +399,7 @@ impl Content {
                 },
             )
         };
-        let new_len = match written {
+        let (new_len, progress) = match written {
             Err(StorageError::Body(e)) if e.get_ref().is_some_and(|e| e.is::<LayerTooLarge>()) => {
                 return Err(self.too_large());
             }
@@ -319,6 +421,7 @@ impl Content {
         }
         session.offset = new_len;
         session.sha256 = sha256;
+        session.progress = progress;
         Ok(())
     }
 
@@ -329,12 +432,15 @@ impl Content {
         ))
     }
 
-    async fn rehash(&self, id: &str, len: u64, algorithm: Algorithm) -> Result<Digest> {
+    async fn rehash(&self, session: &UploadSession, algorithm: Algorithm) -> Result<Digest> {
         let mut hasher = DigestHasher::new(algorithm);
-        if len == 0 {
+        if session.offset == 0 {
             return Ok(hasher.finish());
         }
-        let mut stream = self.storage.upload_read(id, len).await?;
+        let mut stream = self
+            .storage
+            .upload_read(&session.id, &session.progress, session.offset)
+            .await?;
         while let Some(chunk) = stream.try_next().await.map_err(StorageError::Io)? {
             hasher.update(&chunk);
         }

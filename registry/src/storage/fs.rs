@@ -24,7 +24,7 @@ use futures_util::StreamExt;
 use tokio::sync::mpsc;
 use tokio_util::io::ReaderStream;
 
-use super::{ByteStream, Result, Storage, StorageError};
+use super::{ByteStream, Result, Storage, StorageError, UploadProgress};
 use crate::oci::digest::{Algorithm, Digest};
 
 /// Bytes read from disk per chunk when serving a blob.
@@ -153,6 +153,27 @@ fn write_atomically(tmp: &Path, to: &Path, data: &[u8]) -> io::Result<()> {
     Ok(())
 }
 
+/// Writes `data` to a new temp file and links it at `to` unless `to` exists; the link
+/// either creates `to` whole or fails, so racing creators agree on one winner.
+fn create_atomically(tmp: &Path, to: &Path, data: &[u8]) -> io::Result<bool> {
+    let mut f = File::create(tmp)?;
+    let linked = f
+        .write_all(data)
+        .and_then(|()| f.sync_data())
+        .and_then(|()| fs::create_dir_all(to.parent().expect("keys have a parent")))
+        .and_then(|()| match fs::hard_link(tmp, to) {
+            Ok(()) => Ok(true),
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => Ok(false),
+            Err(e) => Err(e),
+        });
+    let _ = fs::remove_file(tmp);
+    let created = linked?;
+    if created {
+        sync_dir(to.parent().expect("keys have a parent"))?;
+    }
+    Ok(created)
+}
+
 /// Flushes a file being written from a second thread, so that writing into the page
 /// cache and writing back to disk proceed together. Durability still comes from the
 /// final `sync_data`; this only makes it quick.
@@ -209,6 +230,11 @@ impl Storage for FsStorage {
     async fn put(&self, key: &str, value: Bytes) -> Result<()> {
         let (tmp, path) = (self.tmp_path(), self.key_path(key)?);
         blocking(move || write_atomically(&tmp, &path, &value)).await
+    }
+
+    async fn put_if_absent(&self, key: &str, value: Bytes) -> Result<bool> {
+        let (tmp, path) = (self.tmp_path(), self.key_path(key)?);
+        blocking(move || create_atomically(&tmp, &path, &value)).await
     }
 
     async fn delete(&self, key: &str) -> Result<bool> {
@@ -297,7 +323,13 @@ impl Storage for FsStorage {
         .await
     }
 
-    async fn upload_write(&self, id: &str, offset: u64, mut body: ByteStream) -> Result<u64> {
+    async fn upload_write(
+        &self,
+        id: &str,
+        _progress: &UploadProgress,
+        offset: u64,
+        mut body: ByteStream,
+    ) -> Result<(u64, UploadProgress)> {
         let path = self.upload_data(id)?;
         // The body is received on this task while a blocking thread writes it, so that
         // reading, hashing (done by the caller's stream) and writing overlap.
@@ -361,21 +393,34 @@ impl Storage for FsStorage {
             .map_err(|e| io::Error::other(format!("upload writer failed: {e}")))?;
         match body_error {
             Some(e) => Err(StorageError::Body(e)),
-            None => written.map_err(|e| match e.kind() {
-                io::ErrorKind::UnexpectedEof => StorageError::Corrupt(e.to_string()),
-                _ => StorageError::Io(e),
-            }),
+            None => written
+                .map(|len| (len, UploadProgress::default()))
+                .map_err(|e| match e.kind() {
+                    io::ErrorKind::UnexpectedEof => StorageError::Corrupt(e.to_string()),
+                    _ => StorageError::Io(e),
+                }),
         }
     }
 
-    async fn upload_read(&self, id: &str, len: u64) -> Result<ByteStream> {
+    async fn upload_read(
+        &self,
+        id: &str,
+        _progress: &UploadProgress,
+        len: u64,
+    ) -> Result<ByteStream> {
         let path = self.upload_data(id)?;
         let f = tokio::fs::File::open(path).await?;
         let reader = tokio::io::AsyncReadExt::take(f, len);
         Ok(ReaderStream::with_capacity(reader, READ_CHUNK).boxed())
     }
 
-    async fn upload_commit(&self, id: &str, len: u64, digest: &Digest) -> Result<()> {
+    async fn upload_commit(
+        &self,
+        id: &str,
+        _progress: &UploadProgress,
+        len: u64,
+        digest: &Digest,
+    ) -> Result<()> {
         let data = self.upload_data(id)?;
         let blob = self.blob_path(digest);
         blocking(move || {

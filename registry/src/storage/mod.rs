@@ -2,7 +2,7 @@
 //! `content` over this trait; a backend only stores bytes: small metadata objects by key,
 //! blobs by digest, and upload data by session id.
 //!
-//! Every backend publishes content verify-then-rename: a blob is visible under its digest
+//! Every backend publishes content verify-then-publish: a blob is visible under its digest
 //! only once all its bytes are durable, so a crash never leaves a blob whose bytes do not
 //! match its name.
 
@@ -12,10 +12,12 @@ use std::ops::Range;
 use async_trait::async_trait;
 use bytes::Bytes;
 use futures_util::stream::BoxStream;
+use serde::{Deserialize, Serialize};
 
 use crate::oci::digest::Digest;
 
 pub mod fs;
+pub mod s3;
 
 /// A stream of bytes, read from storage or from a request body.
 pub type ByteStream = BoxStream<'static, Result<Bytes, io::Error>>;
@@ -32,6 +34,27 @@ pub enum StorageError {
     /// Stored data does not have the shape the registry wrote.
     #[error("stored data is corrupt: {0}")]
     Corrupt(String),
+    /// The backend cannot be used right now (unreachable, refusing the credentials, the
+    /// bucket missing, overloaded); the message names which. Retrying later may work, and
+    /// nothing was published.
+    #[error("storage is unavailable: {0}")]
+    Unavailable(String),
+}
+
+/// What a backend must remember about an upload's stored bytes between requests (the S3
+/// backend: its multipart upload, parts and buffered chunks; nothing for the filesystem).
+/// Opaque to the caller, which keeps it in the session state written after every
+/// request, so that any process can continue the upload and the record always matches
+/// the hash state beside it.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct UploadProgress(pub serde_json::Value);
+
+impl UploadProgress {
+    /// True for a backend that records nothing (or an upload with no bytes yet).
+    pub fn is_empty(&self) -> bool {
+        self.0.is_null()
+    }
 }
 
 pub type Result<T, E = StorageError> = std::result::Result<T, E>;
@@ -47,6 +70,9 @@ pub trait Storage: Send + Sync + 'static {
     async fn get(&self, key: &str) -> Result<Option<Bytes>>;
     /// Atomically and durably replaces a small metadata object.
     async fn put(&self, key: &str, value: Bytes) -> Result<()>;
+    /// Stores a small metadata object only if `key` holds none; `false` if it did. Two
+    /// processes racing to create one key agree on a single winner.
+    async fn put_if_absent(&self, key: &str, value: Bytes) -> Result<bool>;
     /// Deletes a metadata object; `false` if there was none.
     async fn delete(&self, key: &str) -> Result<bool>;
     /// The names directly under `prefix` (objects and sub-prefixes), unordered.
@@ -62,16 +88,41 @@ pub trait Storage: Send + Sync + 'static {
     async fn blob_delete(&self, digest: &Digest) -> Result<bool>;
     /// Every stored blob's digest (for garbage collection).
     async fn blob_list(&self) -> Result<Vec<Digest>>;
+    /// A URL from which a client may fetch the whole blob itself, valid for a while (a
+    /// presigned S3 URL), when the backend is set to redirect; `None` otherwise.
+    async fn blob_url(&self, _digest: &Digest) -> Result<Option<String>> {
+        Ok(None)
+    }
 
     /// Writes `body` into upload `id` starting at `offset`, discarding anything stored
-    /// past `offset` (the torn tail of a request that never completed). Returns the new
-    /// length once the bytes are durable.
-    async fn upload_write(&self, id: &str, offset: u64, body: ByteStream) -> Result<u64>;
-    /// Streams the first `len` bytes of upload `id`.
-    async fn upload_read(&self, id: &str, len: u64) -> Result<ByteStream>;
+    /// past `offset` (the torn tail of a request that never completed). `progress` is
+    /// what the last completed write returned. Returns the new length and progress once
+    /// the bytes are durable; the caller persists both.
+    async fn upload_write(
+        &self,
+        id: &str,
+        progress: &UploadProgress,
+        offset: u64,
+        body: ByteStream,
+    ) -> Result<(u64, UploadProgress)>;
+    /// Streams the first `len` bytes of upload `id`. Only for finishing: afterwards the
+    /// upload may accept no more writes (S3 must complete a multipart upload to read it).
+    async fn upload_read(
+        &self,
+        id: &str,
+        progress: &UploadProgress,
+        len: u64,
+    ) -> Result<ByteStream>;
     /// Publishes the first `len` bytes of upload `id` as blob `digest` (verified by the
-    /// caller) and removes the upload's data.
-    async fn upload_commit(&self, id: &str, len: u64, digest: &Digest) -> Result<()>;
+    /// caller). Idempotent: a retry after a failure part-way finishes the job.
+    async fn upload_commit(
+        &self,
+        id: &str,
+        progress: &UploadProgress,
+        len: u64,
+        digest: &Digest,
+    ) -> Result<()>;
     /// Removes an upload: its data and every metadata object under `uploads/<id>/`.
+    /// A blob it published stays.
     async fn upload_delete(&self, id: &str) -> Result<()>;
 }

@@ -93,6 +93,12 @@ impl Resp {
     }
 }
 
+/// An upload `Location` (which carries its signed state in the query) with `digest=`.
+pub fn with_digest(location: &str, digest: &str) -> String {
+    let sep = if location.contains('?') { '&' } else { '?' };
+    format!("{location}{sep}digest={digest}")
+}
+
 impl TestRegistry {
     pub fn new() -> Self {
         Self::with_limits(Limits::default())
@@ -284,7 +290,7 @@ impl TestRegistry {
 
     /// Finishes an upload session with `PUT ?digest=` and a last chunk of `data`.
     pub async fn finish(&self, location: &str, digest: &str, data: &[u8]) -> Resp {
-        let uri = format!("{location}?digest={digest}");
+        let uri = with_digest(location, digest);
         self.send_bytes(Method::PUT, &uri, &[], data).await
     }
 

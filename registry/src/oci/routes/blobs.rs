@@ -25,6 +25,17 @@ pub async fn get(app: &AppState, name: &str, digest: &str, parts: &Parts) -> Han
         return Ok(blob_response(StatusCode::OK, &digest, len, Body::empty()));
     }
     let range_header = header_str(parts, &header::RANGE);
+    // Whole-blob GETs may go straight to the backend (S3 with `redirect: true`), so the
+    // bytes bypass the registry. Ranges are answered here, with the spec's 206/416.
+    if range_header.is_none()
+        && let Some(url) = app.content.blob_redirect(&repo, &digest).await?
+    {
+        let mut resp = StatusCode::TEMPORARY_REDIRECT.into_response();
+        let h = resp.headers_mut();
+        h.insert(header::LOCATION, value(url));
+        h.insert(DOCKER_CONTENT_DIGEST, value(digest.to_string()));
+        return Ok(resp);
+    }
     let mut partial = None;
     let blob = app
         .content

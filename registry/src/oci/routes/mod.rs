@@ -69,8 +69,8 @@ async fn dispatch(State(app): State<Arc<AppState>>, request: Request) -> Respons
             uploads::patch(app, name, id, &parts, body).await
         }
         (OciRoute::Upload { name, id }, "PUT") => uploads::put(app, name, id, &parts, body).await,
-        (OciRoute::Upload { name, id }, "GET") => uploads::status(app, name, id).await,
-        (OciRoute::Upload { name, id }, "DELETE") => uploads::cancel(app, name, id).await,
+        (OciRoute::Upload { name, id }, "GET") => uploads::status(app, name, id, &parts).await,
+        (OciRoute::Upload { name, id }, "DELETE") => uploads::cancel(app, name, id, &parts).await,
         (OciRoute::Manifest { name, reference }, "GET" | "HEAD") => {
             manifests::get(app, name, reference, &parts).await
         }
@@ -96,9 +96,10 @@ fn not_allowed(route: OciRoute<'_>, method: &Method) -> Error {
     }
 }
 
-/// Where an upload session continues.
-fn upload_location(name: &str, id: &str) -> String {
-    format!("/v2/{name}/blobs/uploads/{id}")
+/// Where an upload session continues: its id, and the signed state that lets any
+/// replica continue it.
+fn upload_location(name: &str, id: &str, state: &str) -> String {
+    format!("/v2/{name}/blobs/uploads/{id}?_state={state}")
 }
 
 /// Where a blob can be read.

@@ -50,10 +50,11 @@ pub async fn start(
 
 pub async fn patch(app: &AppState, name: &str, id: &str, parts: &Parts, body: Body) -> Handled {
     let repo = RepoName::parse(name)?;
+    let query = Query::of(parts);
     let body = upload_body(parts, body)?;
     let session = app
         .content
-        .upload_append(&repo, id, body)
+        .upload_append(&repo, id, query.get(STATE), body)
         .await
         .map_err(|e| with_location(e, name, id))?;
     Ok(in_progress(StatusCode::ACCEPTED, name, &session))
@@ -61,34 +62,48 @@ pub async fn patch(app: &AppState, name: &str, id: &str, parts: &Parts, body: Bo
 
 pub async fn put(app: &AppState, name: &str, id: &str, parts: &Parts, body: Body) -> Handled {
     let repo = RepoName::parse(name)?;
-    let digest = Query::of(parts).digest()?.ok_or_else(|| {
+    let query = Query::of(parts);
+    let digest = query.digest()?.ok_or_else(|| {
         Error::DigestInvalid("finishing an upload needs a digest=ALGORITHM:HEX parameter".into())
     })?;
     let body = upload_body(parts, body)?;
     app.content
-        .upload_finish(&repo, id, &digest, body)
+        .upload_finish(&repo, id, query.get(STATE), &digest, body)
         .await
         .map_err(|e| with_location(e, name, id))?;
     Ok(created(name, &digest))
 }
 
-pub async fn status(app: &AppState, name: &str, id: &str) -> Handled {
+pub async fn status(app: &AppState, name: &str, id: &str, parts: &Parts) -> Handled {
     let repo = RepoName::parse(name)?;
-    let session = app.content.upload_status(&repo, id).await?;
+    let query = Query::of(parts);
+    let session = app
+        .content
+        .upload_status(&repo, id, query.get(STATE))
+        .await?;
     Ok(in_progress(StatusCode::NO_CONTENT, name, &session))
 }
 
-pub async fn cancel(app: &AppState, name: &str, id: &str) -> Handled {
+pub async fn cancel(app: &AppState, name: &str, id: &str, parts: &Parts) -> Handled {
     let repo = RepoName::parse(name)?;
-    app.content.upload_cancel(&repo, id).await?;
+    let query = Query::of(parts);
+    app.content
+        .upload_cancel(&repo, id, query.get(STATE))
+        .await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
-/// A session that continues: where, and how much it holds.
+/// The query parameter carrying an upload's signed state, as distribution names it.
+const STATE: &str = "_state";
+
+/// A session that continues: where (with its signed state), and how much it holds.
 fn in_progress(status: StatusCode, name: &str, session: &UploadSession) -> Response {
     let mut resp = status.into_response();
     let h = resp.headers_mut();
-    h.insert(header::LOCATION, value(upload_location(name, &session.id)));
+    h.insert(
+        header::LOCATION,
+        value(upload_location(name, &session.id, &session.state)),
+    );
     h.insert(header::RANGE, value(upload_range_header(session.offset)));
     h.insert(DOCKER_UPLOAD_UUID, value(&session.id));
     h.insert(header::CONTENT_LENGTH, HeaderValue::from(0));
@@ -104,13 +119,17 @@ fn created(name: &str, digest: &Digest) -> Response {
     resp
 }
 
-/// A 416 tells the client where the session continues.
+/// A 416 tells the client where the session continues (content gives the signed state).
 fn with_location(e: Error, name: &str, id: &str) -> Error {
     match e {
-        Error::ChunkOutOfOrder { got, offset, .. } => Error::ChunkOutOfOrder {
+        Error::ChunkOutOfOrder {
             got,
             offset,
-            location: upload_location(name, id),
+            location: state,
+        } => Error::ChunkOutOfOrder {
+            got,
+            offset,
+            location: upload_location(name, id, &state),
         },
         e => e,
     }

@@ -2,6 +2,9 @@ use futures_util::{StreamExt, TryStreamExt, stream};
 
 use super::*;
 
+/// The filesystem backend records no upload progress.
+const P: UploadProgress = UploadProgress(serde_json::Value::Null);
+
 fn body(chunks: &[&'static [u8]]) -> ByteStream {
     let chunks: Vec<_> = chunks.iter().map(|c| Ok(Bytes::from_static(c))).collect();
     stream::iter(chunks).boxed()
@@ -42,6 +45,23 @@ async fn metadata_objects_round_trip() {
 }
 
 #[tokio::test]
+async fn put_if_absent_creates_once() {
+    let (_d, s) = storage();
+    assert!(
+        s.put_if_absent("_berth/k", Bytes::from_static(b"1"))
+            .await
+            .unwrap()
+    );
+    assert!(
+        !s.put_if_absent("_berth/k", Bytes::from_static(b"2"))
+            .await
+            .unwrap()
+    );
+    assert_eq!(s.get("_berth/k").await.unwrap().unwrap(), "1");
+    assert!(fs::read_dir(s.root().join("tmp")).unwrap().next().is_none());
+}
+
+#[tokio::test]
 async fn keys_cannot_escape_the_root() {
     let (_d, s) = storage();
     for bad in ["../x", "/etc/passwd", "a/../../x", ""] {
@@ -71,25 +91,35 @@ async fn blobs_are_stored_once_by_digest_and_read_by_range() {
 async fn uploads_append_discard_torn_tails_and_commit() {
     let (dir, s) = storage();
     assert_eq!(
-        s.upload_write("u1", 0, body(&[b"abc", b"def"]))
+        s.upload_write("u1", &P, 0, body(&[b"abc", b"def"]))
             .await
-            .unwrap(),
+            .unwrap()
+            .0,
         6
     );
     // A torn write: bytes past the recorded offset are discarded by the next write.
-    assert_eq!(s.upload_write("u1", 6, body(&[b"XXXX"])).await.unwrap(), 10);
-    assert_eq!(s.upload_write("u1", 6, body(&[b"gh"])).await.unwrap(), 8);
     assert_eq!(
-        collect(s.upload_read("u1", 8).await.unwrap()).await,
+        s.upload_write("u1", &P, 6, body(&[b"XXXX"]))
+            .await
+            .unwrap()
+            .0,
+        10
+    );
+    assert_eq!(
+        s.upload_write("u1", &P, 6, body(&[b"gh"])).await.unwrap().0,
+        8
+    );
+    assert_eq!(
+        collect(s.upload_read("u1", &P, 8).await.unwrap()).await,
         b"abcdefgh"
     );
     // Data missing below the offset is corruption, not silently zero-filled.
     assert!(matches!(
-        s.upload_write("u1", 100, body(&[b"x"])).await,
+        s.upload_write("u1", &P, 100, body(&[b"x"])).await,
         Err(StorageError::Corrupt(_))
     ));
     let d = Digest::sha256_of(b"abcdefgh");
-    s.upload_commit("u1", 8, &d).await.unwrap();
+    s.upload_commit("u1", &P, 8, &d).await.unwrap();
     assert_eq!(
         collect(s.blob_read(&d, 0..8).await.unwrap().unwrap()).await,
         b"abcdefgh"
@@ -107,18 +137,21 @@ async fn a_failing_body_publishes_nothing() {
     ])
     .boxed();
     assert!(matches!(
-        s.upload_write("u2", 0, failing).await,
+        s.upload_write("u2", &P, 0, failing).await,
         Err(StorageError::Body(_))
     ));
     // The next write at the recorded offset starts clean.
-    assert_eq!(s.upload_write("u2", 0, body(&[b"z"])).await.unwrap(), 1);
+    assert_eq!(
+        s.upload_write("u2", &P, 0, body(&[b"z"])).await.unwrap().0,
+        1
+    );
 }
 
 #[tokio::test]
 async fn empty_uploads_commit_to_the_empty_blob() {
     let (_d, s) = storage();
     let d = Digest::sha256_of(b"");
-    s.upload_commit("u3", 0, &d).await.unwrap();
+    s.upload_commit("u3", &P, 0, &d).await.unwrap();
     assert_eq!(s.blob_len(&d).await.unwrap(), Some(0));
 }
 

@@ -1,0 +1,56 @@
+# Shared by the benchmark scripts (sourced): starting servers and pushing blobs.
+# The caller sets `work` (a temp dir) and `pids` (an array, killed on exit).
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+wait_http() { for _ in $(seq 300); do curl -sf -o /dev/null "$1" && return 0; sleep 0.05; done; echo "bench: $1 never answered" >&2; exit 1; }
+
+# Credentials for the registry being measured: Berth requires sign-in (a Bearer token
+# from its /token, as docker uses it, so the figures include verifying it); the peers
+# run without auth. `sign_in` sets them; the functions and the callers' curl and wrk use
+# them.
+AUTH=()
+WRK_AUTH=()
+
+push_blob() { # URL FILE DIGEST -> seconds of the PUT
+  local loc
+  loc=$(curl -sS "${AUTH[@]}" -X POST -D - -o /dev/null "$1/v2/bench/app/blobs/uploads/" | awk 'tolower($1)=="location:" {print $2}' | tr -d '\r')
+  case $loc in http*) ;; *) loc=$1$loc ;; esac
+  local sep='?'; [[ $loc == *\?* ]] && sep='&'
+  curl -sS -f "${AUTH[@]}" -o /dev/null -w '%{time_total}' -X PUT -H 'Content-Type: application/octet-stream' \
+    -T "$2" "$loc${sep}digest=$3"
+}
+
+# sign_in NAME URL: the bootstrap admin token from NAME's log, then a registry token.
+sign_in() {
+  local pat bearer
+  for _ in $(seq 200); do pat=$(grep -m1 '^bpat_' "$work/$1.log" || true); [[ -n $pat ]] && break; sleep 0.05; done
+  [[ -n $pat ]] || { echo "bench: $1 printed no bootstrap token" >&2; exit 1; }
+  bearer=$(curl -sS -u "admin:$pat" "$2/token?service=bench&scope=repository:bench/app:pull,push" |
+    python3 -c 'import json,sys; print(json.load(sys.stdin)["token"])')
+  AUTH=(-H "Authorization: Bearer $bearer")
+  WRK_AUTH=(-H "Authorization: Bearer $bearer")
+}
+
+# manifest_gets NAME URL: pushes the benchmark manifest (config blob from $work), then wrk
+# GETs it by tag; sets the caller's `rps` and `p99`.
+manifest_gets() {
+  local name=$1 url=$2 wrk_out
+  push_blob "$url" "$work/config.json" "$config_digest" >/dev/null
+  curl -sS -f "${AUTH[@]}" -o /dev/null -X PUT -H 'Content-Type: application/vnd.oci.image.manifest.v1+json' \
+    --data-binary @"$work/manifest.json" "$url/v2/bench/app/manifests/latest"
+  wrk_out=$(wrk -t2 -c"$WRK_CONNECTIONS" -d"${WRK_SECONDS}s" --latency "${WRK_AUTH[@]}" \
+    -H 'Accept: application/vnd.oci.image.manifest.v1+json' "$url/v2/bench/app/manifests/latest")
+  rps=$(awk '/^Requests\/sec/ {printf "%.0f", $2}' <<<"$wrk_out")
+  p99=$(awk '$1=="99%" {print $2}' <<<"$wrk_out")
+  if grep -q 'Non-2xx' <<<"$wrk_out"; then echo "bench: $name answered errors to wrk" >&2; exit 1; fi
+}
+
+# no_auth: the next registry runs without sign-in.
+no_auth() { AUTH=(); WRK_AUTH=(); }
+
+start() { # NAME CMD... ; sets started_pid
+  local name=$1; shift
+  "$@" >"$work/$name.log" 2>&1 &
+  started_pid=$!
+  pids+=("$started_pid")
+}

@@ -1,0 +1,165 @@
+#!/usr/bin/env bash
+# Berth against distribution v3 (its S3 driver) on one MinIO, with MinIO's own speed as
+# the limit, all on this machine in one run.
+#
+#   bench/s3.sh                   (make bench runs it after bench/run.sh)
+#   BENCH_SIZE_MIB=1024 BENCH_WRK_SECONDS=10 BENCH_REPEAT=3 bench/s3.sh
+#
+# Measures: (a) MinIO's raw PUT and GET of a BENCH_SIZE_MIB object with curl's own SigV4
+# signing (the limit: the same client the registries get, one stream); (b) per registry,
+# a monolithic push (POST + PUT) and a pull of that blob with curl, best of BENCH_REPEAT;
+# (c) manifest GET by tag with wrk at 32 connections; (d) the registry's CPU seconds per
+# GiB pulled, with and without redirects (Berth's `redirect: true`; curl follows the 307).
+# Writes bench/results/s3.md.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+export PATH=$root/.tools/bin:$PATH
+SIZE_MIB=${BENCH_SIZE_MIB:-1024}
+WRK_SECONDS=${BENCH_WRK_SECONDS:-10}
+WRK_CONNECTIONS=32
+REPEAT=${BENCH_REPEAT:-3}
+KEY=bench-key
+SECRET=bench-secret-key
+
+need() { command -v "$1" >/dev/null || { echo "bench: $1 is missing: run scripts/tools.sh bench s3" >&2; exit 1; }; }
+for t in minio distribution-registry wrk curl python3; do need "$t"; done
+
+# shellcheck source=lib.sh
+. "$root/bench/lib.sh"
+cargo build --release --locked -q
+work=$(mktemp -d)
+pids=()
+cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$work"; }
+trap cleanup EXIT
+
+best_min() { python3 -c "import sys; print(min(map(float, sys.argv[1:])))" "$@"; }
+# CPU seconds (user + system) a process has used so far.
+cpu_seconds() { awk -v hz="$(getconf CLK_TCK)" '{printf "%.3f", ($14 + $15) / hz}' "/proc/$1/stat"; }
+
+# --- MinIO, and its own speed for one SIZE_MIB object
+minio_port=$(free_port)
+minio=http://127.0.0.1:$minio_port
+start minio env MINIO_ROOT_USER=$KEY MINIO_ROOT_PASSWORD=$SECRET MINIO_BROWSER=off \
+  minio server --quiet --address "127.0.0.1:$minio_port" --console-address 127.0.0.1:0 "$work/minio"
+wait_http "$minio/minio/health/ready"
+s3() { curl -sS -f --aws-sigv4 "aws:amz:us-east-1:s3" --user "$KEY:$SECRET" "$@"; }
+for b in raw distribution berth; do s3 -X PUT -o /dev/null "$minio/$b"; done
+
+# One blob per repetition (they differ in their first bytes), so that every push
+# publishes: a registry that already holds a blob need not store it again.
+head -c "$((SIZE_MIB * 1024 * 1024 - 8))" /dev/urandom >"$work/random.bin"
+for i in $(seq "$REPEAT"); do
+  { printf '%08d' "$i"; cat "$work/random.bin"; } >"$work/blob-$i.bin"
+  echo "sha256:$(sha256sum "$work/blob-$i.bin" | cut -d' ' -f1)" >"$work/blob-$i.digest"
+done
+rm "$work/random.bin"
+blob=$work/blob-1.bin
+raw_put=() raw_get=()
+for _ in $(seq "$REPEAT"); do
+  raw_put+=("$(s3 -o /dev/null -w '%{time_total}' -T "$blob" "$minio/raw/blob")")
+  raw_get+=("$(s3 -o /dev/null -w '%{time_total}' "$minio/raw/blob")")
+done
+raw_put=$(best_min "${raw_put[@]}") raw_get=$(best_min "${raw_get[@]}")
+
+# --- the payloads: a small image manifest that tags
+printf '{}' >"$work/config.json"
+config_digest=sha256:$(sha256sum "$work/config.json" | cut -d' ' -f1)
+cat >"$work/manifest.json" <<JSON
+{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"$config_digest","size":2},"layers":[]}
+JSON
+
+bench_one() { # NAME PID URL -> name|rps|p99|push s|pull s|cpu s per GiB pulled
+  local name=$1 pid=$2 url=$3
+  local rps p99
+  manifest_gets "$name" "$url"
+  local pushes=() pulls=() cpu=() before after i digest
+  for i in $(seq "$REPEAT"); do
+    digest=$(cat "$work/blob-$i.digest")
+    cat "$work/blob-$i.bin" >/dev/null # in the page cache, so the client reads memory
+    pushes+=("$(push_blob "$url" "$work/blob-$i.bin" "$digest")")
+    before=$(cpu_seconds "$pid")
+    # -L follows a redirect; curl sends the Authorization header to the registry only.
+    pulls+=("$(curl -sS -f -L "${AUTH[@]}" -o /dev/null -w '%{time_total}' "$url/v2/bench/app/blobs/$digest")")
+    after=$(cpu_seconds "$pid")
+    cpu+=("$(python3 -c "print(($after - $before) * 1024 / $SIZE_MIB)")")
+  done
+  printf '%s|%s|%s|%s|%s|%s\n' "$name" "$rps" "$p99" "$(best_min "${pushes[@]}")" \
+    "$(best_min "${pulls[@]}")" "$(best_min "${cpu[@]}")"
+}
+
+results=()
+# distribution v3 with its S3 driver (the aws-sdk-go one), blob-descriptor cache in memory
+port=$(free_port)
+cat >"$work/distribution.yml" <<YAML
+version: 0.1
+log: {level: error, accesslog: {disabled: true}}
+storage:
+  cache: {blobdescriptor: inmemory}
+  delete: {enabled: true}
+  redirect: {disable: true}
+  s3:
+    accesskey: $KEY
+    secretkey: $SECRET
+    region: us-east-1
+    regionendpoint: $minio
+    bucket: distribution
+    forcepathstyle: true
+    secure: false
+http: {addr: 127.0.0.1:$port}
+YAML
+start distribution distribution-registry serve "$work/distribution.yml"
+wait_http "http://127.0.0.1:$port/v2/"
+results+=("$(bench_one distribution "$started_pid" "http://127.0.0.1:$port")")
+kill "$started_pid"
+
+berth_config() { # REDIRECT -> a Registry file on the berth bucket
+  cat >"$work/berth-$1.yaml" <<YAML
+apiVersion: berth.dev/v1alpha1
+kind: Registry
+metadata: {name: bench}
+spec:
+  storage:
+    s3: {bucket: berth, prefix: redirect-$1, endpoint: '$minio', pathStyle: true, redirect: $1}
+YAML
+  echo "$work/berth-$1.yaml"
+}
+for redirect in false true; do
+  port=$(free_port)
+  start "berth-$redirect" env RUST_LOG=warn AWS_ACCESS_KEY_ID=$KEY AWS_SECRET_ACCESS_KEY=$SECRET \
+    target/release/berth registry serve --single-host --listen "127.0.0.1:$port" \
+    --config "$(berth_config $redirect)" --data-dir "$work/state-$redirect"
+  wait_http "http://127.0.0.1:$port/readyz"
+  sign_in "berth-$redirect" "http://127.0.0.1:$port"
+  name=berth; [[ $redirect == true ]] && name="berth, redirect: true"
+  results+=("$(bench_one "$name" "$started_pid" "http://127.0.0.1:$port")")
+  kill "$started_pid"
+done
+
+mkdir -p bench/results
+{
+  echo "# S3 benchmark run $(date -u +%Y-%m-%dT%H:%MZ)"
+  echo
+  echo "Machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo); one MinIO (single drive, temp dir); blob ${SIZE_MIB} MiB; wrk ${WRK_CONNECTIONS} connections for ${WRK_SECONDS} s; best of $REPEAT."
+  python3 -c "print(f'Limit: MinIO raw PUT {$raw_put:.2f} s ({$SIZE_MIB*1048576/1e6/$raw_put:.0f} MB/s), raw GET {$raw_get:.2f} s ({$SIZE_MIB*1048576/1e6/$raw_get:.0f} MB/s), curl with SigV4, one stream.')"
+  echo
+  echo "| registry | manifest GET req/s | p99 | push (s) | push MB/s | pull (s) | pull MB/s | registry CPU s per GiB pulled |"
+  echo "|---|---|---|---|---|---|---|---|"
+  for r in "${results[@]}"; do
+    IFS='|' read -r name rps p99 push pull cpu <<<"$r"
+    python3 -c "print(f'| $name | $rps | $p99 | {$push:.2f} | {$SIZE_MIB*1048576/1e6/$push:.0f} | {$pull:.2f} | {$SIZE_MIB*1048576/1e6/$pull:.0f} | {$cpu:.2f} |')"
+  done
+  echo
+  IFS='|' read -r _ d_rps _ _ _ _ <<<"${results[0]}"
+  IFS='|' read -r _ b_rps _ b_push b_pull b_cpu <<<"${results[1]}"
+  IFS='|' read -r _ _ _ _ r_pull r_cpu <<<"${results[2]}"
+  python3 - "$raw_put" "$raw_get" "$d_rps" "$b_rps" "$b_push" "$b_pull" "$r_pull" "$b_cpu" "$r_cpu" <<'PY'
+import sys
+raw_put, raw_get, d_rps, b_rps, b_push, b_pull, r_pull, b_cpu, r_cpu = map(float, sys.argv[1:])
+print("Ratios (time / MinIO's raw time; target <= 1.25x):")
+print(f"- push: {b_push / raw_put:.2f}x MinIO's raw PUT")
+print(f"- pull: {b_pull / raw_get:.2f}x MinIO's raw GET streamed through Berth; {r_pull / raw_get:.2f}x with redirects")
+print(f"- manifest GETs/s: {b_rps / d_rps:.1f}x distribution v3 on S3 (target >= 2x)")
+print(f"- registry CPU per GiB pulled: {b_cpu:.2f} s streamed, {r_cpu:.2f} s with redirects")
+PY
+} | tee bench/results/s3.md
