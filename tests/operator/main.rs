@@ -6,5 +6,6 @@
 mod common;
 
 mod chart;
+mod sequence;
 
 mod support;

@@ -182,6 +182,14 @@ pub async fn run(
     organizations: Store<Organization>,
     registries: Store<Registry>,
 ) {
+    // Validation compares a Package with every other Package and Organization: judged
+    // against caches still filling after a start, a valid one would flip to "unknown
+    // organization" and back, rewriting its status for nothing. The controller itself
+    // holds reconciles until its own cache of Packages is full.
+    tracing::debug!("waiting for the Organization and Registry caches");
+    let _ = organizations.wait_until_ready().await;
+    let _ = registries.wait_until_ready().await;
+    tracing::debug!("caches ready; starting the Package controller");
     let api: Api<Package> = crate::scoped(&ctx.client, namespace);
     let orgs_api: Api<Organization> = crate::scoped(&ctx.client, namespace);
     let controller = Controller::new(api, watcher::Config::default());

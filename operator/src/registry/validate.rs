@@ -44,6 +44,10 @@ pub enum InvalidSpec {
     MissingHost,
     #[error("{field} {value:?} is not a DNS host name")]
     BadHost { field: &'static str, value: String },
+    #[error(
+        "{field} {value:?} is an IP address: an Ingress routes DNS names only (name the host, e.g. in /etc/hosts or DNS)"
+    )]
+    IpHost { field: &'static str, value: String },
     #[error("spec.replicas must be at least 0, not {0}")]
     NegativeReplicas(i32),
     #[error(
@@ -60,7 +64,9 @@ impl InvalidSpec {
     /// The condition reason.
     pub fn reason(&self) -> &'static str {
         match self {
-            InvalidSpec::MissingHost | InvalidSpec::BadHost { .. } => "InvalidHost",
+            InvalidSpec::MissingHost | InvalidSpec::BadHost { .. } | InvalidSpec::IpHost { .. } => {
+                "InvalidHost"
+            }
             InvalidSpec::NegativeReplicas(_) | InvalidSpec::SharedRwoVolume(_) => "InvalidReplicas",
             InvalidSpec::BadSize(_) => "InvalidStorage",
             InvalidSpec::BadSetting(_) => "InvalidSetting",
@@ -129,8 +135,15 @@ pub fn validate(reg: &Registry, default_image: &str) -> Result<ValidRegistry, In
     })
 }
 
-/// RFC 1123 host names, lowercase.
+/// RFC 1123 host names, lowercase, and not IP addresses (which the name grammar admits
+/// but the API server refuses in an Ingress rule).
 fn check_host(field: &'static str, host: &str) -> Result<(), InvalidSpec> {
+    if host.parse::<std::net::IpAddr>().is_ok() {
+        return Err(InvalidSpec::IpHost {
+            field,
+            value: host.to_owned(),
+        });
+    }
     let label_ok = |l: &str| {
         !l.is_empty()
             && l.len() <= 63
@@ -184,6 +197,11 @@ mod tests {
         let cases = [
             ("spec: {}", "spec.host"),
             ("spec: {host: 'bad_host'}", "spec.host"),
+            ("spec: {host: 10.0.0.1}", "is an IP address"),
+            (
+                "spec: {host: a.example, containersHost: 127.0.0.1}",
+                "spec.containersHost \"127.0.0.1\" is an IP address",
+            ),
             (
                 "spec: {host: a.example, containersHost: '-x.example'}",
                 "spec.containersHost",

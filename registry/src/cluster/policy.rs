@@ -191,19 +191,73 @@ impl PolicySource for KubeSource {
 }
 
 /// Applies the registry's status fields under its own field manager (the operator owns
-/// the conditions).
+/// the conditions). `update`'s fields are merged over the ones the registry wrote before:
+/// a server-side apply removes whatever fields of its manager it omits, so every apply
+/// carries the whole set (publisher and creation time stay after a push's counts).
 pub async fn write_status(
     api: &Api<Package>,
     resource: &str,
-    status: &PackageStatus,
+    update: &PackageStatus,
 ) -> Result<(), kube::Error> {
+    let current = api.get_status(resource).await?.status.unwrap_or_default();
     let patch = json!({
         "apiVersion": format!("{}/{}", berth_crds::GROUP, berth_crds::VERSION),
         "kind": "Package",
-        "status": status,
+        "status": registry_fields(&current, update),
     });
     let params = PatchParams::apply(REGISTRY_MANAGER).force();
     api.patch_status(resource, &params, &Patch::Apply(&patch))
         .await?;
     Ok(())
+}
+
+/// The status fields the registry owns, `update`'s where it has them, else `current`'s.
+fn registry_fields(current: &PackageStatus, update: &PackageStatus) -> PackageStatus {
+    fn pick<T: Clone>(update: &Option<T>, current: &Option<T>) -> Option<T> {
+        update.clone().or_else(|| current.clone())
+    }
+    PackageStatus {
+        publisher: pick(&update.publisher, &current.publisher),
+        created_at: pick(&update.created_at, &current.created_at),
+        repository: pick(&update.repository, &current.repository),
+        tag_count: pick(&update.tag_count, &current.tag_count),
+        version_count: pick(&update.version_count, &current.version_count),
+        size: pick(&update.size, &current.size),
+        last_push: pick(&update.last_push, &current.last_push),
+        // The operator's.
+        url: None,
+        observed_generation: None,
+        conditions: Vec::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_push_keeps_the_publisher_and_drops_the_operators_fields() {
+        let created = PackageStatus {
+            publisher: Some(berth_crds::package::Publisher {
+                user: Some("alice".into()),
+                repository: None,
+            }),
+            created_at: Some("2026-12-01T00:00:00Z".into()),
+            url: Some("operator's".into()),
+            observed_generation: Some(3),
+            tag_count: Some(1),
+            ..PackageStatus::default()
+        };
+        let push = PackageStatus {
+            tag_count: Some(2),
+            last_push: Some("2026-12-01T01:00:00Z".into()),
+            ..PackageStatus::default()
+        };
+        let merged = registry_fields(&created, &push);
+        assert_eq!(merged.publisher, created.publisher);
+        assert_eq!(merged.created_at, created.created_at);
+        assert_eq!(merged.tag_count, Some(2));
+        assert_eq!(merged.last_push, push.last_push);
+        assert_eq!((merged.url, merged.observed_generation), (None, None));
+    }
 }
