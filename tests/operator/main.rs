@@ -6,6 +6,7 @@
 mod common;
 
 mod chart;
+mod s3;
 mod sequence;
 
 mod support;

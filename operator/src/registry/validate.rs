@@ -17,6 +17,13 @@ pub enum StoragePlan {
         storage_class: Option<String>,
         access_modes: Vec<String>,
     },
+    /// An S3 bucket (its settings are in the config the pods read): no volume, any
+    /// number of replicas, rolling updates.
+    S3 {
+        /// A Secret whose `AWS_ACCESS_KEY_ID` and `AWS_SECRET_ACCESS_KEY` (and any other
+        /// `AWS_*` keys) become the pods' environment; unset for IRSA or instance roles.
+        credentials_secret: Option<String>,
+    },
 }
 
 /// A Registry the operator can deploy.
@@ -92,21 +99,33 @@ pub fn validate(reg: &Registry, default_image: &str) -> Result<ValidRegistry, In
     if replicas < 0 {
         return Err(InvalidSpec::NegativeReplicas(replicas));
     }
-    let fs = spec
-        .storage
-        .as_ref()
-        .and_then(|s| s.filesystem.clone())
-        .unwrap_or_default();
-    let size = fs.size.clone().unwrap_or_else(|| "20Gi".to_owned());
-    parse_bytes(&size).map_err(|_| InvalidSpec::BadSize(size.clone()))?;
-    let access_modes = if fs.access_modes.is_empty() {
-        vec!["ReadWriteOnce".to_owned()]
-    } else {
-        fs.access_modes.clone()
+    let storage = match spec.storage.as_ref().and_then(|s| s.s3.as_ref()) {
+        Some(s3) => StoragePlan::S3 {
+            credentials_secret: s3.credentials_secret.clone(),
+        },
+        None => {
+            let fs = spec
+                .storage
+                .as_ref()
+                .and_then(|s| s.filesystem.clone())
+                .unwrap_or_default();
+            let size = fs.size.clone().unwrap_or_else(|| "20Gi".to_owned());
+            parse_bytes(&size).map_err(|_| InvalidSpec::BadSize(size.clone()))?;
+            let access_modes = if fs.access_modes.is_empty() {
+                vec!["ReadWriteOnce".to_owned()]
+            } else {
+                fs.access_modes.clone()
+            };
+            if replicas > 1 && !access_modes.iter().any(|m| m == "ReadWriteMany") {
+                return Err(InvalidSpec::SharedRwoVolume(replicas));
+            }
+            StoragePlan::Filesystem {
+                size,
+                storage_class: fs.storage_class_name.clone(),
+                access_modes,
+            }
+        }
     };
-    if replicas > 1 && !access_modes.iter().any(|m| m == "ReadWriteMany") {
-        return Err(InvalidSpec::SharedRwoVolume(replicas));
-    }
     // The pods read these too; refuse here what they would refuse at start.
     let mut probe = berth_registry::config::Config::default();
     probe
@@ -124,11 +143,7 @@ pub fn validate(reg: &Registry, default_image: &str) -> Result<ValidRegistry, In
             .image
             .clone()
             .unwrap_or_else(|| default_image.to_owned()),
-        storage: StoragePlan::Filesystem {
-            size,
-            storage_class: fs.storage_class_name.clone(),
-            access_modes,
-        },
+        storage,
         ingress: spec.ingress.clone().unwrap_or_default(),
         pod: spec.pod.clone().unwrap_or_default(),
         spec: spec.clone(),

@@ -7,10 +7,11 @@ use std::collections::BTreeMap;
 use berth_crds::names;
 use k8s_openapi::api::apps::v1::{Deployment, DeploymentSpec, DeploymentStrategy};
 use k8s_openapi::api::core::v1::{
-    Capabilities, ConfigMapVolumeSource, Container, ContainerPort, EmptyDirVolumeSource, EnvVar,
-    EnvVarSource, HTTPGetAction, ObjectFieldSelector, PersistentVolumeClaimVolumeSource,
-    PodSecurityContext, PodSpec, PodTemplateSpec, Probe, SeccompProfile, SecretVolumeSource,
-    SecurityContext, TopologySpreadConstraint, Volume, VolumeMount,
+    Capabilities, ConfigMapVolumeSource, Container, ContainerPort, EmptyDirVolumeSource,
+    EnvFromSource, EnvVar, EnvVarSource, HTTPGetAction, ObjectFieldSelector,
+    PersistentVolumeClaimVolumeSource, PodSecurityContext, PodSpec, PodTemplateSpec, Probe,
+    SeccompProfile, SecretEnvSource, SecretVolumeSource, SecurityContext, TopologySpreadConstraint,
+    Volume, VolumeMount,
 };
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
@@ -34,9 +35,13 @@ pub fn desired_deployment(r: &ValidRegistry, config_checksum: &str) -> Deploymen
     );
     let mut pod_labels = selector_labels(r);
     pod_labels.insert(names::LABEL_REGISTRY.into(), r.name.clone());
-    let StoragePlan::Filesystem { access_modes, .. } = &r.storage;
     // A ReadWriteOnce volume cannot be mounted by the old and the new pod at once.
-    let recreate = !access_modes.iter().any(|m| m == "ReadWriteMany");
+    let recreate = match &r.storage {
+        StoragePlan::Filesystem { access_modes, .. } => {
+            !access_modes.iter().any(|m| m == "ReadWriteMany")
+        }
+        StoragePlan::S3 { .. } => false,
+    };
     Deployment {
         metadata: meta(r, r.name.clone()),
         spec: DeploymentSpec {
@@ -152,6 +157,18 @@ fn container(r: &ValidRegistry) -> Container {
                 ..EnvVar::default()
             },
         ]),
+        env_from: match &r.storage {
+            StoragePlan::S3 {
+                credentials_secret: Some(secret),
+            } => Some(vec![EnvFromSource {
+                secret_ref: Some(SecretEnvSource {
+                    name: secret.clone(),
+                    optional: Some(false),
+                }),
+                ..EnvFromSource::default()
+            }]),
+            _ => None,
+        },
         ports: Some(vec![ContainerPort {
             name: Some("http".into()),
             container_port: PORT,
@@ -203,13 +220,21 @@ fn volumes(r: &ValidRegistry) -> Vec<Volume> {
         },
         secret("signing-keys", object_name::signing_keys(r)),
         secret("upload-key", object_name::upload_key(r)),
-        Volume {
-            name: "data".into(),
-            persistent_volume_claim: Some(PersistentVolumeClaimVolumeSource {
-                claim_name: object_name::data(r),
-                ..PersistentVolumeClaimVolumeSource::default()
-            }),
-            ..Volume::default()
+        match &r.storage {
+            StoragePlan::Filesystem { .. } => Volume {
+                name: "data".into(),
+                persistent_volume_claim: Some(PersistentVolumeClaimVolumeSource {
+                    claim_name: object_name::data(r),
+                    ..PersistentVolumeClaimVolumeSource::default()
+                }),
+                ..Volume::default()
+            },
+            // Content is in the bucket; the data dir holds nothing that must last.
+            StoragePlan::S3 { .. } => Volume {
+                name: "data".into(),
+                empty_dir: Some(EmptyDirVolumeSource::default()),
+                ..Volume::default()
+            },
         },
         Volume {
             name: "tmp".into(),
@@ -297,5 +322,35 @@ mod tests {
         for m in c.volume_mounts.as_ref().unwrap() {
             assert!(volumes.contains(&m.name), "{}", m.name);
         }
+    }
+
+    #[test]
+    fn replicas_on_s3_roll_without_a_claim_and_get_the_credentials_secret() {
+        let r = fixture::registry_from(fixture::S3_REGISTRY);
+        assert!(super::super::desired_pvc(&r).is_none());
+        let d = desired_deployment(&r, "abc123");
+        assert_eq!(d.spec.replicas, Some(3));
+        // The default rolling update: no volume ties the old pods to the new.
+        assert!(d.spec.strategy.is_none());
+        let pod = d.spec.template.spec.unwrap();
+        let env_from = pod.containers[0].env_from.clone().unwrap();
+        assert_eq!(
+            env_from[0].secret_ref.as_ref().map(|s| s.name.as_str()),
+            Some("berth-s3")
+        );
+        let data = pod
+            .volumes
+            .unwrap()
+            .into_iter()
+            .find(|v| v.name == "data")
+            .unwrap();
+        assert!(data.empty_dir.is_some() && data.persistent_volume_claim.is_none());
+        // The pods read the bucket from their config.
+        let cm = super::super::desired_config_map(&r);
+        let yaml = &cm.data.unwrap()[super::super::config_map::CONFIG_FILE];
+        assert!(
+            yaml.contains("bucket: berth") && yaml.contains("credentialsSecret: berth-s3"),
+            "{yaml}"
+        );
     }
 }

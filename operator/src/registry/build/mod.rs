@@ -124,10 +124,27 @@ spec:
 "#;
 
     pub fn registry() -> ValidRegistry {
+        registry_from(REGISTRY)
+    }
+
+    /// The validated form of a Registry in YAML.
+    pub fn registry_from(yaml: &str) -> ValidRegistry {
         validate(
-            &serde_saphyr::from_str(REGISTRY).unwrap(),
+            &serde_saphyr::from_str(yaml).unwrap(),
             "ghcr.io/berth/berth:0.1.0",
         )
         .unwrap()
     }
+
+    /// Replicas on S3, with credentials from a Secret.
+    pub const S3_REGISTRY: &str = r#"
+apiVersion: berth.dev/v1alpha1
+kind: Registry
+metadata: {name: main, namespace: berth, uid: 1234-5678, generation: 1}
+spec:
+  host: example.com
+  replicas: 3
+  storage:
+    s3: {bucket: berth, endpoint: "https://minio.example.com", pathStyle: true, credentialsSecret: berth-s3}
+"#;
 }

@@ -17,7 +17,10 @@ pub fn desired_pvc(r: &ValidRegistry) -> Option<PersistentVolumeClaim> {
         size,
         storage_class,
         access_modes,
-    } = &r.storage;
+    } = &r.storage
+    else {
+        return None;
+    };
     let mut metadata = meta(r, object_name::data(r));
     metadata.owner_references = None;
     Some(PersistentVolumeClaim {

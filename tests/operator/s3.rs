@@ -1,0 +1,143 @@
+//! A Registry on S3 through the operator: no claim, the credentials Secret in the pods'
+//! environment, and two replicas run by the pod runner on one MinIO bucket, where an
+//! image pushed through one pod is pulled through the other.
+
+use anyhow::{Context as _, Result, ensure};
+use berth_crds::Registry;
+use berth_e2e::wait::until;
+use berth_e2e::{Cluster, PodRunner, RunningPod, free_port, report_ready};
+use k8s_openapi::api::apps::v1::Deployment;
+use k8s_openapi::api::core::v1::{PersistentVolumeClaim, Secret};
+use kube::api::{Api, PostParams};
+
+use super::support::{IMAGE_REPOSITORY, IMAGE_TAG, TIMEOUT, apply_yaml, get_text, images};
+use crate::common::minio::{ACCESS_KEY, Minio, SECRET_KEY, bucket_name};
+use crate::common::podman::Podman;
+use crate::common::{run_stdout, wait_until};
+
+/// One replica of the `main` Deployment, on its own port, once it is ready.
+async fn replica(cluster: &Cluster, ns: &str) -> Result<(RunningPod, u16)> {
+    let port = free_port()?;
+    let pod = PodRunner::new(images())
+        .env("BERTH_LISTEN", format!("127.0.0.1:{port}"))
+        .env("BERTH_LOG_FORMAT", "text")
+        .run(cluster, ns, "main")
+        .await?;
+    until(TIMEOUT, "a registry replica to be ready", || async {
+        Ok(get_text(&format!("http://127.0.0.1:{port}/readyz"))
+            .await
+            .ok()
+            .filter(|(s, _)| *s == 200))
+    })
+    .await
+    .with_context(|| pod.stderr())?;
+    Ok((pod, port))
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn replicas_on_s3_share_one_bucket() -> Result<()> {
+    let minio = tokio::task::spawn_blocking(Minio::shared).await?;
+    let cluster = Cluster::shared().await?;
+    let namespace = cluster.namespace("operator-s3").await?;
+    let ns = namespace.name();
+    let client = cluster.client().await?;
+    cluster
+        .kubectl(&[
+            "apply",
+            "--server-side",
+            "-f",
+            &format!("{}/crds", super::support::chart_dir()),
+        ])
+        .await?;
+
+    // The operator, as a local process with the admin's kubeconfig, on this namespace.
+    let op_port = free_port()?;
+    let logs = tempfile::tempdir()?;
+    let mut command = berth_e2e::process::command(env!("CARGO_BIN_EXE_berth"))?;
+    command
+        .args(["operator", "--namespace", ns, "--listen"])
+        .arg(format!("127.0.0.1:{op_port}"))
+        .env("KUBECONFIG", cluster.kubeconfig());
+    let operator = berth_e2e::process::Process::spawn("operator", command, logs.path())?;
+
+    let mut secret: Secret = serde_json::from_value(serde_json::json!({
+        "metadata": {"name": "berth-s3"},
+        "stringData": {"AWS_ACCESS_KEY_ID": ACCESS_KEY, "AWS_SECRET_ACCESS_KEY": SECRET_KEY},
+    }))?;
+    secret.metadata.namespace = Some(ns.to_owned());
+    Api::<Secret>::namespaced(client.clone(), ns)
+        .create(&PostParams::default(), &secret)
+        .await?;
+    let registry = format!(
+        "apiVersion: berth.dev/v1alpha1\nkind: Registry\nmetadata: {{name: main}}\nspec:\n  \
+         host: pages.localhost\n  containersHost: localhost\n  image: '{IMAGE_REPOSITORY}:{IMAGE_TAG}'\n  \
+         replicas: 2\n  storage:\n    \
+         s3: {{bucket: {}, endpoint: '{}', pathStyle: true, createBucket: true, credentialsSecret: berth-s3}}\n",
+        bucket_name(),
+        minio.endpoint(),
+    );
+    apply_yaml::<Registry>(cluster, ns, "kubectl", &registry).await?;
+
+    let deployments: Api<Deployment> = Api::namespaced(client.clone(), ns);
+    let d = until(TIMEOUT, "the registry Deployment", || async {
+        Ok(deployments.get_opt("main").await?)
+    })
+    .await
+    .with_context(|| operator.stderr())?;
+    ensure!(d.spec.replicas == Some(2), "replicas {:?}", d.spec.replicas);
+    let strategy = d.spec.strategy.and_then(|s| s.type_);
+    ensure!(
+        strategy.as_deref() == Some("RollingUpdate"),
+        "a rolling update (no volume ties old pods to new): {strategy:?}"
+    );
+    let claims = Api::<PersistentVolumeClaim>::namespaced(client.clone(), ns)
+        .list(&Default::default())
+        .await?;
+    ensure!(claims.items.is_empty(), "no claim on S3");
+
+    // Two pods, as the kubelet would run them, with the Secret in their environment.
+    let (_a, port_a) = replica(cluster, ns).await?;
+    let (_b, port_b) = replica(cluster, ns).await?;
+    report_ready(client.clone(), ns, "main", 2).await?;
+
+    let kubeconfig = cluster.kubeconfig().to_str().unwrap().to_owned();
+    let token = run_stdout(
+        std::process::Command::new(env!("CARGO_BIN_EXE_berth")).args([
+            "token",
+            "create",
+            "--kubeconfig",
+            &kubeconfig,
+            "--namespace",
+            ns,
+            "--registry",
+            "main",
+            "--user",
+            "alice",
+            "--scopes",
+            "write:packages",
+        ]),
+    );
+    let token = token.trim();
+    let (host_a, host_b) = (format!("localhost:{port_a}"), format!("localhost:{port_b}"));
+    let pusher = Podman::new();
+    let puller = Podman::new();
+    wait_until(
+        "alice's token to reach both replicas",
+        std::time::Duration::from_secs(10),
+        || {
+            pusher.try_login(&host_a, "alice", token).status.success()
+                && puller.try_login(&host_b, "alice", token).status.success()
+        },
+    );
+    pusher.build(
+        &format!("{host_a}/alice/app:v1"),
+        "linux/amd64",
+        "stored in the bucket\n",
+        &[],
+    );
+    let digest = pusher.push(&format!("{host_a}/alice/app:v1"), &[]);
+    let image_b = format!("{host_b}/alice/app:v1");
+    puller.pull(&image_b, &[]);
+    ensure!(puller.inspect(&image_b, "{{.Digest}}") == digest);
+    Ok(())
+}
