@@ -5,34 +5,15 @@
 use anyhow::{Context as _, Result, ensure};
 use berth_crds::Registry;
 use berth_e2e::wait::until;
-use berth_e2e::{Cluster, PodRunner, RunningPod, free_port, report_ready};
+use berth_e2e::{Cluster, free_port, report_ready};
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::{PersistentVolumeClaim, Secret};
 use kube::api::{Api, PostParams};
 
-use super::support::{IMAGE_REPOSITORY, IMAGE_TAG, TIMEOUT, apply_yaml, get_text, images};
+use super::support::{IMAGE_REPOSITORY, IMAGE_TAG, TIMEOUT, apply_yaml, registry_replica};
 use crate::common::minio::{ACCESS_KEY, Minio, SECRET_KEY, bucket_name};
 use crate::common::podman::Podman;
 use crate::common::{run_stdout, wait_until};
-
-/// One replica of the `main` Deployment, on its own port, once it is ready.
-async fn replica(cluster: &Cluster, ns: &str) -> Result<(RunningPod, u16)> {
-    let port = free_port()?;
-    let pod = PodRunner::new(images())
-        .env("BERTH_LISTEN", format!("127.0.0.1:{port}"))
-        .env("BERTH_LOG_FORMAT", "text")
-        .run(cluster, ns, "main")
-        .await?;
-    until(TIMEOUT, "a registry replica to be ready", || async {
-        Ok(get_text(&format!("http://127.0.0.1:{port}/readyz"))
-            .await
-            .ok()
-            .filter(|(s, _)| *s == 200))
-    })
-    .await
-    .with_context(|| pod.stderr())?;
-    Ok((pod, port))
-}
 
 #[tokio::test(flavor = "multi_thread")]
 async fn replicas_on_s3_share_one_bucket() -> Result<()> {
@@ -96,8 +77,8 @@ async fn replicas_on_s3_share_one_bucket() -> Result<()> {
     ensure!(claims.items.is_empty(), "no claim on S3");
 
     // Two pods, as the kubelet would run them, with the Secret in their environment.
-    let (_a, port_a) = replica(cluster, ns).await?;
-    let (_b, port_b) = replica(cluster, ns).await?;
+    let (_a, port_a) = registry_replica(cluster, ns).await?;
+    let (_b, port_b) = registry_replica(cluster, ns).await?;
     report_ready(client.clone(), ns, "main", 2).await?;
 
     let kubeconfig = cluster.kubeconfig().to_str().unwrap().to_owned();

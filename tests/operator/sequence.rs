@@ -66,20 +66,7 @@ async fn start_registry_pod(
     client: &Client,
     ns: &str,
 ) -> Result<(RunningPod, u16)> {
-    let port = free_port()?;
-    let pod = PodRunner::new(images())
-        .env("BERTH_LISTEN", format!("127.0.0.1:{port}"))
-        .env("BERTH_LOG_FORMAT", "text")
-        .run(cluster, ns, "main")
-        .await?;
-    until(TIMEOUT, "the registry pod to be ready", || async {
-        Ok(get_text(&format!("http://127.0.0.1:{port}/readyz"))
-            .await
-            .ok()
-            .filter(|(s, _)| *s == 200))
-    })
-    .await
-    .with_context(|| pod.stderr())?;
+    let (pod, port) = super::support::registry_replica(cluster, ns).await?;
     report_ready(client.clone(), ns, "main", 1).await?;
     Ok((pod, port))
 }

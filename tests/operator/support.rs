@@ -66,3 +66,23 @@ pub async fn get_text(url: &str) -> Result<(u16, String)> {
     let r = reqwest::get(url).await?;
     Ok((r.status().as_u16(), r.text().await?))
 }
+
+/// One replica of the `main` registry Deployment, run by the pod runner on its own port,
+/// once its `/readyz` answers.
+pub async fn registry_replica(cluster: &Cluster, ns: &str) -> Result<(berth_e2e::RunningPod, u16)> {
+    let port = berth_e2e::free_port()?;
+    let pod = berth_e2e::PodRunner::new(images())
+        .env("BERTH_LISTEN", format!("127.0.0.1:{port}"))
+        .env("BERTH_LOG_FORMAT", "text")
+        .run(cluster, ns, "main")
+        .await?;
+    berth_e2e::wait::until(TIMEOUT, "a registry replica to be ready", || async {
+        Ok(get_text(&format!("http://127.0.0.1:{port}/readyz"))
+            .await
+            .ok()
+            .filter(|(s, _)| *s == 200))
+    })
+    .await
+    .with_context(|| pod.stderr())?;
+    Ok((pod, port))
+}
