@@ -13,6 +13,9 @@ WRK_AUTH=()
 
 push_blob() { # URL FILE DIGEST -> seconds of the PUT
   local loc
+  # Start every timed push from clean writeback: dirty pages a previous run left (a
+  # registry that never fsyncs, a store still flushing) must not slow the next one.
+  sync
   loc=$(curl -sS "${AUTH[@]}" -X POST -D - -o /dev/null "$1/v2/bench/app/blobs/uploads/" | awk 'tolower($1)=="location:" {print $2}' | tr -d '\r')
   case $loc in http*) ;; *) loc=$1$loc ;; esac
   local sep='?'; [[ $loc == *\?* ]] && sep='&'
