@@ -1,6 +1,7 @@
-//! A Registry on S3 through the operator: no claim, the credentials Secret in the pods'
-//! environment, and two replicas run by the pod runner on one MinIO bucket, where an
-//! image pushed through one pod is pulled through the other.
+//! A Registry on S3 through the operator: Degraded until its credentials Secret exists,
+//! then no claim, the Secret in the pods' environment, and two replicas run by the pod
+//! runner on one MinIO bucket, where an image pushed through one pod is pulled through
+//! the other.
 
 use anyhow::{Context as _, Result, ensure};
 use berth_crds::Registry;
@@ -41,14 +42,6 @@ async fn replicas_on_s3_share_one_bucket() -> Result<()> {
         .env("KUBECONFIG", cluster.kubeconfig());
     let operator = berth_e2e::process::Process::spawn("operator", command, logs.path())?;
 
-    let mut secret: Secret = serde_json::from_value(serde_json::json!({
-        "metadata": {"name": "berth-s3"},
-        "stringData": {"AWS_ACCESS_KEY_ID": ACCESS_KEY, "AWS_SECRET_ACCESS_KEY": SECRET_KEY},
-    }))?;
-    secret.metadata.namespace = Some(ns.to_owned());
-    Api::<Secret>::namespaced(client.clone(), ns)
-        .create(&PostParams::default(), &secret)
-        .await?;
     let registry = format!(
         "apiVersion: berth.dev/v1alpha1\nkind: Registry\nmetadata: {{name: main}}\nspec:\n  \
          host: pages.localhost\n  containersHost: localhost\n  image: '{IMAGE_REPOSITORY}:{IMAGE_TAG}'\n  \
@@ -59,7 +52,33 @@ async fn replicas_on_s3_share_one_bucket() -> Result<()> {
     );
     apply_yaml::<Registry>(cluster, ns, "kubectl", &registry).await?;
 
+    // Before its credentials Secret exists: Degraded, naming it, and no Deployment.
+    let registries: Api<Registry> = Api::namespaced(client.clone(), ns);
+    let degraded = until(TIMEOUT, "Degraded for the missing Secret", || async {
+        let r = registries.get("main").await?;
+        Ok(r.status
+            .into_iter()
+            .flat_map(|s| s.conditions)
+            .find(|c| c.type_ == "Degraded" && c.status == "True"))
+    })
+    .await
+    .with_context(|| operator.stderr())?;
+    ensure!(
+        degraded.reason == "MissingCredentials" && degraded.message.contains("\"berth-s3\""),
+        "{degraded:?}"
+    );
     let deployments: Api<Deployment> = Api::namespaced(client.clone(), ns);
+    ensure!(deployments.get_opt("main").await?.is_none());
+
+    let mut secret: Secret = serde_json::from_value(serde_json::json!({
+        "metadata": {"name": "berth-s3"},
+        "stringData": {"AWS_ACCESS_KEY_ID": ACCESS_KEY, "AWS_SECRET_ACCESS_KEY": SECRET_KEY},
+    }))?;
+    secret.metadata.namespace = Some(ns.to_owned());
+    Api::<Secret>::namespaced(client.clone(), ns)
+        .create(&PostParams::default(), &secret)
+        .await?;
+
     let d = until(TIMEOUT, "the registry Deployment", || async {
         Ok(deployments.get_opt("main").await?)
     })

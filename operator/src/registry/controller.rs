@@ -20,7 +20,7 @@ use kube::runtime::{Controller, watcher};
 use kube::{Resource, ResourceExt};
 
 use super::build::{self, checksum};
-use super::validate::validate;
+use super::validate::{InvalidSpec, StoragePlan, validate};
 use super::{material, status};
 use crate::apply::apply;
 use crate::context::Context;
@@ -28,6 +28,9 @@ use crate::error::{Error, Result};
 
 /// How often a healthy Registry is looked at again, drift or not.
 const RESYNC: Duration = Duration::from_secs(300);
+/// How soon a Registry waiting for a Secret that users create is looked at again (such
+/// Secrets are not the operator's, so it does not watch them).
+const AWAIT_SECRET: Duration = Duration::from_secs(5);
 
 pub async fn reconcile(reg: Arc<Registry>, ctx: Arc<Context>) -> Result<Action> {
     let started = Instant::now();
@@ -59,6 +62,17 @@ async fn reconcile_inner(reg: &Registry, ctx: &Context) -> Result<Action> {
         }
     };
     let secrets_api: Api<Secret> = Api::namespaced(client.clone(), &ns);
+    // Dereference: pods whose envFrom names a missing Secret would never start.
+    if let StoragePlan::S3 {
+        credentials_secret: Some(name),
+    } = &valid.storage
+        && secrets_api.get_opt(name).await?.is_none()
+    {
+        let missing = InvalidSpec::MissingCredentials(name.clone());
+        let next = status::invalid(&missing, reg.metadata.generation, &current, now);
+        write_status(ctx, reg, &ns, next).await?;
+        return Ok(Action::requeue(AWAIT_SECRET));
+    }
     let material = material::resolve(&secrets_api, &valid).await?;
 
     apply(client, &build::desired_service_account(&valid)).await?;

@@ -65,6 +65,12 @@ pub enum InvalidSpec {
     BadSize(String),
     #[error("{0}")]
     BadSetting(String),
+    /// Found when dereferencing, not by the pure validation: the spec names a Secret
+    /// that is not there (yet).
+    #[error(
+        "spec.storage.s3.credentialsSecret names Secret {0:?}, which does not exist in this namespace: create it with the keys AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY"
+    )]
+    MissingCredentials(String),
 }
 
 impl InvalidSpec {
@@ -77,6 +83,7 @@ impl InvalidSpec {
             InvalidSpec::NegativeReplicas(_) | InvalidSpec::SharedRwoVolume(_) => "InvalidReplicas",
             InvalidSpec::BadSize(_) => "InvalidStorage",
             InvalidSpec::BadSetting(_) => "InvalidSetting",
+            InvalidSpec::MissingCredentials(_) => "MissingCredentials",
         }
     }
 }
