@@ -1,6 +1,12 @@
 # Shared by the benchmark scripts (sourced): starting servers and pushing blobs.
 # The caller sets `work` (a temp dir) and `pids` (an array, killed on exit).
 
+# The settings every benchmark shares (environment overrides).
+SIZE_MIB=${BENCH_SIZE_MIB:-1024}
+WRK_SECONDS=${BENCH_WRK_SECONDS:-10}
+WRK_CONNECTIONS=32
+REPEAT=${BENCH_REPEAT:-3}
+
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 wait_http() { for _ in $(seq 300); do curl -sf -o /dev/null "$1" && return 0; sleep 0.05; done; echo "bench: $1 never answered" >&2; exit 1; }
 

@@ -13,10 +13,6 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 export PATH=$root/.tools/bin:$PATH
-SIZE_MIB=${BENCH_SIZE_MIB:-1024}
-WRK_SECONDS=${BENCH_WRK_SECONDS:-10}
-WRK_CONNECTIONS=32
-REPEAT=${BENCH_REPEAT:-3}
 
 need() { command -v "$1" >/dev/null || { echo "bench: $1 is missing: run scripts/tools.sh bench" >&2; exit 1; }; }
 for t in docker-registry distribution-registry wrk iperf3 openssl curl; do need "$t"; done

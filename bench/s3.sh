@@ -18,10 +18,6 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 export PATH=$root/.tools/bin:$PATH
-SIZE_MIB=${BENCH_SIZE_MIB:-1024}
-WRK_SECONDS=${BENCH_WRK_SECONDS:-10}
-WRK_CONNECTIONS=32
-REPEAT=${BENCH_REPEAT:-3}
 KEY=bench-key
 SECRET=bench-secret-key
 

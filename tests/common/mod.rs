@@ -331,15 +331,6 @@ impl Berth {
             .expect("an HTTP client")
     }
 
-    /// A blocking HTTP client and the admin's Basic credentials.
-    pub fn admin_get(&self, path: &str) -> reqwest::blocking::Response {
-        reqwest::blocking::Client::new()
-            .get(self.url(path))
-            .basic_auth("admin", Some(self.token()))
-            .send()
-            .expect("request")
-    }
-
     /// The value of a Prometheus counter with exactly these labels (0 if absent).
     pub fn counter(&self, name: &str, labels: &str) -> f64 {
         let text = reqwest::blocking::get(self.url("/metrics"))

@@ -11,10 +11,12 @@ use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::{PersistentVolumeClaim, Secret};
 use kube::api::{Api, PostParams};
 
-use super::support::{IMAGE_REPOSITORY, IMAGE_TAG, TIMEOUT, apply_yaml, registry_replica};
+use super::support::{
+    IMAGE_REPOSITORY, IMAGE_TAG, TIMEOUT, apply_yaml, cluster_token, registry_replica,
+};
 use crate::common::minio::{ACCESS_KEY, Minio, SECRET_KEY, bucket_name};
 use crate::common::podman::Podman;
-use crate::common::{run_stdout, wait_until};
+use crate::common::wait_until;
 
 #[tokio::test(flavor = "multi_thread")]
 async fn replicas_on_s3_share_one_bucket() -> Result<()> {
@@ -100,24 +102,7 @@ async fn replicas_on_s3_share_one_bucket() -> Result<()> {
     let (_b, port_b) = registry_replica(cluster, ns).await?;
     report_ready(client.clone(), ns, "main", 2).await?;
 
-    let kubeconfig = cluster.kubeconfig().to_str().unwrap().to_owned();
-    let token = run_stdout(
-        std::process::Command::new(env!("CARGO_BIN_EXE_berth")).args([
-            "token",
-            "create",
-            "--kubeconfig",
-            &kubeconfig,
-            "--namespace",
-            ns,
-            "--registry",
-            "main",
-            "--user",
-            "alice",
-            "--scopes",
-            "write:packages",
-        ]),
-    );
-    let token = token.trim();
+    let token = &cluster_token(cluster, ns, "alice", "write:packages");
     let (host_a, host_b) = (format!("localhost:{port_a}"), format!("localhost:{port_b}"));
     let pusher = Podman::new();
     let puller = Podman::new();

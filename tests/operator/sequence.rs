@@ -21,10 +21,11 @@ use kube::api::{Api, DeleteParams};
 use kube::{Client, ResourceExt};
 
 use super::support::{
-    IMAGE_REPOSITORY, IMAGE_TAG, TIMEOUT, apply_yaml, chart_dir, counter, get_text, images,
+    IMAGE_REPOSITORY, IMAGE_TAG, TIMEOUT, apply_yaml, chart_dir, cluster_token, counter, get_text,
+    images,
 };
 use crate::common::podman::Podman;
-use crate::common::{run_stdout, wait_until};
+use crate::common::wait_until;
 
 /// A running operator: its process and where its metrics are.
 struct Operator {
@@ -221,27 +222,7 @@ async fn install_apply_push_open_revoke_repair_refuse_and_restart() -> Result<()
     .await?;
 
     // 3. podman push and pull, with a PAT made by `berth token create`.
-    let kubeconfig = cluster.kubeconfig().to_str().unwrap().to_owned();
-    let token = |user: &str, scopes: &str| {
-        run_stdout(
-            std::process::Command::new(env!("CARGO_BIN_EXE_berth")).args([
-                "token",
-                "create",
-                "--kubeconfig",
-                &kubeconfig,
-                "--namespace",
-                ns,
-                "--registry",
-                "main",
-                "--user",
-                user,
-                "--scopes",
-                scopes,
-            ]),
-        )
-        .trim()
-        .to_owned()
-    };
+    let token = |user: &str, scopes: &str| cluster_token(cluster, ns, user, scopes);
     // The containers host, as a client names it (the pod listens on 127.0.0.1).
     let host = format!("localhost:{port}");
     let alice = Podman::new();

@@ -86,3 +86,27 @@ pub async fn registry_replica(cluster: &Cluster, ns: &str) -> Result<(berth_e2e:
     .with_context(|| pod.stderr())?;
     Ok((pod, port))
 }
+
+/// A PAT for `user` on the Registry `main` in `ns`, made as a user would: `berth token
+/// create --kubeconfig` (the Secret holds only its hash).
+pub fn cluster_token(cluster: &Cluster, ns: &str, user: &str, scopes: &str) -> String {
+    let kubeconfig = cluster.kubeconfig().to_str().expect("a UTF-8 path");
+    crate::common::run_stdout(
+        std::process::Command::new(env!("CARGO_BIN_EXE_berth")).args([
+            "token",
+            "create",
+            "--kubeconfig",
+            kubeconfig,
+            "--namespace",
+            ns,
+            "--registry",
+            "main",
+            "--user",
+            user,
+            "--scopes",
+            scopes,
+        ]),
+    )
+    .trim()
+    .to_owned()
+}
