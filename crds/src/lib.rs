@@ -7,6 +7,7 @@ pub mod deploy;
 pub mod names;
 pub mod organization;
 pub mod package;
+pub mod patch;
 pub mod quantity;
 pub mod registry;
 

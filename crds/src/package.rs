@@ -84,11 +84,12 @@ pub enum DeletionPolicy {
     Delete,
 }
 
-/// Which versions are removed automatically.
+/// Which versions are to be removed automatically. Not yet enforced: the fields are
+/// accepted and checked by the schema, but nothing deletes versions yet.
 #[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Retention {
-    /// Untagged versions older than this many days are deleted.
+    /// Untagged versions older than this many days are to be deleted (not yet enforced).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub untagged_older_than_days: Option<u32>,
     /// The newest this many versions are always kept.

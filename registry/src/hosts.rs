@@ -2,16 +2,8 @@
 //! `HOST`, so pushed content can never run script in the pages' origin. A laptop may
 //! serve everything on one address, but only when asked to (`--single-host`).
 
-use std::sync::Arc;
-
-use axum::extract::{Request, State};
 use axum::http::header;
 use axum::http::request::Parts;
-use axum::middleware::Next;
-use axum::response::{IntoResponse, Response};
-
-use crate::error::Error;
-use crate::state::AppState;
 
 /// Which hosts serve what.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -32,18 +24,11 @@ impl Hosts {
     }
 }
 
-/// Paths of the image surface.
-fn is_image_path(path: &str) -> bool {
-    path == "/v2" || path.starts_with("/v2/") || path == "/token"
-}
-
-/// Paths every host answers (probes reach pods by IP).
-fn is_health_path(path: &str) -> bool {
-    matches!(path, "/livez" | "/readyz" | "/metrics")
-}
-
 /// The request's host, lowercase, without the port.
-fn request_host(parts_headers: &axum::http::HeaderMap, uri: &axum::http::Uri) -> Option<String> {
+pub fn request_host(
+    parts_headers: &axum::http::HeaderMap,
+    uri: &axum::http::Uri,
+) -> Option<String> {
     let raw = parts_headers
         .get(header::HOST)
         .and_then(|h| h.to_str().ok())
@@ -56,26 +41,29 @@ fn request_host(parts_headers: &axum::http::HeaderMap, uri: &axum::http::Uri) ->
     Some(host.to_ascii_lowercase())
 }
 
-/// Middleware: a path on the wrong host is a 404.
-pub async fn isolate(State(app): State<Arc<AppState>>, request: Request, next: Next) -> Response {
-    let Hosts::Split { containers, site } = &app.hosts else {
-        return next.run(request).await;
-    };
-    let path = request.uri().path();
-    if is_health_path(path) {
-        return next.run(request).await;
+impl Hosts {
+    /// Whether a request to `host` (lowercase, no port) may reach `role`'s surfaces.
+    pub fn admits(&self, role: HostRole, host: Option<&str>) -> bool {
+        match self {
+            Hosts::Single => true,
+            Hosts::Split { containers, site } => match role {
+                HostRole::Containers => host == Some(containers.as_str()),
+                HostRole::Site => host == Some(site.as_str()),
+                HostRole::Any => true,
+            },
+        }
     }
-    let host = request_host(request.headers(), request.uri());
-    let allowed = match host.as_deref() {
-        Some(h) if h == containers => is_image_path(path),
-        Some(h) if h == site => !is_image_path(path),
-        _ => false,
-    };
-    if allowed {
-        next.run(request).await
-    } else {
-        Error::NotFound.into_response()
-    }
+}
+
+/// Which host a surface is served on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum HostRole {
+    /// `containers.HOST`: images, which may hold anything a pusher chose.
+    Containers,
+    /// `HOST`: pages and the REST API.
+    Site,
+    /// Every host (probes reach pods by IP).
+    Any,
 }
 
 /// The token realm and service to name in challenges: the host the client used (with
@@ -119,12 +107,12 @@ mod tests {
                 site: "example.test".into()
             }
         );
-        assert!(
-            is_image_path("/v2/")
-                && is_image_path("/v2/a/b/manifests/x")
-                && is_image_path("/token")
-        );
-        assert!(!is_image_path("/v2x") && !is_image_path("/api/v3/user/packages"));
+        let split = Hosts::split("example.test", None);
+        let (c, s) = (Some("containers.example.test"), Some("example.test"));
+        assert!(split.admits(HostRole::Containers, c) && !split.admits(HostRole::Containers, s));
+        assert!(split.admits(HostRole::Site, s) && !split.admits(HostRole::Site, c));
+        assert!(!split.admits(HostRole::Site, None) && split.admits(HostRole::Any, None));
+        assert!(Hosts::Single.admits(HostRole::Site, c));
         let uri: axum::http::Uri = "/".parse().unwrap();
         let mut h = axum::http::HeaderMap::new();
         h.insert(header::HOST, "Containers.Example.Test:443".parse().unwrap());

@@ -1,19 +1,12 @@
 //! Prometheus metrics: requests, latencies and bytes by route, method and status.
 
-use std::time::Instant;
+use std::time::Duration;
 
-use axum::body::Body;
-use axum::extract::{Request, State};
-use axum::middleware::Next;
-use axum::response::Response;
-use http_body_util::BodyExt;
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
-
-use crate::oci::path::parse_route;
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct RequestLabels {
@@ -82,53 +75,41 @@ impl Metrics {
     }
 }
 
-/// The route label of a path: the OCI endpoint family, or the fixed paths.
-fn route_label(path: &str) -> &'static str {
-    match path {
-        "/v2" => "base",
-        "/metrics" => "metrics",
-        "/livez" | "/readyz" => "health",
-        p => p
-            .strip_prefix("/v2/")
-            .and_then(parse_route)
-            .map_or("other", |r| r.label()),
+/// The route family a response came from, set by the surface that served it; requests
+/// are labelled with it, so no path is classified twice.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RouteLabel(pub &'static str);
+
+impl RouteLabel {
+    /// A response no surface claimed (an unknown path).
+    pub const OTHER: RouteLabel = RouteLabel("other");
+}
+
+impl Metrics {
+    /// Records a request whose response headers are ready: its count and time.
+    pub fn record(&self, route: RouteLabel, method: String, status: u16, elapsed: Duration) {
+        let labels = RequestLabels {
+            route: route.0,
+            method,
+            status,
+        };
+        self.requests.get_or_create(&labels).inc();
+        self.durations
+            .get_or_create(&labels)
+            .observe(elapsed.as_secs_f64());
     }
-}
 
-/// Middleware recording every request.
-pub async fn track(
-    State(state): State<std::sync::Arc<crate::state::AppState>>,
-    request: Request,
-    next: Next,
-) -> Response {
-    let m = &state.metrics;
-    let start = Instant::now();
-    let route = route_label(request.uri().path());
-    let method = request.method().to_string();
-    let bytes_in = m.bytes_in.get_or_create(&RouteLabels { route }).clone();
-    let request = request.map(|body| Body::new(count(body, bytes_in)));
-    let response = next.run(request).await;
-    let labels = RequestLabels {
-        route,
-        method,
-        status: response.status().as_u16(),
-    };
-    m.requests.get_or_create(&labels).inc();
-    m.durations
-        .get_or_create(&labels)
-        .observe(start.elapsed().as_secs_f64());
-    let bytes_out = m.bytes_out.get_or_create(&RouteLabels { route }).clone();
-    response.map(|body| Body::new(count(body, bytes_out)))
-}
+    /// The counter of request body bytes for `route`.
+    pub fn bytes_in(&self, route: RouteLabel) -> Counter {
+        self.bytes_in
+            .get_or_create(&RouteLabels { route: route.0 })
+            .clone()
+    }
 
-fn count(
-    body: Body,
-    counter: Counter,
-) -> impl http_body::Body<Data = bytes::Bytes, Error = axum::Error> {
-    body.map_frame(move |frame| {
-        if let Some(data) = frame.data_ref() {
-            counter.inc_by(data.len() as u64);
-        }
-        frame
-    })
+    /// The counter of response body bytes for `route`.
+    pub fn bytes_out(&self, route: RouteLabel) -> Counter {
+        self.bytes_out
+            .get_or_create(&RouteLabels { route: route.0 })
+            .clone()
+    }
 }

@@ -1,4 +1,4 @@
-//! Assembles the router and runs the server.
+//! Runs the server: binds, then serves `web::app` over the state `start/` assembles.
 
 use std::future::Future;
 use std::io;
@@ -6,108 +6,43 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::Router;
 use tokio::net::TcpListener;
-use tower_http::set_header::SetResponseHeaderLayer;
-use tower_http::trace::TraceLayer;
 
+use crate::cluster::ClusterOptions;
 use crate::config::Config;
-use crate::content::Content;
-use crate::content::UploadStateKey;
-use crate::oci::http::{API_VERSION, DOCKER_API_VERSION};
-use crate::standalone::{StartError, build};
+use crate::start::{StartError, Started};
 use crate::state::AppState;
-use crate::storage::Storage;
-use crate::storage::fs::FsStorage;
-use crate::storage::s3::S3Storage;
-use crate::{auth, health, hosts, metrics, oci, site};
 
-/// The whole HTTP surface over `state`.
-pub fn app(state: Arc<AppState>) -> Router {
-    let oci = oci::routes::router().layer(SetResponseHeaderLayer::overriding(
-        DOCKER_API_VERSION,
-        API_VERSION,
-    ));
-    Router::new()
-        .merge(oci)
-        .merge(auth::token_route::router())
-        .merge(site::router())
-        .merge(health::router())
-        .layer(axum::middleware::from_fn_with_state(
-            state.clone(),
-            hosts::isolate,
-        ))
-        .layer(axum::middleware::from_fn_with_state(
-            state.clone(),
-            metrics::track,
-        ))
-        .layer(TraceLayer::new_for_http())
-        .with_state(state)
-}
-
-/// The content of `config`'s storage backend (filesystem or S3), with its caches and
-/// upload-state key. Nothing remote is contacted yet.
-pub fn content(config: &Config) -> io::Result<Content> {
-    let storage: Arc<dyn Storage> = match &config.s3 {
-        Some(s3) => Arc::new(S3Storage::new(s3.clone())),
-        None => Arc::new(FsStorage::open(&config.data_dir)?),
-    };
-    let mut content =
-        Content::new(storage, config.limits.clone()).with_max_staleness(config.max_staleness());
-    if let Some(file) = &config.upload_state_key_file {
-        let text = std::fs::read(file)?;
-        let key = UploadStateKey::new(text.trim_ascii().to_vec()).ok_or_else(|| {
-            io::Error::new(
-                io::ErrorKind::InvalidData,
-                format!(
-                    "{} holds fewer than {} bytes: too short for an upload-state key",
-                    file.display(),
-                    crate::content::upload_state::MIN_KEY_BYTES
-                ),
-            )
-        })?;
-        content = content.with_upload_state_key(key);
-    }
-    Ok(content)
-}
+pub use crate::web::app;
 
 /// A bound, not yet serving, registry: binding first lets callers learn the address
 /// (port 0 picks a free one) before serving starts.
 pub struct Server {
     listener: TcpListener,
-    state: Arc<AppState>,
-    bootstrap_token: Option<String>,
+    started: Started,
 }
 
 impl Server {
     /// A standalone registry for `config`, bound to its address.
     pub async fn bind(config: &Config) -> Result<Server, StartError> {
-        let standalone = build(config)?;
+        let started = crate::start::standalone(config)?;
         let listener = TcpListener::bind(config.listen).await?;
-        Ok(Server {
-            listener,
-            state: standalone.state,
-            bootstrap_token: standalone.bootstrap_token,
-        })
+        Ok(Server { listener, started })
     }
 
     /// A registry pod in a cluster for `config`, bound to its address.
     pub async fn bind_cluster(
         config: &Config,
-        opts: &crate::cluster::ClusterOptions,
+        opts: &ClusterOptions,
     ) -> Result<Server, StartError> {
-        let state = crate::cluster::build(config, opts).await?;
+        let started = crate::start::cluster(config, opts).await?;
         let listener = TcpListener::bind(config.listen).await?;
-        Ok(Server {
-            listener,
-            state,
-            bootstrap_token: None,
-        })
+        Ok(Server { listener, started })
     }
 
     /// The admin token this start created (the very first start only).
     pub fn bootstrap_token(&self) -> Option<&str> {
-        self.bootstrap_token.as_deref()
+        self.started.bootstrap_token.as_deref()
     }
 
     pub fn local_addr(&self) -> io::Result<SocketAddr> {
@@ -119,12 +54,17 @@ impl Server {
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> io::Result<()> {
-        let purger = tokio::spawn(purge_expired_uploads(self.state.clone()));
-        tokio::spawn(first_storage_check(self.state.clone()));
-        let result = axum::serve(self.listener, app(self.state))
+        let Started {
+            state, watchers, ..
+        } = self.started;
+        let purger = tokio::spawn(purge_expired_uploads(state.clone()));
+        tokio::spawn(first_storage_check(state.clone()));
+        let result = axum::serve(self.listener, app(state))
             .with_graceful_shutdown(shutdown)
             .await;
         purger.abort();
+        // The watchers reload PATs and keys for as long as the server runs.
+        drop(watchers);
         result
     }
 }

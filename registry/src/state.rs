@@ -1,4 +1,6 @@
-//! What every request handler shares.
+//! What every request handler shares. Built by `start/`, read by the surfaces in `web/`;
+//! it holds values only (no lifetimes, no cluster handle), so it imports nothing above
+//! the domain modules.
 
 use std::sync::Arc;
 
@@ -7,19 +9,30 @@ use crate::content::Content;
 use crate::content::locks::KeyedLocks;
 use crate::hosts::Hosts;
 use crate::metrics::Metrics;
+use crate::packages::{PackageStatusSink, Packages};
 use crate::policy::PolicySource;
 
 /// The registry's shared state, behind an `Arc` in the router.
 pub struct AppState {
-    pub content: Content,
+    pub content: Arc<Content>,
     pub metrics: Metrics,
-    pub auth: Authenticator,
+    pub auth: Arc<Authenticator>,
     pub policy: Arc<dyn PolicySource>,
     pub hosts: Hosts,
     /// One package creation at a time per package.
     pub package_locks: KeyedLocks,
-    /// File watchers (PATs, keys) that must live as long as the state.
-    pub watchers: Vec<notify::RecommendedWatcher>,
-    /// In a cluster: where Package status is written.
-    pub cluster: Option<crate::cluster::ClusterHandle>,
+    /// In a cluster: where Package status is written after a push.
+    pub package_status: Option<Arc<dyn PackageStatusSink>>,
+}
+
+impl AppState {
+    /// The package use-cases over this state.
+    pub fn packages(&self) -> Packages<'_> {
+        Packages {
+            content: &self.content,
+            policy: &*self.policy,
+            locks: &self.package_locks,
+            status: self.package_status.as_deref(),
+        }
+    }
 }

@@ -118,16 +118,12 @@ async fn a_stream_with_no_length_is_cut_at_the_limit() {
     assert!(reg.files_under("blobs").is_empty());
     // The session kept nothing of the refused stream and still works.
     assert_eq!(range_of(&reg, &location).await, "0-0");
-    let r = reg
-        .request(Method::PATCH, &location, &[], chunked(2, 100))
-        .await;
+    let r = reg.patch_stream(&location, chunked(2, 100)).await;
     r.assert_status(StatusCode::ACCEPTED);
     assert_eq!(r.header("range"), "0-199");
     let location = r.header("location").to_owned();
     // A stream that crosses the limit only with what the session holds is cut too.
-    let r = reg
-        .request(Method::PATCH, &location, &[], chunked(9, 100))
-        .await;
+    let r = reg.patch_stream(&location, chunked(9, 100)).await;
     r.assert_error(StatusCode::PAYLOAD_TOO_LARGE, "SIZE_INVALID");
     let uri = with_digest(&location, &sha256(&[7u8; 200]));
     let r = reg.request(Method::PUT, &uri, &[], Body::empty()).await;
@@ -160,9 +156,7 @@ async fn an_aborted_body_publishes_nothing_and_the_session_resumes() {
     r.assert_status(StatusCode::ACCEPTED);
     let location = r.header("location").to_owned();
     // The client goes away after some bytes: a client error, never a 500.
-    let r = reg
-        .request(Method::PATCH, &location, &[], aborted(b"torn tail"))
-        .await;
+    let r = reg.patch_stream(&location, aborted(b"torn tail")).await;
     r.assert_error(StatusCode::BAD_REQUEST, "BLOB_UPLOAD_INVALID");
     assert_eq!(range_of(&reg, &location).await, "0-5");
     // A PUT whose last chunk breaks off publishes nothing and keeps the session.

@@ -34,15 +34,18 @@ async fn assert_created(reg: &TestRegistry, r: &Resp, repo: &str, data: &[u8]) {
     assert_eq!(&blob.body[..], data);
 }
 
-async fn post(reg: &TestRegistry, uri: &str) -> Resp {
-    reg.request(Method::POST, uri, &[], Body::empty()).await
+/// Finishes the `acme/app` session at `location` with a last chunk of `last`, and
+/// asserts it became the blob `whole` (named by its sha256).
+async fn assert_finishes_as(reg: &TestRegistry, location: &str, last: &[u8], whole: &[u8]) {
+    let r = reg.finish(location, &sha256(whole), last).await;
+    assert_created(reg, &r, "acme/app", whole).await;
 }
 
 #[tokio::test]
 async fn post_starts_a_session() {
     let reg = TestRegistry::new();
     for uri in ["/v2/acme/app/blobs/uploads/", "/v2/acme/app/blobs/uploads"] {
-        let r = post(&reg, uri).await;
+        let r = reg.post(uri).await;
         let location = assert_session(&r, StatusCode::ACCEPTED, "acme/app", "0-0");
         let status = reg.get(&location).await;
         assert_session(&status, StatusCode::NO_CONTENT, "acme/app", "0-0");
@@ -68,8 +71,7 @@ async fn post_then_put_with_the_body() {
     let reg = TestRegistry::new();
     let data = b"post then put";
     let location = reg.start_upload("acme/app").await;
-    let r = reg.finish(&location, &sha256(data), data).await;
-    assert_created(&reg, &r, "acme/app", data).await;
+    assert_finishes_as(&reg, &location, data, data).await;
     reg.get(&location)
         .await
         .assert_error(StatusCode::NOT_FOUND, "BLOB_UPLOAD_UNKNOWN");
@@ -80,13 +82,9 @@ async fn streamed_patches_then_put() {
     let reg = TestRegistry::new();
     let location = reg.start_upload("acme/app").await;
     // No Content-Length, no Content-Range: a stream of unknown length.
-    let r = reg
-        .request(Method::PATCH, &location, &[], &b"hello, "[..])
-        .await;
+    let r = reg.patch_stream(&location, &b"hello, "[..]).await;
     let location = assert_session(&r, StatusCode::ACCEPTED, "acme/app", "0-6");
-    let r = reg
-        .request(Method::PATCH, &location, &[], &b"world"[..])
-        .await;
+    let r = reg.patch_stream(&location, &b"world"[..]).await;
     let location = assert_session(&r, StatusCode::ACCEPTED, "acme/app", "0-11");
     let status = reg.get(&location).await;
     assert_session(&status, StatusCode::NO_CONTENT, "acme/app", "0-11");
@@ -131,8 +129,7 @@ async fn a_stream_sent_with_a_stale_location_is_416_with_where_to_resume() {
     r.assert_error(StatusCode::RANGE_NOT_SATISFIABLE, "BLOB_UPLOAD_INVALID");
     assert_eq!(r.header("range"), "0-3");
     assert_eq!(r.header("location"), current);
-    let r = reg.finish(&current, &sha256(b"abcdef"), b"ef").await;
-    assert_created(&reg, &r, "acme/app", b"abcdef").await;
+    assert_finishes_as(&reg, &current, b"ef", b"abcdef").await;
 }
 
 #[tokio::test]
@@ -181,8 +178,7 @@ async fn an_out_of_order_chunk_is_416_with_where_to_resume() {
     // The session is intact and resumes from the reported range.
     let r = reg.patch(&location, Some("4-7"), b"efgh").await;
     assert_session(&r, StatusCode::ACCEPTED, "acme/app", "0-7");
-    let r = reg.finish(&location, &sha256(b"abcdefgh"), b"").await;
-    assert_created(&reg, &r, "acme/app", b"abcdefgh").await;
+    assert_finishes_as(&reg, &location, b"", b"abcdefgh").await;
 }
 
 #[tokio::test]
@@ -191,8 +187,8 @@ async fn concurrent_patches_on_one_session_take_turns() {
     let location = reg.start_upload("acme/app").await;
     let (a, b) = (vec![b'a'; 300_000], vec![b'b'; 300_000]);
     let (ra, rb) = tokio::join!(
-        reg.request(Method::PATCH, &location, &[], a.clone()),
-        reg.request(Method::PATCH, &location, &[], b.clone()),
+        reg.patch_stream(&location, a.clone()),
+        reg.patch_stream(&location, b.clone()),
     );
     // Both streams claim to start at byte 0 (their Location says so): whichever goes
     // second finds the session past that and is told where it ends, never interleaved.
@@ -205,8 +201,7 @@ async fn concurrent_patches_on_one_session_take_turns() {
     lost.assert_error(StatusCode::RANGE_NOT_SATISFIABLE, "BLOB_UPLOAD_INVALID");
     assert_eq!(lost.header("range"), "0-299999");
     assert_eq!(lost.header("location"), location);
-    let r = reg.finish(&location, &sha256(&first), b"").await;
-    assert_created(&reg, &r, "acme/app", &first).await;
+    assert_finishes_as(&reg, &location, b"", &first).await;
 }
 
 #[tokio::test]
@@ -243,8 +238,7 @@ async fn content_range_and_body_must_agree() {
     assert_session(&status, StatusCode::NO_CONTENT, "acme/app", "0-0");
     let r = reg.patch(&location, Some("0-3"), b"wxyz").await;
     assert_session(&r, StatusCode::ACCEPTED, "acme/app", "0-3");
-    let r = reg.finish(&location, &sha256(b"wxyz"), b"").await;
-    assert_created(&reg, &r, "acme/app", b"wxyz").await;
+    assert_finishes_as(&reg, &location, b"", b"wxyz").await;
 }
 
 #[tokio::test]
@@ -332,9 +326,7 @@ async fn a_wrong_digest_is_400_and_discards_the_session() {
 async fn sha512_digests_finish_streamed_and_monolithic_uploads() {
     let reg = TestRegistry::new();
     let location = reg.start_upload("acme/app").await;
-    let r = reg
-        .request(Method::PATCH, &location, &[], &b"five-"[..])
-        .await;
+    let r = reg.patch_stream(&location, &b"five-"[..]).await;
     let location = assert_session(&r, StatusCode::ACCEPTED, "acme/app", "0-4");
     let r = reg
         .finish(&location, &sha512(b"five-twelve"), b"twelve")
@@ -437,11 +429,11 @@ async fn garbage_session_ids_are_unknown_and_touch_nothing() {
 async fn mount_from_another_repository_is_201() {
     let reg = TestRegistry::new();
     let digest = reg.push_blob("acme/source", b"shared layer").await;
-    let r = post(
-        &reg,
-        &format!("/v2/acme/target/blobs/uploads/?mount={digest}&from=acme/source"),
-    )
-    .await;
+    let r = reg
+        .post(&format!(
+            "/v2/acme/target/blobs/uploads/?mount={digest}&from=acme/source"
+        ))
+        .await;
     r.assert_status(StatusCode::CREATED);
     assert_eq!(r.header("docker-content-digest"), digest);
     assert_created(&reg, &r, "acme/target", b"shared layer").await;
@@ -460,7 +452,7 @@ async fn mount_with_a_missing_source_falls_back_to_a_session() {
         format!("/v2/acme/target/blobs/uploads/?mount={digest}"),
     ];
     for uri in &cases {
-        let r = post(&reg, uri).await;
+        let r = reg.post(uri).await;
         let location = assert_session(&r, StatusCode::ACCEPTED, "acme/target", "0-0");
         let put = reg.finish(&location, &digest, b"layer").await;
         assert_created(&reg, &put, "acme/target", b"layer").await;
@@ -474,17 +466,15 @@ async fn mount_with_a_missing_source_falls_back_to_a_session() {
 async fn mount_arguments_are_validated() {
     let reg = TestRegistry::new();
     let digest = reg.push_blob("acme/source", b"layer").await;
-    let r = post(
-        &reg,
-        "/v2/acme/target/blobs/uploads/?mount=sha256:bad&from=acme/source",
-    )
-    .await;
+    let r = reg
+        .post("/v2/acme/target/blobs/uploads/?mount=sha256:bad&from=acme/source")
+        .await;
     r.assert_error(StatusCode::BAD_REQUEST, "DIGEST_INVALID");
-    let r = post(
-        &reg,
-        &format!("/v2/acme/target/blobs/uploads/?mount={digest}&from=Acme/Source"),
-    )
-    .await;
+    let r = reg
+        .post(&format!(
+            "/v2/acme/target/blobs/uploads/?mount={digest}&from=Acme/Source"
+        ))
+        .await;
     r.assert_error(StatusCode::BAD_REQUEST, "NAME_INVALID");
     assert!(reg.upload_dirs().is_empty());
 }

@@ -54,14 +54,7 @@ async fn a_first_push_creates_a_private_package_with_its_publisher() {
     let spec = std::fs::read_to_string(reg.data().join("policy/alice.tool.yaml")).unwrap();
     assert!(spec.contains("visibility: private"), "{spec}");
     // Someone else's namespace: refused, and nothing is created.
-    let r = alice
-        .request(
-            Method::POST,
-            "/v2/bob/tool/blobs/uploads/",
-            &[],
-            Body::empty(),
-        )
-        .await;
+    let r = alice.try_start_upload("bob/tool").await;
     r.assert_error(StatusCode::FORBIDDEN, "DENIED");
     assert!(reg.state.policy.snapshot().package("bob", "tool").is_none());
 }
@@ -120,22 +113,8 @@ async fn private_and_missing_packages_answer_identically_to_outsiders() {
     }
     // Pushing is refused with the same words whether or not the package exists.
     let mallory = reg.as_user("mallory", "write:packages");
-    let a = mallory
-        .request(
-            Method::POST,
-            "/v2/acme/app/blobs/uploads/",
-            &[],
-            Body::empty(),
-        )
-        .await;
-    let b = mallory
-        .request(
-            Method::POST,
-            "/v2/acme/nosuch/blobs/uploads/",
-            &[],
-            Body::empty(),
-        )
-        .await;
+    let a = mallory.try_start_upload("acme/app").await;
+    let b = mallory.try_start_upload("acme/nosuch").await;
     assert_eq!(a.status, StatusCode::FORBIDDEN);
     assert_eq!(
         a.text().replace("acme/app", "NAME"),
@@ -160,24 +139,10 @@ async fn visibility_and_grants_in_the_policy_file_apply_at_once() {
     anon.get("/v2/acme/app/manifests/v1")
         .await
         .assert_status(StatusCode::OK);
-    let r = anon
-        .request(
-            Method::POST,
-            "/v2/acme/app/blobs/uploads/",
-            &[],
-            Body::empty(),
-        )
-        .await;
+    let r = anon.try_start_upload("acme/app").await;
     r.assert_error(StatusCode::UNAUTHORIZED, "UNAUTHORIZED");
     // Bob can see it, so a push is a plain 403 naming the missing role.
-    let r = bob
-        .request(
-            Method::POST,
-            "/v2/acme/app/blobs/uploads/",
-            &[],
-            Body::empty(),
-        )
-        .await;
+    let r = bob.try_start_upload("acme/app").await;
     let m = r.assert_error(StatusCode::FORBIDDEN, "DENIED");
     assert!(m.contains("write"), "{m}");
 
@@ -217,12 +182,7 @@ async fn token_scopes_cap_the_role() {
         .await
         .assert_status(StatusCode::OK);
     let m = read_only
-        .request(
-            Method::POST,
-            "/v2/alice/app/blobs/uploads/",
-            &[],
-            Body::empty(),
-        )
+        .try_start_upload("alice/app")
         .await
         .assert_error(StatusCode::FORBIDDEN, "DENIED");
     assert!(m.contains("write:packages"), "{m}");
@@ -271,14 +231,7 @@ async fn organizations_owners_members_teams_and_internal_visibility() {
         .assert_status(StatusCode::ACCEPTED);
     // The organization lets members create only internal and public packages, and
     // first pushes are private: a member cannot create; an owner can.
-    let r = tess
-        .request(
-            Method::POST,
-            "/v2/acme/new/blobs/uploads/",
-            &[],
-            Body::empty(),
-        )
-        .await;
+    let r = tess.try_start_upload("acme/new").await;
     r.assert_error(StatusCode::FORBIDDEN, "DENIED");
     olivia.push_image("acme/new", "v1", "by olivia").await;
 }
@@ -290,7 +243,7 @@ async fn mounts_come_only_from_repositories_the_caller_can_read() {
     // A blob of the private acme/app, which alice cannot read.
     let secret_layer = common::sha256(b"layer of secret");
     let uri = format!("/v2/alice/copy/blobs/uploads/?mount={secret_layer}&from=acme/app");
-    let r = alice.request(Method::POST, &uri, &[], Body::empty()).await;
+    let r = alice.post(&uri).await;
     r.assert_status(StatusCode::ACCEPTED);
     alice
         .get(&format!("/v2/alice/copy/blobs/{secret_layer}"))
@@ -299,10 +252,7 @@ async fn mounts_come_only_from_repositories_the_caller_can_read() {
     // From her own repository, it mounts.
     let mine = alice.push_blob("alice/src", b"mine").await;
     let uri = format!("/v2/alice/copy/blobs/uploads/?mount={mine}&from=alice/src");
-    alice
-        .request(Method::POST, &uri, &[], Body::empty())
-        .await
-        .assert_status(StatusCode::CREATED);
+    alice.post(&uri).await.assert_status(StatusCode::CREATED);
 }
 
 #[tokio::test]

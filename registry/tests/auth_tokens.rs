@@ -80,14 +80,7 @@ async fn a_repository_request_names_its_scope_in_the_challenge() {
         pull.header("www-authenticate")
             .ends_with(r#"scope="repository:acme/app:pull""#)
     );
-    let push = anon
-        .request(
-            Method::POST,
-            "/v2/acme/app/blobs/uploads/",
-            &[],
-            Body::empty(),
-        )
-        .await;
+    let push = anon.try_start_upload("acme/app").await;
     assert!(
         push.header("www-authenticate")
             .ends_with(r#"scope="repository:acme/app:pull,push""#)
@@ -250,8 +243,11 @@ async fn expired_pats_are_refused() {
     assert!(r.text().contains("expired"), "{}", r.text());
 }
 
+/// The router-level check: a changed claim, the genuine claims unsigned (`alg: none`)
+/// and another registry's token, at `/v2/`. `tests/auth/tokens.rs` has the binary's
+/// fuller case (a private manifest, renewal at `/token`, another key, skopeo).
 #[tokio::test]
-async fn tampered_registry_tokens_are_refused() {
+async fn tampered_registry_tokens_are_refused_at_the_base_endpoint() {
     let reg = TestRegistry::new();
     let pat = reg.pat("eve", "read:packages", None);
     let t = token(&reg, Some(&basic("eve", &pat))).await;

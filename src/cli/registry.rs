@@ -96,7 +96,7 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
             // Printed once, on stdout, so it can be captured; it is stored only hashed.
             println!(
                 "Bootstrap admin token (user {}; shown once, keep it safe):\n{token}",
-                berth_registry::standalone::BOOTSTRAP_ADMIN
+                berth_registry::start::BOOTSTRAP_ADMIN
             );
         }
         tracing::info!(

@@ -69,8 +69,10 @@ fn probe(berth: &Berth, authorization: &str) -> [Response; 2] {
     })
 }
 
+/// The binary with raw HTTP and skopeo; the router-level edge cases are in
+/// `registry/tests/auth_tokens.rs` (`tampered_registry_tokens_are_refused_at_the_base_endpoint`).
 #[test]
-fn tampered_registry_tokens_are_refused() {
+fn tampered_registry_tokens_are_refused_on_reads_renewal_and_by_skopeo() {
     let berth = Berth::start();
     let _ = publish(&berth, "acme/secret:v1", "for the admin only\n");
     let mallory = pat(&berth, "mallory", "read:packages");

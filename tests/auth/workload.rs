@@ -1,6 +1,8 @@
 //! Workload tokens (the `GITHUB_TOKEN` analogue): a JWT from a trusted test issuer whose
 //! repository claim names `acme/app` publishes `acme/app`, which is then linked to that
 //! repository and administered by its workloads, and hidden from other repositories'.
+//! Real clients here; the router-level edge cases (the snapshot's links, tokens naming no
+//! one, unsigned or not JWTs) are in `registry/tests/auth_workload.rs`.
 
 use std::time::Duration;
 
@@ -141,11 +143,13 @@ fn a_workload_of_an_undeclared_repository_cannot_create_packages() {
     let issuer = Issuer::new();
     let berth = start(&issuer);
     // `acme/stray` is not one of acme's repositories.
-    let stray = issuer.workload("acme/stray");
-    let r = Http::new(&berth, "POST", "/v2/acme/stray/blobs/uploads/")
-        .auth(&basic("x", &stray))
-        .send();
-    r.assert_error(403, "DENIED");
+    let stray = basic("x", &issuer.workload("acme/stray"));
+    let start_upload = || {
+        Http::new(&berth, "POST", "/v2/acme/stray/blobs/uploads/")
+            .auth(&stray)
+            .send()
+    };
+    start_upload().assert_error(403, "DENIED");
     // Declaring it makes the same token a creator, within moments.
     let declared = ACME.replace(
         "    - {name: other,",
@@ -155,12 +159,6 @@ fn a_workload_of_an_undeclared_repository_cannot_create_packages() {
     wait_until(
         "the new repository's workload to push",
         Duration::from_secs(2),
-        || {
-            Http::new(&berth, "POST", "/v2/acme/stray/blobs/uploads/")
-                .auth(&basic("x", &stray))
-                .send()
-                .status
-                == 202
-        },
+        || start_upload().status == 202,
     );
 }

@@ -1,4 +1,5 @@
-//! The S3 backend itself, against MinIO: what the registry relies on.
+//! The S3 backend itself, against MinIO: the shared `Storage` contract, and how uploads
+//! become multipart parts.
 
 use std::sync::Arc;
 
@@ -45,21 +46,16 @@ fn shared() -> &'static Minio {
     Minio::shared()
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn conditional_creates_have_one_winner() {
+/// A fresh bucket on the shared MinIO, for the contract.
+async fn empty_storage() -> (Arc<dyn Storage>, tempfile::TempDir) {
     let minio = tokio::task::spawn_blocking(shared).await.unwrap();
-    let (s, _, _dir) = ready(minio).await;
-    assert!(
-        s.put_if_absent("_berth/k", Bytes::from_static(b"1"))
-            .await
-            .unwrap()
-    );
-    assert!(
-        !s.put_if_absent("_berth/k", Bytes::from_static(b"2"))
-            .await
-            .unwrap()
-    );
-    assert_eq!(s.get("_berth/k").await.unwrap().unwrap(), "1");
+    let (s, _, dir) = ready(minio).await;
+    (s, dir)
+}
+
+/// The `Storage` contract (berth_registry::storage::contract), case by case.
+mod contract {
+    berth_registry::storage_contract_tests!(super::empty_storage());
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -45,12 +45,19 @@ impl Claims {
 /// Why a token is refused.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum JwtError {
-    #[error("the registry has no signing key")]
-    NoKey,
     #[error("token is not a registry token: {0}")]
     Invalid(String),
     #[error("token was signed with an unknown key")]
     UnknownKey,
+}
+
+/// Why the registry could not sign a token: its own failure, never the caller's.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum TokenError {
+    #[error("the registry has no key to sign tokens with")]
+    NoKey,
+    #[error("signing the registry token failed: {0}")]
+    Signing(String),
 }
 
 /// Signs a token for `id` that lives `ttl_secs`, no longer than `not_after` (unix secs).
@@ -61,8 +68,8 @@ pub fn issue(
     audience: &str,
     ttl_secs: i64,
     not_after: Option<i64>,
-) -> Result<(String, Claims), JwtError> {
-    let (kid, key) = keys.signer().ok_or(JwtError::NoKey)?;
+) -> Result<(String, Claims), TokenError> {
+    let (kid, key) = keys.signer().ok_or(TokenError::NoKey)?;
     let now = jiff::Timestamp::now().as_second();
     let exp = not_after.map_or(now + ttl_secs, |n| n.min(now + ttl_secs));
     let sub = match &id.subject {
@@ -86,7 +93,7 @@ pub fn issue(
     let mut header = Header::new(Algorithm::ES256);
     header.kid = Some(kid.to_owned());
     let token = jsonwebtoken::encode(&header, &claims, key)
-        .map_err(|e| JwtError::Invalid(e.to_string()))?;
+        .map_err(|e| TokenError::Signing(e.to_string()))?;
     Ok((token, claims))
 }
 
@@ -184,6 +191,15 @@ mod tests {
         assert_eq!(
             jsonwebtoken::decode_header(&new).unwrap().kid.as_deref(),
             Some(new_kid.as_str())
+        );
+    }
+
+    #[test]
+    fn a_registry_without_a_signing_key_cannot_issue() {
+        let id = Identity::anonymous();
+        assert_eq!(
+            issue(&SigningKeys::default(), &id, None, "svc", 300, None).err(),
+            Some(TokenError::NoKey)
         );
     }
 

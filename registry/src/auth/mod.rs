@@ -1,6 +1,7 @@
 //! Authentication: who a request is from. PATs and workload tokens sign in at `/token`
-//! for a registry JWT; registry requests carry that JWT (or Basic credentials). Every
-//! request re-checks the PAT behind its JWT, so revoking a PAT takes effect at once.
+//! (served by `oci/token.rs`) for a registry JWT; registry requests carry that JWT (or
+//! Basic credentials). Every request re-checks the PAT behind its JWT, so revoking a PAT
+//! takes effect at once. Nothing here knows a route or renders a response.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -17,9 +18,9 @@ pub mod oidc;
 pub mod pat;
 pub mod scope;
 pub mod store;
-pub mod token_route;
 
 use identity::Identity;
+pub use jwt::TokenError;
 use jwt::{Claims, JwtError};
 use keys::SigningKeys;
 use oidc::{OidcError, TrustedIssuers};
@@ -52,6 +53,17 @@ pub struct SignedIn {
     pub pat: Option<String>,
     /// When the credential itself expires (unix seconds).
     pub expires_at: Option<i64>,
+}
+
+impl SignedIn {
+    /// A sign-in without credentials (anonymous pulls).
+    pub fn anonymous() -> SignedIn {
+        SignedIn {
+            identity: Identity::anonymous(),
+            pat: None,
+            expires_at: None,
+        }
+    }
 }
 
 /// The PATs in force, by hash (sign-in) and by id (checking a registry token).
@@ -206,8 +218,25 @@ impl Authenticator {
         Err(AuthError::BadCredentials)
     }
 
+    /// Credentials in an `Authorization` header at sign-in: Basic with a PAT or workload
+    /// token as the password, or a registry token being renewed.
+    pub fn sign_in_header(&self, value: &HeaderValue) -> Result<SignedIn, AuthError> {
+        let text = value.to_str().unwrap_or_default();
+        match text.split_once(' ') {
+            Some((scheme, b64)) if scheme.eq_ignore_ascii_case("basic") => {
+                let (_user, secret) = decode_basic(b64.trim()).ok_or(AuthError::Malformed)?;
+                self.sign_in(&secret)
+            }
+            _ => self.authenticate(Some(value)).map(|identity| SignedIn {
+                identity,
+                pat: None,
+                expires_at: None,
+            }),
+        }
+    }
+
     /// A registry token for a signed-in caller.
-    pub fn issue(&self, who: &SignedIn, audience: &str) -> Result<(String, Claims), JwtError> {
+    pub fn issue(&self, who: &SignedIn, audience: &str) -> Result<(String, Claims), TokenError> {
         let ttl = i64::try_from(self.token_ttl.as_secs()).unwrap_or(i64::MAX);
         jwt::issue(
             &self.keys.load(),

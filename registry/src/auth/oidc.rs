@@ -104,6 +104,13 @@ impl TrustedIssuers {
 
     /// Verifies a workload token and maps its claims to an identity.
     pub fn verify(&self, token: &str) -> Result<Workload, OidcError> {
+        let (issuer, claims) = self.verified_claims(token)?;
+        identity_from(issuer, &claims)
+    }
+
+    /// The claims of `token` and the trusted issuer that signed it, once its signature,
+    /// issuer, audience and lifetime check out.
+    fn verified_claims(&self, token: &str) -> Result<(&TrustedIssuer, Value), OidcError> {
         // The issuer picks the keys, so it is read before the signature is checked; it
         // only selects which verification to run.
         let unverified: Value = jsonwebtoken::dangerous::insecure_decode_claims(token)
@@ -118,31 +125,13 @@ impl TrustedIssuers {
             .find(|i| i.issuer == iss)
             .ok_or_else(|| OidcError::UnknownIssuer(iss.to_owned()))?;
         let header = jsonwebtoken::decode_header(token).map_err(|_| OidcError::Unreadable)?;
-        // Asymmetric algorithms only: an HMAC "signed" with a public key proves nothing.
-        if !matches!(
-            header.alg,
-            Algorithm::RS256
-                | Algorithm::RS384
-                | Algorithm::RS512
-                | Algorithm::PS256
-                | Algorithm::PS384
-                | Algorithm::PS512
-                | Algorithm::ES256
-                | Algorithm::ES384
-                | Algorithm::EdDSA
-        ) {
+        if !is_asymmetric(header.alg) {
             return Err(OidcError::Invalid(format!(
                 "algorithm {:?} is not accepted",
                 header.alg
             )));
         }
-        let jwk = match &header.kid {
-            Some(kid) => issuer.keys.find(kid),
-            None if issuer.keys.keys.len() == 1 => issuer.keys.keys.first(),
-            None => None,
-        }
-        .ok_or_else(|| OidcError::Invalid("signed with a key the issuer does not list".into()))?;
-        let key = DecodingKey::from_jwk(jwk).map_err(|e| OidcError::Invalid(e.to_string()))?;
+        let key = issuer.key(header.kid.as_deref())?;
         let mut validation = Validation::new(header.alg);
         validation.set_issuer(&[&issuer.issuer]);
         validation.set_audience(&[&issuer.audience]);
@@ -150,40 +139,75 @@ impl TrustedIssuers {
         let claims = jsonwebtoken::decode::<Value>(token, &key, &validation)
             .map_err(|e| OidcError::Invalid(e.to_string()))?
             .claims;
-        let expires_at = claims.get("exp").and_then(Value::as_i64).unwrap_or(0);
-        let text = |name: &Option<String>| {
-            name.as_ref()
-                .and_then(|n| claims.get(n))
-                .and_then(Value::as_str)
-                .filter(|s| !s.is_empty())
-                .map(str::to_owned)
-        };
-        let user = text(&issuer.claims.user);
-        let repository = text(&Some(issuer.claims.repository.clone()));
-        let teams = issuer
-            .claims
-            .teams
-            .as_ref()
-            .and_then(|n| claims.get(n))
-            .map(string_list)
-            .unwrap_or_default();
-        let subject = match (repository, user) {
-            (Some(repository), user) => Subject::Workload {
-                repository,
-                user,
-                teams,
-            },
-            (None, Some(name)) => Subject::User { name, teams },
-            (None, None) => return Err(OidcError::NoSubject),
-        };
-        Ok(Workload {
-            identity: Identity {
-                subject,
-                scopes: issuer.scopes,
-            },
-            expires_at,
-        })
+        Ok((issuer, claims))
     }
+}
+
+impl TrustedIssuer {
+    /// The key named `kid`; without a key id, the issuer's only key.
+    fn key(&self, kid: Option<&str>) -> Result<DecodingKey, OidcError> {
+        let jwk = match kid {
+            Some(kid) => self.keys.find(kid),
+            None if self.keys.keys.len() == 1 => self.keys.keys.first(),
+            None => None,
+        }
+        .ok_or_else(|| OidcError::Invalid("signed with a key the issuer does not list".into()))?;
+        DecodingKey::from_jwk(jwk).map_err(|e| OidcError::Invalid(e.to_string()))
+    }
+}
+
+/// Asymmetric algorithms only: an HMAC "signed" with a public key proves nothing.
+fn is_asymmetric(alg: Algorithm) -> bool {
+    matches!(
+        alg,
+        Algorithm::RS256
+            | Algorithm::RS384
+            | Algorithm::RS512
+            | Algorithm::PS256
+            | Algorithm::PS384
+            | Algorithm::PS512
+            | Algorithm::ES256
+            | Algorithm::ES384
+            | Algorithm::EdDSA
+    )
+}
+
+/// The workload that verified `claims` of `issuer` stand for, as the issuer's claim
+/// mapping names its repository, user and teams.
+fn identity_from(issuer: &TrustedIssuer, claims: &Value) -> Result<Workload, OidcError> {
+    let expires_at = claims.get("exp").and_then(Value::as_i64).unwrap_or(0);
+    let text = |name: &str| {
+        claims
+            .get(name)
+            .and_then(Value::as_str)
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned)
+    };
+    let user = issuer.claims.user.as_deref().and_then(text);
+    let repository = text(&issuer.claims.repository);
+    let teams = issuer
+        .claims
+        .teams
+        .as_ref()
+        .and_then(|n| claims.get(n))
+        .map(string_list)
+        .unwrap_or_default();
+    let subject = match (repository, user) {
+        (Some(repository), user) => Subject::Workload {
+            repository,
+            user,
+            teams,
+        },
+        (None, Some(name)) => Subject::User { name, teams },
+        (None, None) => return Err(OidcError::NoSubject),
+    };
+    Ok(Workload {
+        identity: Identity {
+            subject,
+            scopes: issuer.scopes,
+        },
+        expires_at,
+    })
 }
 
 /// A claim that lists names: a JSON array of strings, or one comma-separated string.
@@ -201,5 +225,65 @@ fn string_list(v: &Value) -> Vec<String> {
             .map(str::to_owned)
             .collect(),
         _ => Vec::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn issuer(user: Option<&str>, teams: Option<&str>) -> TrustedIssuer {
+        TrustedIssuer {
+            issuer: "https://ci.example.com".into(),
+            audience: "berth".into(),
+            keys: JwkSet { keys: Vec::new() },
+            claims: ClaimMapping {
+                user: user.map(str::to_owned),
+                teams: teams.map(str::to_owned),
+                ..ClaimMapping::default()
+            },
+            scopes: Scopes::parse("read:packages").unwrap(),
+        }
+    }
+
+    #[test]
+    fn a_repository_claim_makes_a_workload_acting_for_its_user() {
+        let claims = json!({"repository": "acme/app", "actor": "alice", "exp": 42,
+            "groups": ["acme/dev", "acme/ops"]});
+        let w = identity_from(&issuer(Some("actor"), Some("groups")), &claims).unwrap();
+        assert_eq!(
+            w.identity.subject,
+            Subject::Workload {
+                repository: "acme/app".into(),
+                user: Some("alice".into()),
+                teams: vec!["acme/dev".into(), "acme/ops".into()],
+            }
+        );
+        assert_eq!(w.identity.scopes, Scopes::parse("read:packages").unwrap());
+        assert_eq!(w.expires_at, 42);
+    }
+
+    #[test]
+    fn without_a_repository_the_user_claim_names_a_user() {
+        let claims = json!({"repository": "", "actor": "alice", "groups": "acme/dev, acme/ops"});
+        let w = identity_from(&issuer(Some("actor"), Some("groups")), &claims).unwrap();
+        assert_eq!(
+            w.identity.subject,
+            Subject::User {
+                name: "alice".into(),
+                teams: vec!["acme/dev".into(), "acme/ops".into()],
+            }
+        );
+        // A user claim the issuer does not map is not read.
+        assert_eq!(
+            identity_from(&issuer(None, None), &claims).err(),
+            Some(OidcError::NoSubject)
+        );
+        assert_eq!(
+            identity_from(&issuer(Some("actor"), None), &json!({"actor": 7})).err(),
+            Some(OidcError::NoSubject)
+        );
     }
 }

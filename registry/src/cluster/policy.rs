@@ -11,11 +11,10 @@ use berth_crds::names::REGISTRY_MANAGER;
 use berth_crds::organization::Organization;
 use berth_crds::package::{Package, PackageStatus};
 use futures_util::StreamExt;
-use kube::api::{Api, Patch, PatchParams, PostParams};
+use kube::api::{Api, PostParams};
 use kube::runtime::reflector::{self, Store};
 use kube::runtime::{WatchStreamExt, watcher};
 use kube::{Client, ResourceExt};
-use serde_json::json;
 use tokio::sync::Notify;
 
 use crate::policy::{PolicySettings, PolicySnapshot, PolicySource, PolicyWriteError};
@@ -200,14 +199,8 @@ pub async fn write_status(
     update: &PackageStatus,
 ) -> Result<(), kube::Error> {
     let current = api.get_status(resource).await?.status.unwrap_or_default();
-    let patch = json!({
-        "apiVersion": format!("{}/{}", berth_crds::GROUP, berth_crds::VERSION),
-        "kind": "Package",
-        "status": registry_fields(&current, update),
-    });
-    let params = PatchParams::apply(REGISTRY_MANAGER).force();
-    api.patch_status(resource, &params, &Patch::Apply(&patch))
-        .await?;
+    let status = registry_fields(&current, update);
+    berth_crds::patch::apply_status(api, resource, REGISTRY_MANAGER, &status).await?;
     Ok(())
 }
 

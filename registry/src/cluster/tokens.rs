@@ -18,7 +18,6 @@ use kube::runtime::{WatchStreamExt, watcher};
 use crate::auth::Authenticator;
 use crate::auth::identity::Scopes;
 use crate::auth::pat::PatRecord;
-use crate::state::AppState;
 
 /// The Secret key holding a token's record.
 pub const RECORD_KEY: &str = "record.json";
@@ -32,28 +31,20 @@ fn record_of(secret: &Secret) -> Option<PatRecord> {
     serde_json::from_slice(&bytes.0).ok()
 }
 
-/// Keeps `auth`'s PATs equal to the token Secrets of `registry` in `namespace`.
-pub fn watch(
-    client: Client,
-    namespace: &str,
-    registry: &str,
-    state: std::sync::Weak<AppState>,
-) -> Store<Secret> {
+/// Keeps `auth`'s PATs equal to the token Secrets of `registry` in `namespace`, for as
+/// long as the process runs.
+pub fn watch(client: Client, namespace: &str, registry: &str, auth: Arc<Authenticator>) {
     let api: Api<Secret> = Api::namespaced(client, namespace);
     let (store, writer) = reflector::store();
-    let reader = store.clone();
     let config = watcher::Config::default().labels(&selector(registry));
     tokio::spawn(
         reflector::reflector(writer, watcher(api, config))
             .default_backoff()
             .for_each(move |_| {
-                if let Some(state) = state.upgrade() {
-                    apply(&state.auth, &reader);
-                }
+                apply(&auth, &store);
                 futures_util::future::ready(())
             }),
     );
-    store
 }
 
 fn apply(auth: &Authenticator, store: &Store<Secret>) {
@@ -125,13 +116,4 @@ pub async fn revoke(
         }
     }
     Ok(false)
-}
-
-/// Used by tests and tools holding a store.
-pub fn records(store: &Store<Secret>) -> Vec<PatRecord> {
-    store
-        .state()
-        .iter()
-        .filter_map(|s: &Arc<Secret>| record_of(s))
-        .collect()
 }

@@ -4,8 +4,8 @@ use std::ops::Range;
 
 use bytes::Bytes;
 
+use super::error::{Error, Result};
 use super::{BlobContent, Content, keys};
-use crate::error::{Error, Result};
 use crate::oci::digest::Digest;
 use crate::oci::reference::RepoName;
 

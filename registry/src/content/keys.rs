@@ -1,10 +1,12 @@
-//! The storage key layout of the registry's metadata.
+//! The storage key layout of the registry's metadata. This file alone writes it out;
+//! everything else asks for keys here.
 //!
 //! ```text
 //! repositories/<name>/_layers/<alg>/<hex>                    blob linked into the repo
 //! repositories/<name>/_manifests/revisions/<alg>/<hex>       manifest in the repo: {"mediaType"}
 //! repositories/<name>/_manifests/tags/<tag>                  tag → digest
 //! repositories/<name>/_referrers/<alg>/<hex>/<alg>-<hex>     subject → referrer descriptor
+//! packages/<owner>/<name>/_record                            package record (metadata, times)
 //! uploads/<id>/state                                         upload session state
 //! _berth/upload-state-key                                    key of signed upload states
 //! ```
@@ -12,27 +14,44 @@
 //! Name components match `[a-z0-9]…`, so they never collide with the `_`-prefixed
 //! directories.
 
-use crate::oci::digest::Digest;
+use crate::oci::digest::{Algorithm, Digest};
 use crate::oci::reference::{RepoName, Tag};
+
+/// Every algorithm a link directory may be named after.
+pub const ALGORITHMS: [Algorithm; 2] = [Algorithm::Sha256, Algorithm::Sha512];
 
 pub fn repository(repo: &RepoName) -> String {
     format!("repositories/{repo}")
 }
 
+/// Whether `child`, listed under [`repository`], is the repository's own (`_layers`,
+/// `_manifests`, …) rather than a nested repository (`repo/sub`, another package).
+pub fn is_own_child(child: &str) -> bool {
+    child.starts_with('_')
+}
+
+/// The directory of `repo`'s blob links of `alg`, one entry per hex digest.
+pub fn layer_links(repo: &RepoName, alg: Algorithm) -> String {
+    format!("repositories/{repo}/_layers/{}", alg.as_str())
+}
+
 pub fn layer_link(repo: &RepoName, d: &Digest) -> String {
-    format!(
-        "repositories/{repo}/_layers/{}/{}",
-        d.algorithm().as_str(),
-        d.hex()
-    )
+    format!("{}/{}", layer_links(repo, d.algorithm()), d.hex())
+}
+
+/// The directory of `repo`'s manifest links of `alg`, one entry per hex digest.
+pub fn manifest_links(repo: &RepoName, alg: Algorithm) -> String {
+    format!("repositories/{repo}/_manifests/revisions/{}", alg.as_str())
 }
 
 pub fn manifest_link(repo: &RepoName, d: &Digest) -> String {
-    format!(
-        "repositories/{repo}/_manifests/revisions/{}/{}",
-        d.algorithm().as_str(),
-        d.hex()
-    )
+    format!("{}/{}", manifest_links(repo, d.algorithm()), d.hex())
+}
+
+/// The digest an entry `name` of a [`layer_links`] or [`manifest_links`] directory of
+/// `alg` stands for; `None` for a stray entry.
+pub fn linked_digest(alg: Algorithm, name: &str) -> Option<Digest> {
+    format!("{}:{name}", alg.as_str()).parse().ok()
 }
 
 pub fn tags(repo: &RepoName) -> String {
@@ -76,4 +95,26 @@ pub fn upload_state(id: &str) -> String {
 /// Where the upload-state key is kept when none is configured.
 pub fn upload_state_key() -> &'static str {
     "_berth/upload-state-key"
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn links_live_in_their_directories_and_name_their_digest() {
+        let repo = RepoName::parse("acme/app").unwrap();
+        let d = Digest::sha256_of(b"x");
+        let link = layer_link(&repo, &d);
+        assert_eq!(
+            link,
+            format!("repositories/acme/app/_layers/sha256/{}", d.hex())
+        );
+        assert!(link.starts_with(&layer_links(&repo, Algorithm::Sha256)));
+        assert!(manifest_link(&repo, &d).starts_with(&manifest_links(&repo, Algorithm::Sha256)));
+        assert_eq!(linked_digest(Algorithm::Sha256, d.hex()), Some(d));
+        assert_eq!(linked_digest(Algorithm::Sha512, "stray"), None);
+        assert!(is_own_child("_layers") && !is_own_child("sub"));
+        assert_eq!(package_record(&repo), "packages/acme/app/_record");
+    }
 }

@@ -1,4 +1,6 @@
-//! Per-key async locks, so that two requests on one upload session take turns.
+//! Per-key async locks, so that two requests on one key take turns: appends to one upload
+//! session (`Content`'s upload locks), and the creation of one package on first push
+//! (`AppState::package_locks`).
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, Weak};

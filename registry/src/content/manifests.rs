@@ -4,8 +4,8 @@
 use bytes::Bytes;
 use serde::{Deserialize, Serialize};
 
+use super::error::{Error, Result};
 use super::{Content, corrupt, keys};
-use crate::error::{Error, Result};
 use crate::oci::digest::Digest;
 use crate::oci::manifest::{Descriptor, Manifest, ManifestKind};
 use crate::oci::reference::{Reference, RepoName, Tag};

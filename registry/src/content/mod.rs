@@ -1,6 +1,7 @@
 //! The registry's content model over `Storage`: repositories that link blobs and
-//! manifests, tags, upload sessions and referrers. Handlers call this; it knows nothing
-//! of HTTP.
+//! manifests, tags, upload sessions and referrers. Every surface (the OCI API, and the
+//! REST API and pages to come) calls this; it knows nothing of HTTP, and fails with its
+//! own [`Error`], which each surface renders its own way.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -8,22 +9,24 @@ use std::time::Duration;
 use bytes::Bytes;
 
 use crate::config::Limits;
-use crate::error::{Error, Result};
 use crate::oci::digest::Digest;
-use crate::oci::reference::RepoName;
 use crate::storage::{ByteStream, Storage};
 
 mod blobs;
 mod cache;
+pub mod error;
 pub mod keys;
 pub(crate) mod locks;
 mod manifests;
 mod referrers;
+mod repository;
 mod stats;
 mod tags;
 pub mod upload_state;
 mod uploads;
 
+use error::corrupt;
+pub use error::{Error, Result};
 pub use manifests::{PutManifest, StoredManifest};
 pub use stats::RepositoryStats;
 pub use upload_state::UploadStateKey;
@@ -80,12 +83,6 @@ impl Content {
 
     pub fn storage(&self) -> &Arc<dyn Storage> {
         &self.storage
-    }
-
-    /// Whether anything (a blob, a manifest) was ever pushed to `repo`.
-    pub async fn repository_exists(&self, repo: &RepoName) -> Result<bool> {
-        let children = self.storage.list(&keys::repository(repo)).await?;
-        Ok(children.iter().any(|c| c.starts_with('_')))
     }
 
     /// Whether a metadata object exists, read from storage (for writes).
@@ -152,8 +149,4 @@ impl Content {
 pub struct BlobContent {
     pub len: u64,
     pub body: ByteStream,
-}
-
-pub(crate) fn corrupt(what: impl std::fmt::Display) -> Error {
-    Error::Storage(crate::storage::StorageError::Corrupt(what.to_string()))
 }

@@ -1,8 +1,8 @@
 //! The referrers index: for each subject digest, the descriptors of the manifests that
 //! name it as their `subject`.
 
+use super::error::Result;
 use super::{Content, corrupt, keys};
-use crate::error::Result;
 use crate::oci::digest::Digest;
 use crate::oci::manifest::Descriptor;
 use crate::oci::reference::RepoName;

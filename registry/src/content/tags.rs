@@ -2,8 +2,8 @@
 
 use bytes::Bytes;
 
+use super::error::{Error, Result};
 use super::{Content, corrupt, keys};
-use crate::error::{Error, Result};
 use crate::oci::digest::Digest;
 use crate::oci::reference::{RepoName, Tag};
 

@@ -17,9 +17,9 @@ use sha2::Sha256;
 use sha2::digest::Digest as _;
 use sha2::digest::common::hazmat::{SerializableState, SerializedState};
 
+use super::error::{Error, Result};
 use super::upload_state::SignedState;
 use super::{Content, corrupt, keys};
-use crate::error::{Error, Result};
 use crate::oci::digest::{Algorithm, Digest, DigestHasher};
 use crate::oci::range::ChunkRange;
 use crate::oci::reference::RepoName;
@@ -69,9 +69,63 @@ struct StoredSession {
 #[error("layer exceeds the size limit")]
 struct LayerTooLarge;
 
+/// What went through a body stream.
+#[derive(Default)]
 struct Tally {
     sha256: Sha256,
     received: u64,
+}
+
+/// Checks what a body's headers declare, before a byte of it is read: `Content-Range`
+/// and `Content-Length` must agree, and the session (`offset` bytes so far) must stay
+/// within `max`. Returns how many bytes the body may still bring.
+fn check_declared(body: &UploadBody, offset: u64, max: u64) -> Result<u64> {
+    if let Some(range) = body.range
+        && body.content_length.is_some_and(|n| n != range.byte_count())
+    {
+        return Err(Error::UploadInvalid(format!(
+            "Content-Range covers {} bytes but Content-Length is {}",
+            range.byte_count(),
+            body.content_length.unwrap_or_default()
+        )));
+    }
+    let declared = body.range.map(|r| r.byte_count()).or(body.content_length);
+    if declared.is_some_and(|n| offset.saturating_add(n) > max) {
+        return Err(too_large(max));
+    }
+    Ok(max - offset.min(max))
+}
+
+/// Checks what streaming a body did: storage holds exactly the `offset` bytes before it
+/// and the `received` ones (`stored` in all), and a `Content-Range` covered exactly those.
+fn check_received(
+    range: Option<ChunkRange>,
+    offset: u64,
+    received: u64,
+    stored: u64,
+) -> Result<()> {
+    if stored != offset + received {
+        return Err(corrupt(format!(
+            "upload stored {stored} bytes, expected {}",
+            offset + received
+        )));
+    }
+    if let Some(range) = range
+        && received != range.byte_count()
+    {
+        return Err(Error::UploadInvalid(format!(
+            "Content-Range covers {} bytes but the body had {received}",
+            range.byte_count()
+        )));
+    }
+    Ok(())
+}
+
+/// A blob over the per-layer limit `max`.
+fn too_large(max: u64) -> Error {
+    Error::TooLarge(format!(
+        "blob exceeds this registry's limit of {max} bytes per layer"
+    ))
 }
 
 /// Whether a session started at `started_at_ms` has outlived `timeout` at `now_ms`
@@ -143,7 +197,7 @@ impl Content {
     ) -> Result<UploadSession> {
         let _turn = self.upload_locks.lock(id).await;
         let (mut session, signed) = self.open_session(repo, id, state).await?;
-        self.write_body(repo, &mut session, signed, body).await?;
+        self.write_body(&mut session, signed, body).await?;
         self.save_session(repo, &mut session).await?;
         Ok(session)
     }
@@ -173,7 +227,7 @@ impl Content {
     ) -> Result<u64> {
         let id = session.id.clone();
         if !body.is_empty() {
-            self.write_body(repo, &mut session, signed, body).await?;
+            self.write_body(&mut session, signed, body).await?;
         }
         let actual = match digest.algorithm() {
             Algorithm::Sha256 => Digest::from_sha256_output(&session.sha256.clone().finalize()),
@@ -204,7 +258,7 @@ impl Content {
     ) -> Result<u64> {
         let declared = body.range.map(|r| r.byte_count()).or(body.content_length);
         if declared.is_some_and(|n| n > self.limits.max_layer_bytes) {
-            return Err(self.too_large());
+            return Err(too_large(self.limits.max_layer_bytes));
         }
         let session = self.upload_start(repo).await?;
         let id = session.id.clone();
@@ -262,10 +316,10 @@ impl Content {
         let key = self.upload_key().await?;
         let signed = state
             .and_then(|s| key.verify(repo.as_str(), id, s))
-            .ok_or(Error::BlobUploadUnknown)?;
+            .ok_or(Error::UploadUnknown)?;
         let session = self.load_session(repo, id).await?;
         if session.started_at_ms != signed.started_at_ms {
-            return Err(Error::BlobUploadUnknown);
+            return Err(Error::UploadUnknown);
         }
         Ok((session, signed))
     }
@@ -281,20 +335,20 @@ impl Content {
         // Ids are UUIDs this registry made; anything else names no session (and must
         // never reach a storage key).
         let id = uuid::Uuid::parse_str(id)
-            .map_err(|_| Error::BlobUploadUnknown)?
+            .map_err(|_| Error::UploadUnknown)?
             .to_string();
         let raw = self
             .storage
             .get(&keys::upload_state(&id))
             .await?
-            .ok_or(Error::BlobUploadUnknown)?;
+            .ok_or(Error::UploadUnknown)?;
         let stored: StoredSession = serde_json::from_slice(&raw).map_err(corrupt)?;
         if stored.repo != repo.as_str() {
-            return Err(Error::BlobUploadUnknown);
+            return Err(Error::UploadUnknown);
         }
         if self.is_expired(stored.started_at_ms) {
             self.storage.upload_delete(&id).await?;
-            return Err(Error::BlobUploadUnknown);
+            return Err(Error::UploadUnknown);
         }
         let state = base64::engine::general_purpose::STANDARD
             .decode(&stored.sha256_state)
@@ -334,7 +388,6 @@ impl Content {
     /// last told the session ends (`signed`); either must be the session's true end.
     async fn write_body(
         &self,
-        repo: &RepoName,
         session: &mut UploadSession,
         signed: SignedState,
         body: UploadBody,
@@ -344,36 +397,35 @@ impl Content {
             if body.range.is_none() && carries_nothing(body.stream).await? {
                 return Ok(()); // a body-less request with an old Location appends nothing
             }
-            self.sign(repo, session).await?;
             return Err(Error::ChunkOutOfOrder {
                 got: start,
                 offset: session.offset,
-                // The route turns the state into the session's URL.
-                location: session.state.clone(),
             });
         }
-        if let Some(range) = body.range
-            && body.content_length.is_some_and(|n| n != range.byte_count())
-        {
-            return Err(Error::BlobUploadInvalid(format!(
-                "Content-Range covers {} bytes but Content-Length is {}",
-                range.byte_count(),
-                body.content_length.unwrap_or_default()
-            )));
-        }
-        let max = self.limits.max_layer_bytes;
-        let declared = body.range.map(|r| r.byte_count()).or(body.content_length);
-        if declared.is_some_and(|n| session.offset.saturating_add(n) > max) {
-            return Err(self.too_large());
-        }
-        let remaining = max - session.offset.min(max);
+        let remaining = check_declared(&body, session.offset, self.limits.max_layer_bytes)?;
+        let (stored, progress, tally) = self.stream_in(session, body.stream, remaining).await?;
+        check_received(body.range, session.offset, tally.received, stored)?;
+        session.offset = stored;
+        session.sha256 = tally.sha256;
+        session.progress = progress;
+        Ok(())
+    }
+
+    /// Writes `stream` after the session's bytes, counting and hashing it; a stream of
+    /// more than `remaining` bytes is cut off as too large. Returns the stored length,
+    /// the backend's progress and what went through.
+    async fn stream_in(
+        &self,
+        session: &UploadSession,
+        stream: ByteStream,
+        remaining: u64,
+    ) -> Result<(u64, UploadProgress, Tally)> {
         let tally = Arc::new(Mutex::new(Tally {
             sha256: session.sha256.clone(),
             received: 0,
         }));
         let counter = tally.clone();
-        let stream = body
-            .stream
+        let stream = stream
             .map(move |chunk| {
                 let chunk = chunk?;
                 let mut t = counter.lock().expect("tally poisoned");
@@ -389,47 +441,16 @@ impl Content {
             .storage
             .upload_write(&session.id, &session.progress, session.offset, stream)
             .await;
-        let Tally { sha256, received } = {
-            let mut t = tally.lock().expect("tally poisoned");
-            std::mem::replace(
-                &mut *t,
-                Tally {
-                    sha256: Sha256::new(),
-                    received: 0,
-                },
-            )
-        };
-        let (new_len, progress) = match written {
+        let tally = std::mem::take(&mut *tally.lock().expect("tally poisoned"));
+        match written {
             Err(StorageError::Body(e)) if e.get_ref().is_some_and(|e| e.is::<LayerTooLarge>()) => {
-                return Err(self.too_large());
+                Err(too_large(self.limits.max_layer_bytes))
             }
-            other => other?,
-        };
-        if new_len != session.offset + received {
-            return Err(corrupt(format!(
-                "upload stored {new_len} bytes, expected {}",
-                session.offset + received
-            )));
+            other => {
+                let (stored, progress) = other?;
+                Ok((stored, progress, tally))
+            }
         }
-        if let Some(range) = body.range
-            && received != range.byte_count()
-        {
-            return Err(Error::BlobUploadInvalid(format!(
-                "Content-Range covers {} bytes but the body had {received}",
-                range.byte_count()
-            )));
-        }
-        session.offset = new_len;
-        session.sha256 = sha256;
-        session.progress = progress;
-        Ok(())
-    }
-
-    fn too_large(&self) -> Error {
-        Error::TooLarge(format!(
-            "blob exceeds this registry's limit of {} bytes per layer",
-            self.limits.max_layer_bytes
-        ))
     }
 
     async fn rehash(&self, session: &UploadSession, algorithm: Algorithm) -> Result<Digest> {
@@ -452,7 +473,66 @@ impl Content {
 mod tests {
     use std::time::Duration;
 
-    use super::expired;
+    use futures_util::StreamExt as _;
+
+    use super::*;
+
+    fn body(content_length: Option<u64>, range: Option<(u64, u64)>) -> UploadBody {
+        UploadBody {
+            stream: futures_util::stream::empty().boxed(),
+            content_length,
+            range: range.map(|(start, end_inclusive)| ChunkRange {
+                start,
+                end_inclusive,
+            }),
+        }
+    }
+
+    #[test]
+    fn declared_lengths_must_agree_and_fit_the_limit() {
+        // Nothing declared: whatever is left under the limit.
+        assert_eq!(check_declared(&body(None, None), 4, 10).unwrap(), 6);
+        assert_eq!(check_declared(&body(Some(6), None), 4, 10).unwrap(), 6);
+        assert_eq!(check_declared(&body(None, Some((4, 9))), 4, 10).unwrap(), 6);
+        assert!(matches!(
+            check_declared(&body(Some(7), None), 4, 10),
+            Err(Error::TooLarge(_))
+        ));
+        assert!(matches!(
+            check_declared(&body(None, Some((4, 10))), 4, 10),
+            Err(Error::TooLarge(_))
+        ));
+        // Disagreeing headers are refused before the limit is looked at.
+        let Err(Error::UploadInvalid(m)) = check_declared(&body(Some(3), Some((4, 5))), 4, 10)
+        else {
+            panic!("a length that disagrees with the range was accepted");
+        };
+        assert_eq!(m, "Content-Range covers 2 bytes but Content-Length is 3");
+        // A session already past the limit (a lowered limit) has no room, and no overflow.
+        assert_eq!(check_declared(&body(None, None), 12, 10).unwrap(), 0);
+        assert!(matches!(
+            check_declared(&body(Some(u64::MAX), None), 4, 10),
+            Err(Error::TooLarge(_))
+        ));
+    }
+
+    #[test]
+    fn received_bytes_must_be_stored_and_match_the_range() {
+        assert!(check_received(None, 4, 6, 10).is_ok());
+        let range = Some(ChunkRange {
+            start: 4,
+            end_inclusive: 9,
+        });
+        assert!(check_received(range, 4, 6, 10).is_ok());
+        let Err(Error::UploadInvalid(m)) = check_received(range, 4, 5, 9) else {
+            panic!("a short chunk was accepted");
+        };
+        assert_eq!(m, "Content-Range covers 6 bytes but the body had 5");
+        assert!(matches!(
+            check_received(None, 4, 6, 11),
+            Err(Error::Storage(StorageError::Corrupt(_)))
+        ));
+    }
 
     #[test]
     fn sessions_live_exactly_their_timeout() {

@@ -5,17 +5,31 @@ use bytes::Bytes;
 use serde::{Deserialize, Serialize};
 
 use crate::auth::identity::Identity;
+use crate::content::Content;
 use crate::content::keys;
-use crate::error::{Error, Result};
+use crate::content::locks::KeyedLocks;
+use crate::content::{Error, Result};
 use crate::oci::manifest::{Manifest, ManifestKind};
 use crate::oci::reference::RepoName;
+use crate::policy::PolicySource;
 use crate::policy::normalize_url;
-use crate::state::AppState;
 
 pub mod create;
 pub mod metadata;
+mod status;
 
 pub use metadata::Metadata;
+pub use status::PackageStatusSink;
+
+/// What the package use-cases work on, borrowed from the registry's state.
+pub struct Packages<'a> {
+    pub content: &'a Content,
+    pub policy: &'a dyn PolicySource,
+    /// One package creation at a time per package.
+    pub locks: &'a KeyedLocks,
+    /// In a cluster: where the Package's status is written.
+    pub status: Option<&'a dyn PackageStatusSink>,
+}
 
 /// The largest image config read for labels.
 const MAX_CONFIG: u64 = 1024 * 1024;
@@ -33,12 +47,8 @@ pub struct PackageRecord {
 }
 
 impl PackageRecord {
-    pub async fn load(app: &AppState, repo: &RepoName) -> Result<Option<PackageRecord>> {
-        let raw = app
-            .content
-            .storage()
-            .get(&keys::package_record(repo))
-            .await?;
+    pub async fn load(content: &Content, repo: &RepoName) -> Result<Option<PackageRecord>> {
+        let raw = content.storage().get(&keys::package_record(repo)).await?;
         Ok(raw.and_then(|r| serde_json::from_slice(&r).ok()))
     }
 }
@@ -47,7 +57,7 @@ impl PackageRecord {
 /// (`may_create`), link it to its source repository if it had none, and record the
 /// metadata the image carries.
 pub async fn after_manifest_push(
-    app: &AppState,
+    packages: &Packages<'_>,
     id: &Identity,
     may_create: bool,
     repo: &RepoName,
@@ -55,15 +65,15 @@ pub async fn after_manifest_push(
 ) -> Result<()> {
     let config = match (manifest.kind, &manifest.config) {
         (ManifestKind::Image, Some(c)) if c.size <= MAX_CONFIG => {
-            app.content.blob_bytes(repo, &c.digest).await?
+            packages.content.blob_bytes(repo, &c.digest).await?
         }
         _ => None,
     };
     let pushed = Metadata::of(manifest, config.as_deref());
     let (owner, name) = (repo.owner(), repo.package());
     // One creation per package, however many pushes race to make it.
-    let _turn = app.package_locks.lock(repo.as_str()).await;
-    let snap = app.policy.snapshot();
+    let _turn = packages.locks.lock(repo.as_str()).await;
+    let snap = packages.policy.snapshot();
     match snap.package(owner, name) {
         // Authorized as a push to an existing package that has since lost its policy:
         // not this caller's to create.
@@ -76,7 +86,8 @@ pub async fn after_manifest_push(
                 pushed.source.as_deref(),
                 jiff::Timestamp::now(),
             );
-            app.policy
+            packages
+                .policy
                 .create_package(package)
                 .await
                 .map_err(Error::Policy)?;
@@ -84,7 +95,8 @@ pub async fn after_manifest_push(
         }
         Some(p) if p.repository.is_none() => {
             if let Some(source) = &pushed.source {
-                app.policy
+                packages
+                    .policy
                     .link_package(owner, name, source)
                     .await
                     .map_err(Error::Policy)?;
@@ -94,7 +106,7 @@ pub async fn after_manifest_push(
         Some(_) => {}
     }
     let now = jiff::Timestamp::now().to_string();
-    let record = match PackageRecord::load(app, repo).await? {
+    let record = match PackageRecord::load(packages.content, repo).await? {
         Some(old) => PackageRecord {
             updated_at: now,
             metadata: old.metadata.updated_by(&pushed),
@@ -109,12 +121,18 @@ pub async fn after_manifest_push(
         },
     };
     let json = serde_json::to_vec(&record).expect("records serialize");
-    app.content
+    packages
+        .content
         .storage()
         .put(&keys::package_record(repo), Bytes::from(json))
         .await?;
-    if let Some(cluster) = &app.cluster {
-        crate::cluster::lifecycle::record_push(app, &cluster.packages, repo).await;
+    if let Some(status) = packages.status {
+        match packages.content.repository_stats(repo).await {
+            Ok(stats) => status.pushed(repo, &stats).await,
+            Err(e) => {
+                tracing::warn!(package = %repo, error = %e, "counting the package's content failed")
+            }
+        }
     }
     Ok(())
 }

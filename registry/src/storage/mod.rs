@@ -16,6 +16,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::oci::digest::Digest;
 
+/// The trait's contract as one suite of cases, run on every backend.
+pub mod contract;
 pub mod fs;
 pub mod s3;
 

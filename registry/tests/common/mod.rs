@@ -15,6 +15,7 @@ use base64::Engine as _;
 use berth_registry::config::{Config, Limits};
 use berth_registry::hosts::Hosts;
 use berth_registry::server;
+use berth_registry::start::Started;
 use berth_registry::state::AppState;
 use bytes::Bytes;
 use http_body_util::BodyExt;
@@ -36,6 +37,8 @@ pub const DOCKER_LAYER: &str = "application/vnd.docker.image.rootfs.diff.tar.gzi
 pub struct TestRegistry {
     pub dir: Arc<TempDir>,
     pub state: Arc<AppState>,
+    /// Keeps the PAT and key watchers running for as long as the registry is used.
+    _started: Arc<Started>,
     app: Router,
     /// Sent with every request that has no `Authorization` of its own (the bootstrap
     /// admin's PAT, unless a test says otherwise).
@@ -118,14 +121,16 @@ impl TestRegistry {
             ..Config::default()
         };
         adjust(&mut config);
-        let standalone = berth_registry::standalone::build(&config).expect("registry state");
-        let token = standalone
+        let mut started = berth_registry::start::standalone(&config).expect("registry state");
+        let token = started
             .bootstrap_token
+            .take()
             .expect("a first start makes a bootstrap token");
-        let app = server::app(standalone.state.clone());
+        let app = server::app(started.state.clone());
         TestRegistry {
             dir: Arc::new(dir),
-            state: standalone.state,
+            state: started.state.clone(),
+            _started: Arc::new(started),
             app,
             authorization: Some(basic("admin", &token)),
         }
@@ -141,6 +146,7 @@ impl TestRegistry {
         TestRegistry {
             dir: self.dir.clone(),
             state: self.state.clone(),
+            _started: self._started.clone(),
             app: self.app.clone(),
             authorization,
         }
@@ -262,6 +268,11 @@ impl TestRegistry {
         self.request(Method::DELETE, uri, &[], Body::empty()).await
     }
 
+    /// A `POST` with no body (a session start, or a mount when `uri` asks for one).
+    pub async fn post(&self, uri: &str) -> Resp {
+        self.request(Method::POST, uri, &[], Body::empty()).await
+    }
+
     /// `PATCH`/`PUT` on an upload with the body and its length.
     pub async fn send_bytes(
         &self,
@@ -288,6 +299,12 @@ impl TestRegistry {
         self.send_bytes(Method::PATCH, location, &range, data).await
     }
 
+    /// `PATCH`es `body` into an upload session as a stream: no `Content-Length`, no
+    /// `Content-Range` (a client that does not know the length up front).
+    pub async fn patch_stream(&self, location: &str, body: impl Into<Body>) -> Resp {
+        self.request(Method::PATCH, location, &[], body).await
+    }
+
     /// Finishes an upload session with `PUT ?digest=` and a last chunk of `data`.
     pub async fn finish(&self, location: &str, digest: &str, data: &[u8]) -> Resp {
         let uri = with_digest(location, digest);
@@ -304,16 +321,14 @@ impl TestRegistry {
         digest
     }
 
-    /// Starts an upload session in `repo`; returns its `Location`.
+    /// `POST /v2/<repo>/blobs/uploads/`, whatever the answer (a session, or a refusal).
+    pub async fn try_start_upload(&self, repo: &str) -> Resp {
+        self.post(&format!("/v2/{repo}/blobs/uploads/")).await
+    }
+
+    /// Starts an upload session in `repo`, which must be accepted; returns its `Location`.
     pub async fn start_upload(&self, repo: &str) -> String {
-        let r = self
-            .request(
-                Method::POST,
-                &format!("/v2/{repo}/blobs/uploads/"),
-                &[],
-                Body::empty(),
-            )
-            .await;
+        let r = self.try_start_upload(repo).await;
         r.assert_status(StatusCode::ACCEPTED);
         r.header("location").to_owned()
     }

@@ -6,20 +6,19 @@ use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
 use super::Handled;
-use crate::error::Error;
+use crate::content::Error;
 use crate::oci::digest::Digest;
-use crate::oci::http::{DOCKER_CONTENT_DIGEST, etag, header_str, value};
 use crate::oci::range::{RangeRequest, parse_range};
 use crate::oci::reference::RepoName;
 use crate::state::AppState;
+use crate::web::oci::http::{DOCKER_CONTENT_DIGEST, etag, header_str, value};
 
-pub async fn get(app: &AppState, name: &str, digest: &str, parts: &Parts) -> Handled {
-    let repo = RepoName::parse(name)?;
+pub async fn get(app: &AppState, repo: &RepoName, digest: &str, parts: &Parts) -> Handled {
     let digest: Digest = digest.parse()?;
     if parts.method == Method::HEAD {
         let len = app
             .content
-            .blob_len(&repo, &digest)
+            .blob_len(repo, &digest)
             .await?
             .ok_or(Error::BlobUnknown)?;
         return Ok(blob_response(StatusCode::OK, &digest, len, Body::empty()));
@@ -28,7 +27,7 @@ pub async fn get(app: &AppState, name: &str, digest: &str, parts: &Parts) -> Han
     // Whole-blob GETs may go straight to the backend (S3 with `redirect: true`), so the
     // bytes bypass the registry. Ranges are answered here, with the spec's 206/416.
     if range_header.is_none()
-        && let Some(url) = app.content.blob_redirect(&repo, &digest).await?
+        && let Some(url) = app.content.blob_redirect(repo, &digest).await?
     {
         let mut resp = StatusCode::TEMPORARY_REDIRECT.into_response();
         let h = resp.headers_mut();
@@ -39,7 +38,7 @@ pub async fn get(app: &AppState, name: &str, digest: &str, parts: &Parts) -> Han
     let mut partial = None;
     let blob = app
         .content
-        .blob_open(&repo, &digest, |len| {
+        .blob_open(repo, &digest, |len| {
             match range_header.map(|h| parse_range(h, len)) {
                 None | Some(RangeRequest::Full) => Ok(0..len),
                 Some(RangeRequest::Partial(r)) => {
@@ -92,9 +91,8 @@ fn blob_response(status: StatusCode, digest: &Digest, len: u64, body: Body) -> R
     resp
 }
 
-pub async fn delete(app: &AppState, name: &str, digest: &str) -> Handled {
-    let repo = RepoName::parse(name)?;
+pub async fn delete(app: &AppState, repo: &RepoName, digest: &str) -> Handled {
     let digest: Digest = digest.parse()?;
-    app.content.blob_delete(&repo, &digest).await?;
+    app.content.blob_delete(repo, &digest).await?;
     Ok(StatusCode::ACCEPTED.into_response())
 }

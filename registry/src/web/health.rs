@@ -1,4 +1,5 @@
-//! `/livez`, `/readyz` and `/metrics`: served outside the API routers, on every host.
+//! `/livez`, `/readyz` and `/metrics`: on every host, outside the surfaces' tracing,
+//! request metrics and host isolation (see `web::app`).
 
 use std::sync::Arc;
 

@@ -7,18 +7,17 @@ use axum::response::IntoResponse;
 
 use super::Handled;
 use super::access::Access;
-use crate::error::Error;
-use crate::oci::http::{
+use crate::content;
+use crate::oci::reference::{Reference, RepoName, Tag};
+use crate::state::AppState;
+use crate::web::oci::http::{
     DOCKER_CONTENT_DIGEST, OCI_SUBJECT, OCI_TAG, Query, content_length, etag, header_str,
     if_none_match, value,
 };
-use crate::oci::reference::{Reference, RepoName, Tag};
-use crate::state::AppState;
 
-pub async fn get(app: &AppState, name: &str, reference: &str, parts: &Parts) -> Handled {
-    let repo = RepoName::parse(name)?;
+pub async fn get(app: &AppState, repo: &RepoName, reference: &str, parts: &Parts) -> Handled {
     let reference = Reference::parse(reference)?;
-    let m = app.content.manifest_get(&repo, &reference).await?;
+    let m = app.content.manifest_get(repo, &reference).await?;
     let tag = etag(&m.digest);
     let not_modified =
         header_str(parts, &header::IF_NONE_MATCH).is_some_and(|h| if_none_match(h, &tag));
@@ -43,12 +42,11 @@ pub async fn get(app: &AppState, name: &str, reference: &str, parts: &Parts) -> 
 pub async fn put(
     app: &AppState,
     access: &Access,
-    name: &str,
+    repo: &RepoName,
     reference: &str,
     parts: &Parts,
     body: Body,
 ) -> Handled {
-    let repo = RepoName::parse(name)?;
     let reference = Reference::parse(reference)?;
     let extra_tags = Query::of(parts)
         .all("tag")
@@ -56,12 +54,12 @@ pub async fn put(
         .collect::<Result<Vec<_>, _>>()?;
     let max = app.content.limits().max_manifest_bytes;
     let too_large = || {
-        Error::TooLarge(format!(
+        content::Error::TooLarge(format!(
             "manifest exceeds this registry's limit of {max} bytes"
         ))
     };
     if content_length(parts)?.is_some_and(|n| n > max) {
-        return Err(too_large());
+        return Err(too_large().into());
     }
     let body = axum::body::to_bytes(body, usize::try_from(max).unwrap_or(usize::MAX))
         .await
@@ -69,13 +67,13 @@ pub async fn put(
     let content_type = header_str(parts, &header::CONTENT_TYPE);
     let put = app
         .content
-        .manifest_put(&repo, &reference, content_type, body, &extra_tags)
+        .manifest_put(repo, &reference, content_type, body, &extra_tags)
         .await?;
     crate::packages::after_manifest_push(
-        app,
+        &app.packages(),
         &access.identity,
         access.creates,
-        &repo,
+        repo,
         &put.manifest,
     )
     .await?;
@@ -83,7 +81,7 @@ pub async fn put(
     let h = resp.headers_mut();
     h.insert(
         header::LOCATION,
-        value(format!("/v2/{name}/manifests/{}", put.digest)),
+        value(format!("/v2/{repo}/manifests/{}", put.digest)),
     );
     h.insert(DOCKER_CONTENT_DIGEST, value(put.digest.to_string()));
     h.insert(header::CONTENT_LENGTH, HeaderValue::from(0));
@@ -96,9 +94,8 @@ pub async fn put(
     Ok(resp)
 }
 
-pub async fn delete(app: &AppState, name: &str, reference: &str) -> Handled {
-    let repo = RepoName::parse(name)?;
+pub async fn delete(app: &AppState, repo: &RepoName, reference: &str) -> Handled {
     let reference = Reference::parse(reference)?;
-    app.content.manifest_delete(&repo, &reference).await?;
+    app.content.manifest_delete(repo, &reference).await?;
     Ok(StatusCode::ACCEPTED.into_response())
 }

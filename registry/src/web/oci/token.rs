@@ -2,6 +2,9 @@
 //! for anonymous pulls) and receive a registry token. The token names the caller; what
 //! it may do to each repository is decided on every request, so the response is the
 //! same whatever the requested scopes, and a partial grant is never an error.
+//!
+//! Part of the OCI surface (the token realm its challenges name); `auth/` verifies the
+//! credentials and signs the token.
 
 use std::sync::Arc;
 
@@ -9,21 +12,22 @@ use axum::Json;
 use axum::Router;
 use axum::extract::{Request, State};
 use axum::http::request::Parts;
-use axum::http::{StatusCode, header};
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use serde_json::json;
 
-use super::scope::parse_scopes;
-use super::{AuthError, SignedIn};
-use crate::error::Error;
+use super::error::OciError;
+use super::http::Query;
+use crate::auth::scope::parse_scopes;
+use crate::auth::{AuthError, SignedIn};
 use crate::hosts::realm_and_service;
-use crate::oci::http::Query;
 use crate::state::AppState;
 
 /// Form bodies of `POST /token` are small; anything larger is refused.
 const MAX_FORM: usize = 64 * 1024;
 
+/// `/token`, to merge beside the `/v2` router.
 pub fn router() -> Router<Arc<AppState>> {
     Router::new().route("/token", get(get_token).post(post_token))
 }
@@ -33,8 +37,8 @@ async fn get_token(State(app): State<Arc<AppState>>, request: Request) -> Respon
     let query = Query::of(&parts);
     let result = check_scopes(query.all("scope")).and_then(|()| {
         let who = match parts.headers.get(header::AUTHORIZATION) {
-            None => anonymous(),
-            Some(value) => sign_in_header(&app, value)?,
+            None => SignedIn::anonymous(),
+            Some(value) => app.auth.sign_in_header(value).map_err(refused)?,
         };
         issue(&app, &parts, &who, false)
     });
@@ -45,7 +49,7 @@ async fn get_token(State(app): State<Arc<AppState>>, request: Request) -> Respon
 async fn post_token(State(app): State<Arc<AppState>>, request: Request) -> Response {
     let (parts, body) = request.into_parts();
     let Ok(body) = axum::body::to_bytes(body, MAX_FORM).await else {
-        return Error::InvalidParameter("the token request body is too large".into())
+        return OciError::InvalidParameter("the token request body is too large".into())
             .into_response();
     };
     let form: Vec<(String, String)> = form_urlencoded::parse(&body).into_owned().collect();
@@ -59,16 +63,16 @@ async fn post_token(State(app): State<Arc<AppState>>, request: Request) -> Respo
             Some("password") => app
                 .auth
                 .sign_in(field("password").unwrap_or_default())
-                .map_err(|e| unauthorized(&app, &parts, e))?,
+                .map_err(refused)?,
             Some(other) => {
-                return Err(Error::InvalidParameter(format!(
+                return Err(OciError::InvalidParameter(format!(
                     "grant_type {other:?} is not supported; use password (a PAT or a workload token)"
                 )));
             }
             // No grant: like `GET /token`, whatever the Authorization header says.
             None => match parts.headers.get(header::AUTHORIZATION) {
-                Some(value) => sign_in_header(&app, value)?,
-                None => anonymous(),
+                Some(value) => app.auth.sign_in_header(value).map_err(refused)?,
+                None => SignedIn::anonymous(),
             },
         };
         issue(&app, &parts, &who, true)
@@ -76,56 +80,24 @@ async fn post_token(State(app): State<Arc<AppState>>, request: Request) -> Respo
     result.unwrap_or_else(|e| e.into_response())
 }
 
-fn check_scopes<'a>(scopes: impl Iterator<Item = &'a str>) -> Result<(), Error> {
+fn check_scopes<'a>(scopes: impl Iterator<Item = &'a str>) -> Result<(), OciError> {
     for s in scopes {
-        parse_scopes(s).map_err(|e| Error::InvalidParameter(e.to_string()))?;
+        parse_scopes(s).map_err(|e| OciError::InvalidParameter(e.to_string()))?;
     }
     Ok(())
 }
 
-fn anonymous() -> SignedIn {
-    SignedIn {
-        identity: super::identity::Identity::anonymous(),
-        pat: None,
-        expires_at: None,
-    }
-}
-
-/// Credentials in an `Authorization` header at sign-in: Basic with a PAT or workload
-/// token as the password, or a registry token being renewed.
-fn sign_in_header(app: &AppState, value: &axum::http::HeaderValue) -> Result<SignedIn, Error> {
-    let text = value.to_str().unwrap_or_default();
-    let result = match text.split_once(' ') {
-        Some((scheme, b64)) if scheme.eq_ignore_ascii_case("basic") => {
-            super::decode_basic(b64.trim())
-                .ok_or(AuthError::Malformed)
-                .and_then(|(_, secret)| app.auth.sign_in(&secret))
-        }
-        _ => app.auth.authenticate(Some(value)).map(|identity| SignedIn {
-            identity,
-            pat: None,
-            expires_at: None,
-        }),
-    };
-    result.map_err(|e| Error::Unauthorized {
-        message: e.to_string(),
-        challenge: r#"Basic realm="berth""#.to_owned(),
-    })
-}
-
-fn unauthorized(_app: &AppState, _parts: &Parts, e: AuthError) -> Error {
-    Error::Unauthorized {
+/// Credentials refused at sign-in: a 401 asking for Basic credentials.
+fn refused(e: AuthError) -> OciError {
+    OciError::Unauthorized {
         message: e.to_string(),
         challenge: r#"Basic realm="berth""#.to_owned(),
     }
 }
 
-fn issue(app: &AppState, parts: &Parts, who: &SignedIn, oauth: bool) -> Result<Response, Error> {
+fn issue(app: &AppState, parts: &Parts, who: &SignedIn, oauth: bool) -> Result<Response, OciError> {
     let (_, service) = realm_and_service(&app.hosts, parts);
-    let (token, claims) = app
-        .auth
-        .issue(who, &service)
-        .map_err(|e| Error::Storage(crate::storage::StorageError::Corrupt(e.to_string())))?;
+    let (token, claims) = app.auth.issue(who, &service)?;
     let issued_at = jiff::Timestamp::from_second(claims.iat)
         .map(|t| t.to_string())
         .unwrap_or_default();
@@ -136,9 +108,7 @@ fn issue(app: &AppState, parts: &Parts, who: &SignedIn, oauth: bool) -> Result<R
         json!({"token": token, "access_token": token, "expires_in": expires_in, "issued_at": issued_at})
     };
     let mut resp = (StatusCode::OK, Json(body)).into_response();
-    resp.headers_mut().insert(
-        header::CACHE_CONTROL,
-        axum::http::HeaderValue::from_static("no-store"),
-    );
+    resp.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     Ok(resp)
 }

@@ -7,9 +7,9 @@ use axum::http::request::Parts;
 use axum::http::{HeaderName, HeaderValue, header};
 use futures_util::{StreamExt, TryStreamExt};
 
-use super::digest::Digest;
 use crate::content::UploadBody;
-use crate::error::{Error, Result};
+use crate::content::{Error, Result};
+use crate::oci::digest::Digest;
 use crate::oci::range::parse_chunk_range;
 use crate::storage::ByteStream;
 
@@ -78,7 +78,7 @@ pub fn upload_body(parts: &Parts, body: Body) -> Result<UploadBody> {
     let range = match header_str(parts, &header::CONTENT_RANGE) {
         None => None,
         Some(v) => Some(parse_chunk_range(v).ok_or_else(|| {
-            Error::BlobUploadInvalid(format!("Content-Range {v:?} is not of the form START-END"))
+            Error::UploadInvalid(format!("Content-Range {v:?} is not of the form START-END"))
         })?),
     };
     Ok(UploadBody {

@@ -7,20 +7,16 @@ use serde_json::json;
 
 use super::Handled;
 use crate::oci::digest::Digest;
-use crate::oci::http::{OCI_FILTERS_APPLIED, Query};
 use crate::oci::media_types::OCI_INDEX;
 use crate::oci::reference::RepoName;
 use crate::state::AppState;
+use crate::web::oci::http::{OCI_FILTERS_APPLIED, Query};
 
-pub async fn list(app: &AppState, name: &str, digest: &str, parts: &Parts) -> Handled {
-    let repo = RepoName::parse(name)?;
+pub async fn list(app: &AppState, repo: &RepoName, digest: &str, parts: &Parts) -> Handled {
     let subject: Digest = digest.parse()?;
     let query = Query::of(parts);
     let artifact_type = query.get("artifactType").filter(|t| !t.is_empty());
-    let manifests = app
-        .content
-        .referrers(&repo, &subject, artifact_type)
-        .await?;
+    let manifests = app.content.referrers(repo, &subject, artifact_type).await?;
     let index = json!({"schemaVersion": 2, "mediaType": OCI_INDEX, "manifests": manifests});
     let mut resp = axum::Json(index).into_response();
     let h = resp.headers_mut();

@@ -7,13 +7,13 @@ use axum::response::IntoResponse;
 use serde_json::json;
 
 use super::Handled;
-use crate::error::Error;
-use crate::oci::http::{Query, value};
+use crate::content::Error;
 use crate::oci::reference::RepoName;
 use crate::state::AppState;
+use crate::web::oci::http::{Query, value};
 
-pub async fn list(app: &AppState, name: &str, parts: &Parts) -> Handled {
-    let repo = RepoName::parse(name)?;
+pub async fn list(app: &AppState, repo: &RepoName, parts: &Parts) -> Handled {
+    let name = repo.as_str();
     let query = Query::of(parts);
     let n = query
         .get("n")
@@ -23,7 +23,7 @@ pub async fn list(app: &AppState, name: &str, parts: &Parts) -> Handled {
         })
         .transpose()?;
     let last = query.get("last");
-    let tags = app.content.tags_list(&repo, last, n).await?;
+    let tags = app.content.tags_list(repo, last, n).await?;
     // A full page may have a successor; the client follows `Link` until a short page.
     let next = match (n, tags.last()) {
         (Some(n), Some(last)) if n > 0 && tags.len() == n => Some(format!(

@@ -1,5 +1,5 @@
-//! The site host (`HOST`): package pages and the REST API will live here. Until they do,
-//! its root says where images are served.
+//! The pages surface on the site host (`HOST`). Until the package pages land, its root
+//! says where images are served.
 
 use std::sync::Arc;
 
