@@ -6,6 +6,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use axum::serve::ListenerExt;
 use tokio::net::TcpListener;
 
 use crate::cluster::ClusterOptions;
@@ -59,7 +60,15 @@ impl Server {
         } = self.started;
         let purger = tokio::spawn(purge_expired_uploads(state.clone()));
         tokio::spawn(first_storage_check(state.clone()));
-        let result = axum::serve(self.listener, app(state))
+        // Nagle's algorithm holds the last segment of a streamed body until the client's
+        // delayed ACK (40 ms) on keep-alive connections: a 1 MB blob pull took 44 ms
+        // instead of 1. Every response is written in large frames, so nothing is lost.
+        let listener = self.listener.tap_io(|tcp| {
+            if let Err(e) = tcp.set_nodelay(true) {
+                tracing::warn!(error = %e, "cannot set TCP_NODELAY");
+            }
+        });
+        let result = axum::serve(listener, app(state))
             .with_graceful_shutdown(shutdown)
             .await;
         purger.abort();
