@@ -5,6 +5,7 @@
 //!
 //!   BERTH_BIN=target/release/berth cargo run --release --example operator_bench [-- COUNT]
 
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -69,14 +70,48 @@ async fn main() -> Result<()> {
     let ns = ns.name().to_owned();
     let client = cluster.client().await?;
 
-    // The operator, watching only this namespace.
+    let operator = start_operator(&berth, &cluster, &ns).await?;
+    let packages: Api<Package> = Api::namespaced(client.clone(), &ns);
+    let started = Instant::now();
+    apply_packages(&packages, count).await?;
+    let applied_in = started.elapsed();
+    wait_all_ready(&packages, count, started).await?;
+    let all_ready = started.elapsed();
+    let (rss, hwm) = rss_mib(operator.0.id())?;
+
+    let dir = tempfile::tempdir()?;
+    let (_registry, reg_port) = start_registry(&berth, &cluster, &ns, dir.path()).await?;
+    let mut latencies = propagation(&packages, reg_port).await?;
+    latencies.sort_by(|a, b| a.total_cmp(b));
+    let (p50, p99) = (percentile(&latencies, 0.50), percentile(&latencies, 0.99));
+
+    println!("| figure | result | target |");
+    println!("|---|---|---|");
+    println!(
+        "| {count} Packages applied (32 at a time) | {:.1} s | |",
+        applied_in.as_secs_f64()
+    );
+    println!(
+        "| {count} Packages all Ready | {:.1} s | ≤ 30 s |",
+        all_ready.as_secs_f64()
+    );
+    println!("| operator RSS after (peak) | {rss:.0} MiB ({hwm:.0} MiB) | ≤ 100 MiB |");
+    println!(
+        "| policy propagation p50 / p99 ({} edits) | {p50:.0} ms / {p99:.0} ms | p99 ≤ 2 s |",
+        latencies.len()
+    );
+    Ok(())
+}
+
+/// The operator, watching only `ns`, once it is ready.
+async fn start_operator(berth: &str, cluster: &Cluster, ns: &str) -> Result<Killed> {
     let op_port = free_port()?;
     let operator = Killed(
-        Command::new(&berth)
+        Command::new(berth)
             .args([
                 "operator",
                 "--namespace",
-                &ns,
+                ns,
                 "--listen",
                 &format!("127.0.0.1:{op_port}"),
             ])
@@ -87,10 +122,11 @@ async fn main() -> Result<()> {
             .context("starting the operator")?,
     );
     wait_http(&format!("http://127.0.0.1:{op_port}/readyz"), |s| s == 200).await?;
+    Ok(operator)
+}
 
-    // 1,000 Packages, applied 32 at a time.
-    let packages: Api<Package> = Api::namespaced(client.clone(), &ns);
-    let started = Instant::now();
+/// `count` Packages, applied 32 at a time.
+async fn apply_packages(packages: &Api<Package>, count: usize) -> Result<()> {
     let applied: Vec<Result<Package, kube::Error>> = stream::iter(0..count)
         .map(|i| {
             let api = packages.clone();
@@ -113,7 +149,11 @@ async fn main() -> Result<()> {
     for r in applied {
         r?;
     }
-    let applied_in = started.elapsed();
+    Ok(())
+}
+
+/// Waits until all `count` Packages are Ready, at most 10 minutes after `started`.
+async fn wait_all_ready(packages: &Api<Package>, count: usize, started: Instant) -> Result<()> {
     loop {
         let ready = packages
             .list(&ListParams::default())
@@ -129,34 +169,39 @@ async fn main() -> Result<()> {
             })
             .count();
         if ready == count {
-            break;
+            return Ok(());
         }
         if started.elapsed() > Duration::from_secs(600) {
             bail!("only {ready} of {count} Packages Ready after 10 minutes");
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    let all_ready = started.elapsed();
-    let (rss, hwm) = rss_mib(operator.0.id())?;
+}
 
-    // A registry pod (a local process with the admin's identity) on the same namespace.
-    let dir = tempfile::tempdir()?;
-    let status = Command::new(&berth)
+/// A registry pod (a local process with the admin's identity) on `ns`, its files in
+/// `dir`, once it is ready; and its port.
+async fn start_registry(
+    berth: &str,
+    cluster: &Cluster,
+    ns: &str,
+    dir: &Path,
+) -> Result<(Killed, u16)> {
+    let status = Command::new(berth)
         .args(["token", "rotate-key", "--data-dir"])
-        .arg(dir.path())
+        .arg(dir)
         .stderr(Stdio::null())
         .status()?;
     if !status.success() {
         bail!("making a signing key failed");
     }
     let reg_port = free_port()?;
-    let config = dir.path().join("registry.yaml");
+    let config = dir.join("registry.yaml");
     std::fs::write(
         &config,
         "apiVersion: berth.dev/v1alpha1\nkind: Registry\nmetadata: {name: main}\nspec: {}\n",
     )?;
-    let _registry = Killed(
-        Command::new(&berth)
+    let registry = Killed(
+        Command::new(berth)
             .args([
                 "registry",
                 "serve",
@@ -167,16 +212,16 @@ async fn main() -> Result<()> {
             ])
             .args([
                 "--namespace",
-                &ns,
+                ns,
                 "--listen",
                 &format!("127.0.0.1:{reg_port}"),
             ])
             .arg("--config")
             .arg(&config)
             .arg("--data-dir")
-            .arg(dir.path().join("data"))
+            .arg(dir.join("data"))
             .arg("--keys-dir")
-            .arg(dir.path().join("auth/keys"))
+            .arg(dir.join("auth/keys"))
             .env("KUBECONFIG", cluster.kubeconfig())
             .env("RUST_LOG", "warn")
             .stdout(Stdio::null())
@@ -184,9 +229,12 @@ async fn main() -> Result<()> {
             .context("starting the registry")?,
     );
     wait_http(&format!("http://127.0.0.1:{reg_port}/readyz"), |s| s == 200).await?;
+    Ok((registry, reg_port))
+}
 
-    // Propagation: flip team/app-0 between private and public; time until an anonymous
-    // request sees the change (401 while private, anything else once public).
+/// Propagation: flips team/app-0 between private and public; the milliseconds until an
+/// anonymous request sees each change (401 while private, anything else once public).
+async fn propagation(packages: &Api<Package>, reg_port: u16) -> Result<Vec<f64>> {
     let url = format!("http://127.0.0.1:{reg_port}/v2/team/app-0/tags/list");
     let http = reqwest::Client::new();
     let mut latencies = Vec::new();
@@ -218,23 +266,5 @@ async fn main() -> Result<()> {
         }
         latencies.push(t0.elapsed().as_secs_f64() * 1000.0);
     }
-    latencies.sort_by(|a, b| a.total_cmp(b));
-    let (p50, p99) = (percentile(&latencies, 0.50), percentile(&latencies, 0.99));
-
-    println!("| figure | result | target |");
-    println!("|---|---|---|");
-    println!(
-        "| {count} Packages applied (32 at a time) | {:.1} s | |",
-        applied_in.as_secs_f64()
-    );
-    println!(
-        "| {count} Packages all Ready | {:.1} s | ≤ 30 s |",
-        all_ready.as_secs_f64()
-    );
-    println!("| operator RSS after (peak) | {rss:.0} MiB ({hwm:.0} MiB) | ≤ 100 MiB |");
-    println!(
-        "| policy propagation p50 / p99 ({} edits) | {p50:.0} ms / {p99:.0} ms | p99 ≤ 2 s |",
-        latencies.len()
-    );
-    Ok(())
+    Ok(latencies)
 }

@@ -6,14 +6,15 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use berth_crds::names::OPERATOR_MANAGER;
-use berth_crds::organization::Organization;
+use berth_crds::organization::{Organization, OrganizationStatus};
+use berth_crds::patch::apply_status;
 use berth_registry::policy::normalize_url;
 use futures_util::StreamExt;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
-use kube::ResourceExt;
-use kube::api::{Api, Patch, PatchParams};
+use kube::api::Api;
 use kube::runtime::controller::Action;
 use kube::runtime::{Controller, watcher};
+use kube::{Client, ResourceExt};
 use serde_json::json;
 
 use crate::conditions::{Want, merge};
@@ -71,44 +72,57 @@ pub fn problems(org: &Organization) -> Vec<(&'static str, String)> {
     out
 }
 
-async fn reconcile(org: Arc<Organization>, ctx: Arc<Context>) -> Result<Action> {
-    let result = async {
-        let ns = org
-            .namespace()
-            .ok_or_else(|| Error::NoNamespace(org.name_any()))?;
-        let found = problems(&org);
-        let ready = match found.first() {
-            None => Want::new("Ready", true, "Valid", "the organization is in force"),
-            Some((reason, _)) => {
-                let all: Vec<_> = found.iter().map(|(_, m)| m.as_str()).collect();
-                Want::new("Ready", false, *reason, all.join("; "))
-            }
-        };
-        let status = org.status.clone().unwrap_or_default();
-        let conditions = merge(
-            &status.conditions,
-            &[ready],
-            org.metadata.generation,
-            Time(jiff::Timestamp::now()),
-        );
-        if conditions != status.conditions || status.observed_generation != org.metadata.generation
-        {
-            let patch = json!({
-                "apiVersion": format!("{}/{}", berth_crds::GROUP, berth_crds::VERSION),
-                "kind": "Organization",
-                "status": {"conditions": conditions, "observedGeneration": org.metadata.generation},
-            });
-            let api: Api<Organization> = Api::namespaced(ctx.client.clone(), &ns);
-            let params = PatchParams::apply(OPERATOR_MANAGER).force();
-            api.patch_status(&org.name_any(), &params, &Patch::Apply(&patch))
-                .await?;
+/// The status the operator reports for `org`: a `Ready` condition naming every problem,
+/// merged into the current conditions. Pure.
+pub fn desired_status(org: &Organization, now: Time) -> OrganizationStatus {
+    let found = problems(org);
+    let ready = match found.first() {
+        None => Want::new("Ready", true, "Valid", "the organization is in force"),
+        Some((reason, _)) => {
+            let all: Vec<_> = found.iter().map(|(_, m)| m.as_str()).collect();
+            Want::new("Ready", false, *reason, all.join("; "))
         }
-        Ok(Action::requeue(Duration::from_secs(600)))
+    };
+    let current = org.status.clone().unwrap_or_default();
+    OrganizationStatus {
+        observed_generation: org.metadata.generation,
+        conditions: merge(&current.conditions, &[ready], org.metadata.generation, now),
     }
-    .await;
+}
+
+async fn reconcile(org: Arc<Organization>, ctx: Arc<Context>) -> Result<Action> {
+    let result = reconcile_inner(&org, &ctx).await;
     ctx.metrics
         .count("Organization", if result.is_ok() { "ok" } else { "error" });
     result
+}
+
+/// Dereference (nothing: an Organization names no other object) → validate and build its
+/// status (pure, [`desired_status`]) → apply (nothing: the registry pods read
+/// Organizations themselves) → update the status.
+async fn reconcile_inner(org: &Organization, ctx: &Context) -> Result<Action> {
+    let ns = org
+        .namespace()
+        .ok_or_else(|| Error::NoNamespace(org.name_any()))?;
+    let next = desired_status(org, Time(jiff::Timestamp::now()));
+    update_status(&Api::namespaced(ctx.client.clone(), &ns), org, &next).await?;
+    Ok(Action::requeue(Duration::from_secs(600)))
+}
+
+/// Writes `next` unless the Organization already shows it.
+async fn update_status(
+    api: &Api<Organization>,
+    org: &Organization,
+    next: &OrganizationStatus,
+) -> Result<()> {
+    if org.status.clone().unwrap_or_default() == *next {
+        return Ok(());
+    }
+    // Both fields always, as this manager owns them (an absent generation is `null`).
+    let status =
+        json!({"conditions": next.conditions, "observedGeneration": next.observed_generation});
+    apply_status(api, &org.name_any(), OPERATOR_MANAGER, &status).await?;
+    Ok(())
 }
 
 fn error_policy(org: Arc<Organization>, error: &Error, _ctx: Arc<Context>) -> Action {
@@ -116,9 +130,15 @@ fn error_policy(org: Arc<Organization>, error: &Error, _ctx: Arc<Context>) -> Ac
     Action::requeue(Duration::from_secs(10))
 }
 
-pub async fn run(ctx: Arc<Context>, namespace: Option<&str>) {
-    let api: Api<Organization> = crate::scoped(&ctx.client, namespace);
-    Controller::new(api, watcher::Config::default())
+/// The Organization controller over `namespace` (or every namespace). Its cache
+/// (`.store()`) is also the Package controller's view of Organizations.
+pub fn controller(client: &Client, namespace: Option<&str>) -> Controller<Organization> {
+    Controller::new(crate::scoped(client, namespace), watcher::Config::default())
+}
+
+/// Runs `controller` until shutdown.
+pub async fn run(controller: Controller<Organization>, ctx: Arc<Context>) {
+    controller
         .shutdown_on_signal()
         .run(reconcile, error_policy, ctx)
         .for_each(|r| async move {
@@ -149,5 +169,27 @@ mod tests {
         )
         .unwrap();
         assert!(problems(&fine).is_empty());
+    }
+
+    #[test]
+    fn the_status_is_ready_for_the_generation_seen() {
+        let mut org: Organization = serde_saphyr::from_str(
+            "apiVersion: berth.dev/v1alpha1\nkind: Organization\nmetadata: {name: acme, generation: 4}\nspec:\n  teams: [{name: devs}, {name: devs}]\n",
+        )
+        .unwrap();
+        let status = desired_status(&org, Time(jiff::Timestamp::UNIX_EPOCH));
+        assert_eq!(status.observed_generation, Some(4));
+        let ready = &status.conditions[0];
+        assert_eq!(
+            (
+                ready.type_.as_str(),
+                ready.status.as_str(),
+                ready.reason.as_str()
+            ),
+            ("Ready", "False", "DuplicateTeam")
+        );
+        // Once shown, the same status is desired again: nothing is rewritten.
+        org.status = Some(status.clone());
+        assert_eq!(desired_status(&org, Time(jiff::Timestamp::now())), status);
     }
 }

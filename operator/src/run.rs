@@ -4,10 +4,6 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use berth_crds::Registry;
-use berth_crds::organization::Organization;
-use futures_util::StreamExt;
-use kube::runtime::{WatchStreamExt, reflector, watcher};
 use kube::{Api, Client};
 
 use crate::context::Context;
@@ -48,58 +44,26 @@ pub async fn run(opts: Options) -> Result<(), RunError> {
     tokio::spawn(crate::health::serve(listener, ctx.clone()));
     tracing::info!(listen = %opts.listen, namespace = opts.namespace.as_deref().unwrap_or("(all)"), "berth operator starting");
 
-    let mut leadership = None;
-    if opts.leader_election {
-        let manager =
-            kube_lease_manager::LeaseManagerBuilder::new(client.clone(), "berth-operator")
-                .with_namespace(&opts.lease_namespace)
-                .with_duration(15)
-                .with_grace(5)
-                .build()
-                .await
-                .map_err(|e| RunError::Lease(e.to_string()))?;
-        let (mut rx, task) = manager.watch().await;
-        while !*rx.borrow_and_update() {
-            tracing::info!("waiting for the leader Lease");
-            rx.changed()
-                .await
-                .map_err(|e| RunError::Lease(e.to_string()))?;
-        }
-        tracing::info!("leader Lease acquired");
-        leadership = Some((rx, task));
-    }
+    let leadership = if opts.leader_election {
+        Some(acquire_lease(&client, &opts.lease_namespace).await?)
+    } else {
+        None
+    };
 
     let ns = opts.namespace.as_deref();
-    let (orgs, orgs_writer) = reflector::store::<Organization>();
-    let (registries, registries_writer) = reflector::store::<Registry>();
-    let orgs_feed = reflector(
-        orgs_writer,
-        watcher(
-            crate::scoped::<Organization>(&client, ns),
-            watcher::Config::default(),
-        ),
-    )
-    .default_backoff()
-    .touched_objects()
-    .for_each(|_| async {});
-    let registries_feed = reflector(
-        registries_writer,
-        watcher(
-            crate::scoped::<Registry>(&client, ns),
-            watcher::Config::default(),
-        ),
-    )
-    .default_backoff()
-    .touched_objects()
-    .for_each(|_| async {});
+    // The Package controller reads Registries and Organizations from the caches of their
+    // own controllers: one watch each feeds both. (The Package controller's trigger on
+    // Organizations is a watch of its own: sharing that one needs kube's unstable
+    // `unstable-runtime-subscribe`.)
+    let registries = crate::registry::controller::controller(&client, ns);
+    let organizations = crate::organization::controller(&client, ns);
+    let (registry_cache, organization_cache) = (registries.store(), organizations.store());
     ctx.ready.store(true, std::sync::atomic::Ordering::Release);
     let controllers = async {
         tokio::join!(
-            orgs_feed,
-            registries_feed,
-            crate::registry::controller::run(ctx.clone(), ns),
-            crate::package::run(ctx.clone(), ns, orgs, registries),
-            crate::organization::run(ctx.clone(), ns),
+            crate::registry::controller::run(registries, ctx.clone()),
+            crate::package::run(ctx.clone(), ns, organization_cache, registry_cache),
+            crate::organization::run(organizations, ctx.clone()),
         );
     };
     match leadership {
@@ -107,17 +71,10 @@ pub async fn run(opts: Options) -> Result<(), RunError> {
             controllers.await;
             Ok(())
         }
-        Some((mut rx, _task)) => {
-            let lost = async {
-                loop {
-                    if rx.changed().await.is_err() || !*rx.borrow_and_update() {
-                        return;
-                    }
-                }
-            };
+        Some(mut lease) => {
             tokio::select! {
                 () = controllers => Ok(()),
-                () = lost => {
+                () = lease.lost() => {
                     // Give in-flight writes a moment, then leave: the next leader resumes.
                     tokio::time::sleep(Duration::from_millis(100)).await;
                     Err(RunError::LostLease)
@@ -125,6 +82,43 @@ pub async fn run(opts: Options) -> Result<(), RunError> {
             }
         }
     }
+}
+
+/// The leader Lease, held while this value lives (its renewing task with it).
+struct Lease {
+    held: tokio::sync::watch::Receiver<bool>,
+    _task: tokio::task::JoinHandle<kube_lease_manager::Result<kube_lease_manager::LeaseManager>>,
+}
+
+impl Lease {
+    /// Returns once the Lease is lost (or its manager stops).
+    async fn lost(&mut self) {
+        loop {
+            if self.held.changed().await.is_err() || !*self.held.borrow_and_update() {
+                return;
+            }
+        }
+    }
+}
+
+/// Waits until this replica holds the leader Lease in `namespace`.
+async fn acquire_lease(client: &Client, namespace: &str) -> Result<Lease, RunError> {
+    let manager = kube_lease_manager::LeaseManagerBuilder::new(client.clone(), "berth-operator")
+        .with_namespace(namespace)
+        .with_duration(15)
+        .with_grace(5)
+        .build()
+        .await
+        .map_err(|e| RunError::Lease(e.to_string()))?;
+    let (mut held, task) = manager.watch().await;
+    while !*held.borrow_and_update() {
+        tracing::info!("waiting for the leader Lease");
+        held.changed()
+            .await
+            .map_err(|e| RunError::Lease(e.to_string()))?;
+    }
+    tracing::info!("leader Lease acquired");
+    Ok(Lease { held, _task: task })
 }
 
 /// `Api` for `namespace`, or for all namespaces.

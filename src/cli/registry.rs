@@ -163,3 +163,94 @@ async fn shutdown_signal() {
     #[cfg(not(unix))]
     let _ = ctrl_c.await;
 }
+
+#[cfg(test)]
+mod tests {
+    //! The operator writes the registry pods' command line (`desired_deployment`); these
+    //! tests parse it with this parser, so the two cannot drift apart unnoticed.
+
+    use berth_operator::registry::build::{
+        CONFIG_DIR, DATA_DIR, KEYS_DIR, UPLOAD_KEY_DIR, config_map, desired_deployment, fixture,
+        secrets,
+    };
+    use clap::{CommandFactory, Parser};
+    use k8s_openapi::api::core::v1::Container;
+
+    use super::super::{Cli, Command};
+    use super::*;
+    use crate::logging::LogFormat;
+
+    /// The registry container the operator builds for its fixture Registry.
+    fn pod_container() -> Container {
+        let d = desired_deployment(&fixture::registry(), "abc123");
+        d.spec.template.spec.unwrap().containers.remove(0)
+    }
+
+    /// `berth ARGS…` parsed as `registry serve`: the log format and the serve options.
+    fn parse_serve(args: impl IntoIterator<Item = String>) -> (LogFormat, ServeArgs) {
+        let argv = std::iter::once("berth".to_owned()).chain(args);
+        let Cli {
+            log_format,
+            command,
+        } = Cli::try_parse_from(argv).unwrap_or_else(|e| panic!("{e}"));
+        let Command::Registry {
+            command: RegistryCommand::Serve(serve),
+        } = command
+        else {
+            panic!("the pod's args are not `registry serve`");
+        };
+        (log_format, serve)
+    }
+
+    #[test]
+    fn the_operators_pod_args_parse_as_registry_serve() {
+        let (log_format, serve) = parse_serve(pod_container().args.unwrap());
+        assert!(matches!(log_format, LogFormat::Json));
+        assert!(serve.kubernetes);
+        let file = |dir: &str, name: &str| Some(PathBuf::from(format!("{dir}/{name}")));
+        assert_eq!(serve.config, file(CONFIG_DIR, config_map::CONFIG_FILE));
+        assert_eq!(serve.data_dir, Some(PathBuf::from(DATA_DIR)));
+        assert_eq!(serve.keys_dir, Some(PathBuf::from(KEYS_DIR)));
+        assert_eq!(
+            serve.upload_state_key_file,
+            file(UPLOAD_KEY_DIR, secrets::UPLOAD_KEY_FILE)
+        );
+        assert!(serve.policy_dir.is_none() && !serve.single_host);
+    }
+
+    /// Every `BERTH_*` variable the operator sets is one this parser reads; given as the
+    /// flags they stand for (clap reads the environment of this process, not the pod's),
+    /// they land where a pod needs them.
+    #[test]
+    fn the_operators_pod_env_names_serve_options() {
+        let container = pod_container();
+        let cli = Cli::command();
+        let serve = cli
+            .find_subcommand("registry")
+            .and_then(|c| c.find_subcommand("serve"))
+            .expect("`registry serve` exists");
+        let mut args = container.args.clone().unwrap();
+        for var in container.env.unwrap() {
+            let arg = serve
+                .get_arguments()
+                .find(|a| a.get_env().is_some_and(|e| e == var.name.as_str()))
+                .unwrap_or_else(|| panic!("no `registry serve` option reads {}", var.name));
+            // The downward API's value, as the fixture's pods would see it.
+            let value = match (&var.value, &var.value_from) {
+                (Some(value), _) => value.clone(),
+                (None, Some(from)) => {
+                    let field = &from.field_ref.as_ref().unwrap().field_path;
+                    assert_eq!(field, "metadata.namespace", "{}", var.name);
+                    "berth".to_owned()
+                }
+                (None, None) => panic!("{} has no value", var.name),
+            };
+            args.push(format!("--{}", arg.get_long().unwrap()));
+            args.push(value);
+        }
+        let (_, serve) = parse_serve(args);
+        assert_eq!(serve.listen, Some("0.0.0.0:5000".parse().unwrap()));
+        assert_eq!(serve.registry.as_deref(), Some("main"));
+        assert_eq!(serve.namespace.as_deref(), Some("berth"));
+    }
+}

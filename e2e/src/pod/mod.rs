@@ -35,7 +35,8 @@ use std::time::Duration;
 
 use anyhow::{Context, Result};
 use k8s_openapi::api::apps::v1::Deployment;
-use k8s_openapi::api::core::v1::Container;
+use k8s_openapi::api::core::v1::{Container, PodSpec};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use kube::Api;
 
 pub use images::Images;
@@ -44,7 +45,7 @@ pub use status::report_ready;
 pub use volumes::SERVICE_ACCOUNT_DIR;
 
 use crate::cluster::Cluster;
-use crate::kubeconfig;
+use crate::kubeconfig::{self, ApiServer};
 use crate::process::{self, Process};
 use crate::workdir::WorkDir;
 use env::{PodFacts, Sources};
@@ -98,26 +99,16 @@ impl PodRunner {
         deployment: &str,
     ) -> Result<RunningPod> {
         let client = cluster.client().await?;
-        let found = Api::<Deployment>::namespaced(client.clone(), namespace)
-            .get(deployment)
-            .await
-            .with_context(|| format!("read Deployment {namespace}/{deployment}"))?;
-        let template = found.spec.template;
-        let spec = template
-            .spec
-            .with_context(|| format!("Deployment {namespace}/{deployment} has no pod spec"))?;
-        let container = match &self.container {
-            Some(name) => spec.containers.iter().find(|c| &c.name == name),
-            None => spec.containers.first(),
-        }
-        .with_context(|| format!("Deployment {namespace}/{deployment} has no such container"))?;
+        let (metadata, spec) = pod_template(&client, namespace, deployment).await?;
+        let container = self.chosen(&spec).with_context(|| {
+            format!("Deployment {namespace}/{deployment} has no such container")
+        })?;
         let executable = self
             .images
             .resolve(container.image.as_deref().unwrap_or_default())?;
 
         let pod_name = format!("{deployment}-{:010x}", rand::random::<u64>() >> 24);
         let service_account = spec.service_account_name.as_deref().unwrap_or("default");
-        let metadata = template.metadata.unwrap_or_default();
         let (labels, annotations) = (
             metadata.labels.unwrap_or_default(),
             metadata.annotations.unwrap_or_default(),
@@ -129,14 +120,7 @@ impl PodRunner {
             labels: &labels,
             annotations: &annotations,
         };
-        let token = match spec.automount_service_account_token {
-            Some(false) => None,
-            _ => Some(
-                cluster
-                    .service_account_token(namespace, service_account)
-                    .await?,
-            ),
-        };
+        let token = pod_token(cluster, &spec, namespace, service_account).await?;
 
         let dir = WorkDir::new(&format!("pod-{deployment}"))?;
         let api = cluster.api_server();
@@ -162,33 +146,9 @@ impl PodRunner {
 
         let container_env = env::container_env(container, &sources, &facts).await?;
         let argv = argv(container, &container_env, &paths);
-        let mut environment = vec![
-            ("PATH".to_owned(), DEFAULT_PATH.to_owned()),
-            ("HOSTNAME".to_owned(), pod_name.clone()),
-            ("HOME".to_owned(), dir.subdir("home")?.display().to_string()),
-        ];
-        environment.extend(service_env(&api.url));
-        if let Some(token) = &token {
-            let path = dir.path().join("kubeconfig");
-            let user = format!("system:serviceaccount:{namespace}:{service_account}");
-            kubeconfig::write(&path, &api.kubeconfig(&user, token, Some(namespace)))?;
-            environment.push(("KUBECONFIG".to_owned(), path.display().to_string()));
-        }
-        for (name, value) in container_env {
-            env::set(&mut environment, name, paths.rewrite(&value));
-        }
-        for (name, value) in &self.env {
-            env::set(&mut environment, name.clone(), value.clone());
-        }
-        let working_dir = match container.working_dir.as_deref() {
-            Some(pod_dir) => paths.resolve(pod_dir).unwrap_or_else(|| {
-                dir.path()
-                    .join("rootfs")
-                    .join(pod_dir.trim_start_matches('/'))
-            }),
-            None => dir.path().join("rootfs"),
-        };
-        std::fs::create_dir_all(&working_dir).with_context(|| format!("create {working_dir:?}"))?;
+        let environment =
+            self.environment(&pod_name, &dir, api, &credentials, container_env, &paths)?;
+        let working_dir = working_dir(container, &paths, &dir)?;
 
         let mut command = process::command(executable)?;
         command
@@ -205,6 +165,97 @@ impl PodRunner {
             _dir: dir,
         })
     }
+
+    /// The container to run: the one named, or the first.
+    fn chosen<'s>(&self, spec: &'s PodSpec) -> Option<&'s Container> {
+        match &self.container {
+            Some(name) => spec.containers.iter().find(|c| &c.name == name),
+            None => spec.containers.first(),
+        }
+    }
+
+    /// The process's environment: what every container has, the API server's address
+    /// (and, with a token, a kubeconfig holding it), the container's own variables with
+    /// mount paths rewritten, then the runner's.
+    fn environment(
+        &self,
+        pod_name: &str,
+        dir: &WorkDir,
+        api: &ApiServer,
+        credentials: &volumes::Credentials<'_>,
+        container_env: Vec<(String, String)>,
+        paths: &PathMap,
+    ) -> Result<Vec<(String, String)>> {
+        let mut environment = vec![
+            ("PATH".to_owned(), DEFAULT_PATH.to_owned()),
+            ("HOSTNAME".to_owned(), pod_name.to_owned()),
+            ("HOME".to_owned(), dir.subdir("home")?.display().to_string()),
+        ];
+        environment.extend(service_env(&api.url));
+        if let Some(token) = credentials.token {
+            let (namespace, service_account) = (credentials.namespace, credentials.service_account);
+            let path = dir.path().join("kubeconfig");
+            let user = format!("system:serviceaccount:{namespace}:{service_account}");
+            kubeconfig::write(&path, &api.kubeconfig(&user, token, Some(namespace)))?;
+            environment.push(("KUBECONFIG".to_owned(), path.display().to_string()));
+        }
+        for (name, value) in container_env {
+            env::set(&mut environment, name, paths.rewrite(&value));
+        }
+        for (name, value) in &self.env {
+            env::set(&mut environment, name.clone(), value.clone());
+        }
+        Ok(environment)
+    }
+}
+
+/// The pod template of Deployment `namespace/deployment`: its metadata and spec.
+async fn pod_template(
+    client: &kube::Client,
+    namespace: &str,
+    deployment: &str,
+) -> Result<(ObjectMeta, PodSpec)> {
+    let found = Api::<Deployment>::namespaced(client.clone(), namespace)
+        .get(deployment)
+        .await
+        .with_context(|| format!("read Deployment {namespace}/{deployment}"))?;
+    let template = found.spec.template;
+    let spec = template
+        .spec
+        .with_context(|| format!("Deployment {namespace}/{deployment} has no pod spec"))?;
+    Ok((template.metadata.unwrap_or_default(), spec))
+}
+
+/// A token for the pod's ServiceAccount, unless the pod opts out of one.
+async fn pod_token(
+    cluster: &Cluster,
+    spec: &PodSpec,
+    namespace: &str,
+    service_account: &str,
+) -> Result<Option<String>> {
+    Ok(match spec.automount_service_account_token {
+        Some(false) => None,
+        _ => Some(
+            cluster
+                .service_account_token(namespace, service_account)
+                .await?,
+        ),
+    })
+}
+
+/// The container's working directory, made: a mount's local path, or a directory under
+/// the pod's own `rootfs`.
+fn working_dir(container: &Container, paths: &PathMap, dir: &WorkDir) -> Result<PathBuf> {
+    let working_dir = match container.working_dir.as_deref() {
+        Some(pod_dir) => paths.resolve(pod_dir).unwrap_or_else(|| {
+            dir.path()
+                .join("rootfs")
+                .join(pod_dir.trim_start_matches('/'))
+        }),
+        None => dir.path().join("rootfs"),
+    };
+    std::fs::create_dir_all(&working_dir).with_context(|| format!("create {working_dir:?}"))?;
+    Ok(working_dir)
 }
 
 /// The arguments after the executable: `command` without the program it names, then

@@ -9,10 +9,11 @@ use berth_crds::Registry;
 use berth_crds::names::{OPERATOR_MANAGER, PACKAGE_FINALIZER};
 use berth_crds::organization::Organization;
 use berth_crds::package::{DeletionPolicy, Package};
+use berth_crds::patch::{add_finalizer, apply_status, remove_finalizer};
 use futures_util::StreamExt;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
 use kube::ResourceExt;
-use kube::api::{Api, Patch, PatchParams};
+use kube::api::Api;
 use kube::runtime::controller::Action;
 use kube::runtime::reflector::Store;
 use kube::runtime::{Controller, watcher};
@@ -76,96 +77,107 @@ async fn reconcile(pkg: Arc<Package>, ctx: Arc<(Arc<Context>, Stores)>) -> Resul
     result
 }
 
+/// What a Package's reconcile reads besides the Package: the Registries, Packages and
+/// Organizations of its namespace, from the caches.
+struct Dereferenced {
+    registries: Vec<Arc<Registry>>,
+    packages: Vec<Arc<Package>>,
+    orgs: Vec<Arc<Organization>>,
+}
+
+fn dereference(stores: &Stores, ns: &str) -> Dereferenced {
+    fn in_ns<K: kube::Resource + Clone>(store: &Store<K>, ns: &str) -> Vec<Arc<K>>
+    where
+        K::DynamicType: std::hash::Hash + Eq + Clone,
+    {
+        store
+            .state()
+            .into_iter()
+            .filter(|o| o.meta().namespace.as_deref() == Some(ns))
+            .collect()
+    }
+    Dereferenced {
+        registries: in_ns(&stores.registries, ns),
+        packages: in_ns(&stores.packages, ns),
+        orgs: in_ns(&stores.organizations, ns),
+    }
+}
+
+/// Whether `pkg` should carry the finalizer. It exists only while content is to be
+/// deleted with the resource (and a registry is there to delete it); the registry pods
+/// delete the content and then remove it. Pure.
+fn wants_finalizer(pkg: &Package, registries: &[Arc<Registry>]) -> bool {
+    pkg.spec.deletion_policy == DeletionPolicy::Delete && !registries.is_empty()
+}
+
+/// The host packages are pulled from: the first Registry's `containers.HOST`. Pure.
+fn containers_host(registries: &[Arc<Registry>]) -> Option<String> {
+    registries.first().and_then(|r| {
+        r.spec
+            .containers_host
+            .clone()
+            .or_else(|| r.spec.host.as_ref().map(|h| format!("containers.{h}")))
+    })
+}
+
+/// Dereference (the caches) → apply the finalizer → validate and build the status
+/// (pure, [`desired_status`]) → update the status.
 async fn reconcile_inner(pkg: &Package, ctx: &Context, stores: &Stores) -> Result<Action> {
     let ns = pkg
         .namespace()
         .ok_or_else(|| Error::NoNamespace(pkg.name_any()))?;
     let api: Api<Package> = Api::namespaced(ctx.client.clone(), &ns);
-    let in_ns = |o: &Option<String>| o.as_deref() == Some(ns.as_str());
-    let registries: Vec<_> = stores
-        .registries
-        .state()
-        .into_iter()
-        .filter(|r| in_ns(&r.metadata.namespace))
-        .collect();
+    let seen = dereference(stores, &ns);
 
-    // The finalizer exists only while content is to be deleted with the resource; the
-    // registry pods delete the content and then remove it.
     let has_finalizer = pkg.finalizers().iter().any(|f| f == PACKAGE_FINALIZER);
-    let wants_finalizer =
-        pkg.spec.deletion_policy == DeletionPolicy::Delete && !registries.is_empty();
+    let wants_finalizer = wants_finalizer(pkg, &seen.registries);
     if pkg.metadata.deletion_timestamp.is_some() {
         if has_finalizer && !wants_finalizer {
-            set_finalizer(&api, pkg, false).await?;
+            remove_finalizer(&api, pkg, PACKAGE_FINALIZER).await?;
         }
         return Ok(Action::await_change());
     }
-    if has_finalizer != wants_finalizer {
-        set_finalizer(&api, pkg, wants_finalizer).await?;
+    match (has_finalizer, wants_finalizer) {
+        (false, true) => {
+            add_finalizer(&api, pkg, PACKAGE_FINALIZER).await?;
+        }
+        (true, false) => {
+            remove_finalizer(&api, pkg, PACKAGE_FINALIZER).await?;
+        }
+        _ => {}
     }
 
-    let packages: Vec<_> = stores
-        .packages
-        .state()
-        .into_iter()
-        .filter(|p| in_ns(&p.metadata.namespace))
-        .collect();
-    let orgs: Vec<_> = stores
-        .organizations
-        .state()
-        .into_iter()
-        .filter(|o| in_ns(&o.metadata.namespace))
-        .collect();
-    let host = registries.first().and_then(|r| {
-        r.spec
-            .containers_host
-            .clone()
-            .or_else(|| r.spec.host.as_ref().map(|h| format!("containers.{h}")))
-    });
     let (conditions, url) = desired_status(
         pkg,
-        &packages,
-        &orgs,
-        host.as_deref(),
+        &seen.packages,
+        &seen.orgs,
+        containers_host(&seen.registries).as_deref(),
         Time(jiff::Timestamp::now()),
     );
+    update_status(&api, pkg, conditions, url).await?;
+    Ok(Action::requeue(RESYNC))
+}
+
+/// Writes the operator's status fields unless the Package already shows them.
+async fn update_status(
+    api: &Api<Package>,
+    pkg: &Package,
+    conditions: Vec<Condition>,
+    url: Option<String>,
+) -> Result<()> {
     let status = pkg.status.clone().unwrap_or_default();
     let unchanged = status.conditions == conditions
         && status.url == url
         && status.observed_generation == pkg.metadata.generation;
     if !unchanged {
-        let patch = json!({
-            "apiVersion": format!("{}/{}", berth_crds::GROUP, berth_crds::VERSION),
-            "kind": "Package",
-            "status": {"conditions": conditions, "url": url, "observedGeneration": pkg.metadata.generation},
+        // Every field the operator owns, always (the registry pods own the others).
+        let status = json!({
+            "conditions": conditions,
+            "url": url,
+            "observedGeneration": pkg.metadata.generation,
         });
-        let params = PatchParams::apply(OPERATOR_MANAGER).force();
-        api.patch_status(&pkg.name_any(), &params, &Patch::Apply(&patch))
-            .await?;
+        apply_status(api, &pkg.name_any(), OPERATOR_MANAGER, &status).await?;
     }
-    Ok(Action::requeue(RESYNC))
-}
-
-async fn set_finalizer(api: &Api<Package>, pkg: &Package, present: bool) -> Result<()> {
-    let mut finalizers: Vec<String> = pkg
-        .finalizers()
-        .iter()
-        .filter(|f| *f != PACKAGE_FINALIZER)
-        .cloned()
-        .collect();
-    if present {
-        finalizers.push(PACKAGE_FINALIZER.to_owned());
-    }
-    // A merge patch guarded by the resourceVersion: never drop another controller's
-    // finalizer added meanwhile.
-    let patch =
-        json!({"metadata": {"finalizers": finalizers, "resourceVersion": pkg.resource_version()}});
-    api.patch(
-        &pkg.name_any(),
-        &PatchParams::default(),
-        &Patch::Merge(&patch),
-    )
-    .await?;
     Ok(())
 }
 
@@ -174,8 +186,9 @@ fn error_policy(pkg: Arc<Package>, error: &Error, _ctx: Arc<(Arc<Context>, Store
     Action::requeue(Duration::from_secs(10))
 }
 
-/// Runs the Package controller until shutdown. Organizations and Registries feed it:
-/// a changed Organization revalidates its packages.
+/// Runs the Package controller until shutdown. `organizations` and `registries` are the
+/// caches of the Organization and Registry controllers; a changed Organization
+/// revalidates its packages.
 pub async fn run(
     ctx: Arc<Context>,
     namespace: Option<&str>,

@@ -1,11 +1,15 @@
-//! The Registry reconcile: dereference → validate (pure) → build (pure) → apply (SSA)
-//! → status.
+//! The Registry reconcile: validate (pure, `validate.rs`) → dereference (the Secrets,
+//! `dereference.rs`) → build the whole set (pure, `build/`) → apply it (SSA, `apply.rs`)
+//! → status (pure, `status.rs`; written here). Validation comes first because it says
+//! which Secrets there are to dereference.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use berth_crds::Registry;
 use berth_crds::deploy::RegistryStatus;
+use berth_crds::names::OPERATOR_MANAGER;
+use berth_crds::patch::apply_status;
 use futures_util::StreamExt;
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::{ConfigMap, Secret, Service, ServiceAccount};
@@ -13,16 +17,17 @@ use k8s_openapi::api::networking::v1::Ingress;
 use k8s_openapi::api::policy::v1::PodDisruptionBudget;
 use k8s_openapi::api::rbac::v1::{Role, RoleBinding};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
-use kube::api::{Api, Patch, PatchParams};
+use kube::api::Api;
 use kube::runtime::controller::Action;
 use kube::runtime::events::{Event, EventType};
 use kube::runtime::{Controller, watcher};
-use kube::{Resource, ResourceExt};
+use kube::{Client, Resource, ResourceExt};
 
-use super::build::{self, checksum};
-use super::validate::{InvalidSpec, StoragePlan, validate};
-use super::{material, status};
-use crate::apply::apply;
+use super::apply::apply_all;
+use super::build;
+use super::dereference::dereference;
+use super::status;
+use super::validate::validate;
 use crate::context::Context;
 use crate::error::{Error, Result};
 
@@ -49,9 +54,9 @@ async fn reconcile_inner(reg: &Registry, ctx: &Context) -> Result<Action> {
     let ns = reg
         .namespace()
         .ok_or_else(|| Error::NoNamespace(reg.name_any()))?;
-    let client = &ctx.client;
     let current = reg.status.clone().unwrap_or_default().conditions;
     let now = Time(jiff::Timestamp::now());
+    // Validate (pure); dereferencing needs the validated spec (which Secret it names).
     let valid = match validate(reg, &ctx.image) {
         Ok(v) => v,
         Err(invalid) => {
@@ -61,41 +66,17 @@ async fn reconcile_inner(reg: &Registry, ctx: &Context) -> Result<Action> {
             return Ok(Action::await_change());
         }
     };
-    let secrets_api: Api<Secret> = Api::namespaced(client.clone(), &ns);
-    // Dereference: pods whose envFrom names a missing Secret would never start.
-    if let StoragePlan::S3 {
-        credentials_secret: Some(name),
-    } = &valid.storage
-        && secrets_api.get_opt(name).await?.is_none()
-    {
-        let missing = InvalidSpec::MissingCredentials(name.clone());
-        let next = status::invalid(&missing, reg.metadata.generation, &current, now);
-        write_status(ctx, reg, &ns, next).await?;
-        return Ok(Action::requeue(AWAIT_SECRET));
-    }
-    let material = material::resolve(&secrets_api, &valid).await?;
-
-    apply(client, &build::desired_service_account(&valid)).await?;
-    apply(client, &build::desired_role(&valid)).await?;
-    apply(client, &build::desired_role_binding(&valid)).await?;
-    for secret in build::desired_secrets(&valid, &material) {
-        apply(client, &secret).await?;
-    }
-    let config = build::desired_config_map(&valid);
-    apply(client, &config).await?;
-    if let Some(pvc) = build::desired_pvc(&valid) {
-        apply(client, &pvc).await?;
-    }
-    let deployment = apply(
-        client,
-        &build::desired_deployment(&valid, &checksum(&config)),
-    )
-    .await?;
-    apply(client, &build::desired_service(&valid)).await?;
-    apply(client, &build::desired_ingress(&valid)).await?;
-    apply(client, &build::desired_pdb(&valid)).await?;
-
-    let next = status::deployed(&valid, Some(&deployment), &current, now);
+    let material = match dereference(&ctx.client, &valid).await? {
+        Ok(material) => material,
+        Err(missing) => {
+            let next = status::invalid(&missing, reg.metadata.generation, &current, now);
+            write_status(ctx, reg, &ns, next).await?;
+            return Ok(Action::requeue(AWAIT_SECRET));
+        }
+    };
+    // Build (pure), apply, then the status from what was applied.
+    let applied = apply_all(&ctx.client, &build::build(&valid, &material)).await?;
+    let next = status::deployed(&valid, Some(&applied.deployment), &current, now);
     write_status(ctx, reg, &ns, next).await?;
     Ok(Action::requeue(RESYNC))
 }
@@ -129,14 +110,7 @@ async fn write_status(ctx: &Context, reg: &Registry, ns: &str, next: RegistrySta
         }
     }
     let api: Api<Registry> = Api::namespaced(ctx.client.clone(), ns);
-    let patch = serde_json::json!({
-        "apiVersion": format!("{}/{}", berth_crds::GROUP, berth_crds::VERSION),
-        "kind": "Registry",
-        "status": next,
-    });
-    let params = PatchParams::apply(berth_crds::names::OPERATOR_MANAGER).force();
-    api.patch_status(&reg.name_any(), &params, &Patch::Apply(&patch))
-        .await?;
+    apply_status(&api, &reg.name_any(), OPERATOR_MANAGER, &next).await?;
     Ok(())
 }
 
@@ -145,9 +119,10 @@ pub fn error_policy(reg: Arc<Registry>, error: &Error, _ctx: Arc<Context>) -> Ac
     Action::requeue(Duration::from_secs(10))
 }
 
-/// Runs the Registry controller over `namespace` (or every namespace) until shutdown.
-pub async fn run(ctx: Arc<Context>, namespace: Option<&str>) {
-    let client = ctx.client.clone();
+/// The Registry controller over `namespace` (or every namespace), reacting to changes of
+/// the objects it owns. Its cache (`.store()`) is also the Package controller's view of
+/// Registries.
+pub fn controller(client: &Client, namespace: Option<&str>) -> Controller<Registry> {
     // Owned objects carry the operator's label; watching only those keeps the cache small.
     let owned = watcher::Config::default().labels(&format!(
         "{}={}",
@@ -155,39 +130,41 @@ pub async fn run(ctx: Arc<Context>, namespace: Option<&str>) {
         berth_crds::names::OPERATOR_MANAGER
     ));
     Controller::new(
-        crate::scoped::<Registry>(&client, namespace),
+        crate::scoped::<Registry>(client, namespace),
         watcher::Config::default(),
     )
     .owns(
-        crate::scoped::<Deployment>(&client, namespace),
+        crate::scoped::<Deployment>(client, namespace),
         owned.clone(),
     )
-    .owns(crate::scoped::<Service>(&client, namespace), owned.clone())
+    .owns(crate::scoped::<Service>(client, namespace), owned.clone())
+    .owns(crate::scoped::<ConfigMap>(client, namespace), owned.clone())
+    .owns(crate::scoped::<Secret>(client, namespace), owned.clone())
     .owns(
-        crate::scoped::<ConfigMap>(&client, namespace),
+        crate::scoped::<ServiceAccount>(client, namespace),
         owned.clone(),
     )
-    .owns(crate::scoped::<Secret>(&client, namespace), owned.clone())
+    .owns(crate::scoped::<Role>(client, namespace), owned.clone())
     .owns(
-        crate::scoped::<ServiceAccount>(&client, namespace),
+        crate::scoped::<RoleBinding>(client, namespace),
         owned.clone(),
     )
-    .owns(crate::scoped::<Role>(&client, namespace), owned.clone())
+    .owns(crate::scoped::<Ingress>(client, namespace), owned.clone())
     .owns(
-        crate::scoped::<RoleBinding>(&client, namespace),
-        owned.clone(),
-    )
-    .owns(crate::scoped::<Ingress>(&client, namespace), owned.clone())
-    .owns(
-        crate::scoped::<PodDisruptionBudget>(&client, namespace),
+        crate::scoped::<PodDisruptionBudget>(client, namespace),
         owned,
     )
-    .shutdown_on_signal()
-    .run(reconcile, error_policy, ctx)
-    .for_each(|r| async move {
-        if let Err(e) = r {
-            tracing::debug!(error = %e, "registry controller");
-        }
-    })
-    .await;
+}
+
+/// Runs `controller` until shutdown.
+pub async fn run(controller: Controller<Registry>, ctx: Arc<Context>) {
+    controller
+        .shutdown_on_signal()
+        .run(reconcile, error_policy, ctx)
+        .for_each(|r| async move {
+            if let Err(e) = r {
+                tracing::debug!(error = %e, "registry controller");
+            }
+        })
+        .await;
 }

@@ -102,36 +102,6 @@ fn pod_spec(r: &ValidRegistry) -> PodSpec {
 }
 
 fn container(r: &ValidRegistry) -> Container {
-    let args = [
-        "registry",
-        "serve",
-        "--kubernetes",
-        "--config",
-        &format!("{CONFIG_DIR}/{CONFIG_FILE}"),
-        "--data-dir",
-        DATA_DIR,
-        "--keys-dir",
-        KEYS_DIR,
-        "--upload-state-key-file",
-        &format!("{UPLOAD_KEY_DIR}/{UPLOAD_KEY_FILE}"),
-        "--log-format",
-        "json",
-    ];
-    let env = |name: &str, value: &str| EnvVar {
-        name: name.into(),
-        value: Some(value.into()),
-        ..EnvVar::default()
-    };
-    let probe = |path: &str, period: i32| Probe {
-        http_get: Some(HTTPGetAction {
-            path: Some(path.into()),
-            port: IntOrString::String("http".into()),
-            ..HTTPGetAction::default()
-        }),
-        period_seconds: Some(period),
-        failure_threshold: Some(3),
-        ..Probe::default()
-    };
     let mount = |name: &str, path: &str, read_only: bool| VolumeMount {
         name: name.into(),
         mount_path: path.into(),
@@ -141,34 +111,9 @@ fn container(r: &ValidRegistry) -> Container {
     Container {
         name: "registry".into(),
         image: Some(r.image.clone()),
-        args: Some(args.iter().map(|s| s.to_string()).collect()),
-        env: Some(vec![
-            env("BERTH_LISTEN", &format!("0.0.0.0:{PORT}")),
-            env("BERTH_REGISTRY", &r.name),
-            EnvVar {
-                name: "BERTH_NAMESPACE".into(),
-                value_from: Some(EnvVarSource {
-                    field_ref: Some(ObjectFieldSelector {
-                        field_path: "metadata.namespace".into(),
-                        ..ObjectFieldSelector::default()
-                    }),
-                    ..EnvVarSource::default()
-                }),
-                ..EnvVar::default()
-            },
-        ]),
-        env_from: match &r.storage {
-            StoragePlan::S3 {
-                credentials_secret: Some(secret),
-            } => Some(vec![EnvFromSource {
-                secret_ref: Some(SecretEnvSource {
-                    name: secret.clone(),
-                    optional: Some(false),
-                }),
-                ..EnvFromSource::default()
-            }]),
-            _ => None,
-        },
+        args: Some(args()),
+        env: Some(env(r)),
+        env_from: env_from(r),
         ports: Some(vec![ContainerPort {
             name: Some("http".into()),
             container_port: PORT,
@@ -196,6 +141,83 @@ fn container(r: &ValidRegistry) -> Container {
             mount("tmp", "/tmp", false),
         ]),
         ..Container::default()
+    }
+}
+
+/// `berth registry serve` as a pod: everything from the mounts. These are the flags of
+/// `src/cli/registry.rs`; a test there parses them with its parser.
+fn args() -> Vec<String> {
+    [
+        "registry",
+        "serve",
+        "--kubernetes",
+        "--config",
+        &format!("{CONFIG_DIR}/{CONFIG_FILE}"),
+        "--data-dir",
+        DATA_DIR,
+        "--keys-dir",
+        KEYS_DIR,
+        "--upload-state-key-file",
+        &format!("{UPLOAD_KEY_DIR}/{UPLOAD_KEY_FILE}"),
+        "--log-format",
+        "json",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect()
+}
+
+/// The listen address, the Registry's name and (from the downward API) its namespace.
+fn env(r: &ValidRegistry) -> Vec<EnvVar> {
+    let value = |name: &str, value: &str| EnvVar {
+        name: name.into(),
+        value: Some(value.into()),
+        ..EnvVar::default()
+    };
+    vec![
+        value("BERTH_LISTEN", &format!("0.0.0.0:{PORT}")),
+        value("BERTH_REGISTRY", &r.name),
+        EnvVar {
+            name: "BERTH_NAMESPACE".into(),
+            value_from: Some(EnvVarSource {
+                field_ref: Some(ObjectFieldSelector {
+                    field_path: "metadata.namespace".into(),
+                    ..ObjectFieldSelector::default()
+                }),
+                ..EnvVarSource::default()
+            }),
+            ..EnvVar::default()
+        },
+    ]
+}
+
+/// The S3 credentials Secret's keys as the environment, when the Registry names one.
+fn env_from(r: &ValidRegistry) -> Option<Vec<EnvFromSource>> {
+    match &r.storage {
+        StoragePlan::S3 {
+            credentials_secret: Some(secret),
+        } => Some(vec![EnvFromSource {
+            secret_ref: Some(SecretEnvSource {
+                name: secret.clone(),
+                optional: Some(false),
+            }),
+            ..EnvFromSource::default()
+        }]),
+        _ => None,
+    }
+}
+
+/// A probe on the health endpoint `path`, every `period` seconds.
+fn probe(path: &str, period: i32) -> Probe {
+    Probe {
+        http_get: Some(HTTPGetAction {
+            path: Some(path.into()),
+            port: IntOrString::String("http".into()),
+            ..HTTPGetAction::default()
+        }),
+        period_seconds: Some(period),
+        failure_threshold: Some(3),
+        ..Probe::default()
     }
 }
 

@@ -1,5 +1,6 @@
 //! The objects a Registry needs, built by pure functions from the validated spec: one
-//! file per object. The reconcile applies them with server-side apply.
+//! file per object, and [`build`] for the whole set, which the reconcile applies with
+//! server-side apply (`registry::apply`).
 
 use std::collections::BTreeMap;
 
@@ -14,6 +15,7 @@ mod ingress;
 mod pdb;
 mod pvc;
 mod rbac;
+mod resources;
 pub mod secrets;
 mod service;
 
@@ -23,6 +25,7 @@ pub use ingress::desired_ingress;
 pub use pdb::desired_pdb;
 pub use pvc::desired_pvc;
 pub use rbac::{desired_role, desired_role_binding, desired_service_account};
+pub use resources::{Resources, build};
 pub use secrets::{SecretMaterial, desired_secrets};
 pub use service::desired_service;
 
@@ -100,9 +103,13 @@ pub fn meta(r: &ValidRegistry, name: String) -> ObjectMeta {
     }
 }
 
-#[cfg(test)]
-pub(crate) mod fixture {
+/// A sample Registry for tests, here and in other crates (the registry CLI checks the
+/// Deployment's args against its parser with it).
+pub mod fixture {
+    use std::collections::BTreeMap;
+
     use super::super::validate::{ValidRegistry, validate};
+    use super::SecretMaterial;
 
     /// A Registry as a user would apply it.
     pub const REGISTRY: &str = r#"
@@ -123,8 +130,19 @@ spec:
     resources: {requests: {cpu: 100m, memory: 64Mi}}
 "#;
 
+    /// [`REGISTRY`], validated.
     pub fn registry() -> ValidRegistry {
         registry_from(REGISTRY)
+    }
+
+    /// Fixed Secret values (what dereferencing would find or generate).
+    pub fn material() -> SecretMaterial {
+        SecretMaterial {
+            signing_keys: BTreeMap::from([("0001-abc.pem".into(), "PEM".into())]),
+            upload_key: "a2V5".into(),
+            admin_token: "bpat_x".into(),
+            admin_record: "{}".into(),
+        }
     }
 
     /// The validated form of a Registry in YAML.
