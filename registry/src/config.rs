@@ -78,6 +78,8 @@ pub struct Config {
     pub auth: AuthConfig,
     /// Where relative paths in the `--config` file are resolved.
     pub config_dir: PathBuf,
+    /// How long a deleted package version can be restored (GHCR: 30 days).
+    pub restore_window: Duration,
 }
 
 impl Default for Config {
@@ -88,6 +90,7 @@ impl Default for Config {
             s3: None,
             max_staleness: None,
             upload_state_key_file: None,
+            restore_window: Duration::from_secs(30 * 24 * 3600),
             limits: Limits::default(),
             hosts: None,
             policy_dir: None,

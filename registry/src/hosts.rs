@@ -83,15 +83,38 @@ pub fn realm_and_service(hosts: &Hosts, parts: &Parts) -> (String, String) {
         (Hosts::Split { containers, .. }, _) => containers.clone(),
         (Hosts::Single, sent) => sent.unwrap_or("localhost").to_owned(),
     };
-    let scheme = match parts
+    (format!("{}://{service}/token", scheme(parts)), service)
+}
+
+/// The scheme and authority pages and API URLs are written with: the site host (with
+/// the port the client used when it is the one asked for), `http` unless the ingress
+/// says it terminated TLS.
+pub fn site_base(hosts: &Hosts, parts: &Parts) -> String {
+    let sent = parts
+        .headers
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok());
+    let authority = match (hosts, sent) {
+        (Hosts::Split { site, .. }, Some(sent))
+            if request_host(&parts.headers, &parts.uri).as_deref() == Some(site.as_str()) =>
+        {
+            sent.to_ascii_lowercase()
+        }
+        (Hosts::Split { site, .. }, _) => site.clone(),
+        (Hosts::Single, sent) => sent.unwrap_or("localhost").to_owned(),
+    };
+    format!("{}://{authority}", scheme(parts))
+}
+
+fn scheme(parts: &Parts) -> &'static str {
+    match parts
         .headers
         .get("x-forwarded-proto")
         .and_then(|v| v.to_str().ok())
     {
         Some("https") => "https",
         _ => "http",
-    };
-    (format!("{scheme}://{service}/token"), service)
+    }
 }
 
 #[cfg(test)]

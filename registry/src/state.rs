@@ -23,6 +23,8 @@ pub struct AppState {
     pub package_locks: KeyedLocks,
     /// In a cluster: where Package status is written after a push.
     pub package_status: Option<Arc<dyn PackageStatusSink>>,
+    /// How long deleted versions and packages can be restored.
+    pub restore_window: std::time::Duration,
 }
 
 impl AppState {
@@ -33,6 +35,7 @@ impl AppState {
             policy: &*self.policy,
             locks: &self.package_locks,
             status: self.package_status.as_deref(),
+            restore_window: self.restore_window,
         }
     }
 }

@@ -55,6 +55,15 @@ pub enum Error {
     /// A page size or cursor that cannot be used.
     #[error("{0}")]
     PaginationInvalid(String),
+    /// No version of the package has this id (in the state asked for).
+    #[error("package version not found")]
+    VersionUnknown,
+    /// No package by this name (or none the caller may see).
+    #[error("package not found")]
+    PackageUnknown,
+    /// A package rule refuses the change; the message says which and what to do instead.
+    #[error("{0}")]
+    Refused(String),
     #[error(transparent)]
     Storage(#[from] StorageError),
     /// The policy source could not record a package.

@@ -6,7 +6,12 @@
 //! repositories/<name>/_manifests/revisions/<alg>/<hex>       manifest in the repo: {"mediaType"}
 //! repositories/<name>/_manifests/tags/<tag>                  tag → digest
 //! repositories/<name>/_referrers/<alg>/<hex>/<alg>-<hex>     subject → referrer descriptor
-//! packages/<owner>/<name>/_record                            package record (metadata, times)
+//! packages/<owner>/<name>/_record                            package record (id, metadata, times)
+//! packages/<owner>/<name>/_versions/<id:016>                 an active version: its record
+//! packages/<owner>/<name>/_deleted/<id:016>                  a deleted version, restorable
+//! packages/<owner>/<name>/_digests/<alg>-<hex>               digest → version id
+//! _berth/ids/<id>                                            an id, claimed once (create-if-absent)
+//! _berth/next-id                                             where the next claim starts (a hint)
 //! uploads/<id>/state                                         upload session state
 //! _berth/upload-state-key                                    key of signed upload states
 //! ```
@@ -82,6 +87,48 @@ pub fn referrer(repo: &RepoName, subject: &Digest, referrer: &Digest) -> String 
 /// What the registry keeps about a package (metadata, times).
 pub fn package_record(repo: &RepoName) -> String {
     format!("packages/{}/{}/_record", repo.owner(), repo.package())
+}
+
+/// The directory of `repo`'s active (`deleted == false`) or deleted version records, one
+/// entry per id, zero-padded so that listing order is id order.
+pub fn package_versions(repo: &RepoName, deleted: bool) -> String {
+    let dir = if deleted { "_deleted" } else { "_versions" };
+    format!("packages/{}/{}/{dir}", repo.owner(), repo.package())
+}
+
+pub fn package_version(repo: &RepoName, deleted: bool, id: u64) -> String {
+    format!("{}/{}", package_versions(repo, deleted), version_entry(id))
+}
+
+/// The entry of version `id` in a [`package_versions`] directory.
+pub fn version_entry(id: u64) -> String {
+    format!("{id:016}")
+}
+
+/// The id a [`package_versions`] entry stands for; `None` for a stray entry.
+pub fn version_of_entry(name: &str) -> Option<u64> {
+    (name.len() == 16).then(|| name.parse().ok()).flatten()
+}
+
+/// Which version id `digest` has in `repo`'s package.
+pub fn package_version_by_digest(repo: &RepoName, digest: &Digest) -> String {
+    format!(
+        "packages/{}/{}/_digests/{}-{}",
+        repo.owner(),
+        repo.package(),
+        digest.algorithm().as_str(),
+        digest.hex()
+    )
+}
+
+/// An id claimed by whatever its value names; ids are never claimed twice.
+pub fn id_claim(id: u64) -> String {
+    format!("_berth/ids/{id}")
+}
+
+/// Where the next id claim should start: a hint, since claims alone keep ids unique.
+pub fn next_id() -> &'static str {
+    "_berth/next-id"
 }
 
 pub fn uploads() -> &'static str {

@@ -27,8 +27,8 @@ pub struct PutManifest {
 /// A manifest's link in a repository.
 #[derive(Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-struct ManifestLink {
-    media_type: String,
+pub(super) struct ManifestLink {
+    pub(super) media_type: String,
 }
 
 impl Content {
@@ -56,7 +56,7 @@ impl Content {
     }
 
     /// The bytes of manifest `digest`, from memory when they were read before.
-    async fn manifest_bytes(&self, digest: &Digest) -> Result<Bytes> {
+    pub(super) async fn manifest_bytes(&self, digest: &Digest) -> Result<Bytes> {
         if let Some(b) = self.manifest_bytes.get(digest) {
             return Ok(b);
         }

@@ -24,6 +24,7 @@ mod stats;
 mod tags;
 pub mod upload_state;
 mod uploads;
+mod versions;
 
 use error::corrupt;
 pub use error::{Error, Result};
@@ -31,6 +32,7 @@ pub use manifests::{PutManifest, StoredManifest};
 pub use stats::RepositoryStats;
 pub use upload_state::UploadStateKey;
 pub use uploads::{UploadBody, UploadSession};
+pub use versions::Unlinked;
 
 /// Immutable content cached in memory: manifests by digest, whose bytes never change.
 const MANIFEST_CACHE_BYTES: u64 = 32 * 1024 * 1024;

@@ -15,7 +15,7 @@ impl Content {
     }
 
     /// What `tag` points at, read from storage (for changes that depend on it).
-    async fn tag_get_fresh(&self, repo: &RepoName, tag: &Tag) -> Result<Option<Digest>> {
+    pub(super) async fn tag_get_fresh(&self, repo: &RepoName, tag: &Tag) -> Result<Option<Digest>> {
         parse_tag(self.storage.get(&keys::tag(repo, tag)).await?)
     }
 

@@ -9,14 +9,17 @@ use crate::content::Content;
 use crate::content::keys;
 use crate::content::locks::KeyedLocks;
 use crate::content::{Error, Result};
+use crate::oci::digest::Digest;
 use crate::oci::manifest::{Manifest, ManifestKind};
 use crate::oci::reference::RepoName;
 use crate::policy::PolicySource;
 use crate::policy::normalize_url;
 
 pub mod create;
+pub mod ids;
 pub mod metadata;
 mod status;
+pub mod versions;
 
 pub use metadata::Metadata;
 pub use status::PackageStatusSink;
@@ -29,6 +32,8 @@ pub struct Packages<'a> {
     pub locks: &'a KeyedLocks,
     /// In a cluster: where the Package's status is written.
     pub status: Option<&'a dyn PackageStatusSink>,
+    /// How long a deleted version or package can be restored.
+    pub restore_window: std::time::Duration,
 }
 
 /// The largest image config read for labels.
@@ -38,6 +43,10 @@ const MAX_CONFIG: u64 = 1024 * 1024;
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct PackageRecord {
+    /// The package's id in the REST API; 0 in records written before ids existed, until
+    /// the API first reads them.
+    #[serde(default)]
+    pub id: u64,
     pub owner: String,
     pub name: String,
     pub created_at: String,
@@ -51,6 +60,43 @@ impl PackageRecord {
         let raw = content.storage().get(&keys::package_record(repo)).await?;
         Ok(raw.and_then(|r| serde_json::from_slice(&r).ok()))
     }
+
+    /// Stores the record, giving it an id first if it has none; returns it as stored.
+    pub async fn with_id(mut self, content: &Content, repo: &RepoName) -> Result<PackageRecord> {
+        if self.id == 0 {
+            self.id = ids::allocate(&**content.storage(), &format!("package {repo}")).await?;
+        }
+        let json = serde_json::to_vec(&self).expect("records serialize");
+        content
+            .storage()
+            .put(&keys::package_record(repo), Bytes::from(json))
+            .await?;
+        Ok(self)
+    }
+}
+
+impl Packages<'_> {
+    /// `repo`'s package record, with an id: made now for a package the policy names but
+    /// nothing was pushed to yet, or whose record predates ids.
+    pub async fn record_of(&self, repo: &RepoName) -> Result<PackageRecord> {
+        let _turn = self.locks.lock(repo.as_str()).await;
+        let record = match PackageRecord::load(self.content, repo).await? {
+            Some(r) if r.id != 0 => return Ok(r),
+            Some(r) => r,
+            None => {
+                let now = jiff::Timestamp::now().to_string();
+                PackageRecord {
+                    id: 0,
+                    owner: repo.owner().to_owned(),
+                    name: repo.package().to_owned(),
+                    created_at: now.clone(),
+                    updated_at: now,
+                    metadata: Metadata::default(),
+                }
+            }
+        };
+        record.with_id(self.content, repo).await
+    }
 }
 
 /// After a manifest push by `id`: create the package if this push was authorized to
@@ -61,6 +107,7 @@ pub async fn after_manifest_push(
     id: &Identity,
     may_create: bool,
     repo: &RepoName,
+    digest: &Digest,
     manifest: &Manifest,
 ) -> Result<()> {
     let config = match (manifest.kind, &manifest.config) {
@@ -113,6 +160,7 @@ pub async fn after_manifest_push(
             ..old
         },
         None => PackageRecord {
+            id: 0,
             owner: owner.to_owned(),
             name: name.to_owned(),
             created_at: now.clone(),
@@ -120,12 +168,8 @@ pub async fn after_manifest_push(
             metadata: pushed,
         },
     };
-    let json = serde_json::to_vec(&record).expect("records serialize");
-    packages
-        .content
-        .storage()
-        .put(&keys::package_record(repo), Bytes::from(json))
-        .await?;
+    record.with_id(packages.content, repo).await?;
+    packages.record_version(repo, digest).await?;
     if let Some(status) = packages.status {
         match packages.content.repository_stats(repo).await {
             Ok(stats) => status.pushed(repo, &stats).await,

@@ -16,6 +16,8 @@ pub enum Action {
     Push,
     /// Delete content (`admin` and `delete:packages`).
     Delete,
+    /// Restore deleted content (`admin` and `write:packages`, as on GitHub).
+    Restore,
 }
 
 /// The outcome of evaluating a request.
@@ -122,20 +124,21 @@ fn decide_inner(
         return match action {
             Action::Push if creator => Decision::Create,
             Action::Push => denied_push(),
-            Action::Pull | Action::Delete if creator => Decision::Allow,
-            Action::Pull | Action::Delete => Decision::Hidden,
+            Action::Pull | Action::Delete | Action::Restore if creator => Decision::Allow,
+            Action::Pull | Action::Delete | Action::Restore => Decision::Hidden,
         };
     };
     let Some(role) = role(snap, id, pkg) else {
         return match action {
             Action::Push => denied_push(),
-            Action::Pull | Action::Delete => Decision::Hidden,
+            Action::Pull | Action::Delete | Action::Restore => Decision::Hidden,
         };
     };
     let (needed, scope, scope_name) = match action {
         Action::Pull => (Role::Read, id.scopes.read, "read:packages"),
         Action::Push => (Role::Write, id.scopes.write, "write:packages"),
         Action::Delete => (Role::Admin, id.scopes.delete, "delete:packages"),
+        Action::Restore => (Role::Admin, id.scopes.write, "write:packages"),
     };
     if role < needed {
         return Decision::Forbidden(format!(
@@ -217,6 +220,7 @@ fn verb(action: Action) -> &'static str {
         Action::Pull => "pull",
         Action::Push => "push",
         Action::Delete => "delete",
+        Action::Restore => "restore",
     }
 }
 

@@ -70,6 +70,7 @@ pub async fn cluster(config: &Config, opts: &ClusterOptions) -> Result<Started, 
         policy: source.clone(),
         hosts,
         package_locks: KeyedLocks::default(),
+        restore_window: config.restore_window,
         package_status: Some(Arc::new(KubePackageStatus {
             api: packages,
             source,

@@ -65,6 +65,7 @@ pub fn standalone(config: &Config) -> Result<Started, StartError> {
         policy: Arc::new(policy),
         hosts,
         package_locks: KeyedLocks::default(),
+        restore_window: config.restore_window,
         package_status: None,
     });
     Ok(Started {

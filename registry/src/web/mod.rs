@@ -13,6 +13,7 @@ use self::oci::http::{API_VERSION, DOCKER_API_VERSION};
 use crate::hosts::HostRole;
 use crate::state::AppState;
 
+pub mod api;
 pub mod health;
 mod layers;
 pub mod oci;
@@ -23,6 +24,8 @@ pub mod pages;
 pub enum Surface {
     /// `/v2/…` and `/token`: the OCI Distribution API and its token service.
     Oci,
+    /// `HOST/api/v3`: GitHub's packages REST API.
+    Api,
     /// `HOST`'s pages.
     Pages,
 }
@@ -32,7 +35,7 @@ impl Surface {
     pub fn host(self) -> HostRole {
         match self {
             Surface::Oci => HostRole::Containers,
-            Surface::Pages => HostRole::Site,
+            Surface::Api | Surface::Pages => HostRole::Site,
         }
     }
 
@@ -45,11 +48,12 @@ impl Surface {
                     DOCKER_API_VERSION,
                     API_VERSION,
                 )),
+            Surface::Api => layers::labelled(api::router(), "api", state),
             Surface::Pages => layers::labelled(pages::router(), "pages", state),
         }
     }
 
-    const ALL: [Surface; 2] = [Surface::Oci, Surface::Pages];
+    const ALL: [Surface; 3] = [Surface::Oci, Surface::Api, Surface::Pages];
 }
 
 /// The whole HTTP surface over `state`.

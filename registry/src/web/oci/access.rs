@@ -35,6 +35,8 @@ pub fn authorize<'a>(
             Action::Pull => "pull",
             Action::Push => "pull,push",
             Action::Delete => "delete",
+            // Not an OCI action: no call asks for it.
+            Action::Restore => "pull,push",
         };
         format!("repository:{name}:{actions}")
     });

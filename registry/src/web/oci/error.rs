@@ -91,6 +91,11 @@ fn content_code_and_status(e: &content::Error) -> (&'static str, StatusCode) {
         TooLarge(_) => ("SIZE_INVALID", StatusCode::PAYLOAD_TOO_LARGE),
         // distribution's code for a bad `n`
         PaginationInvalid(_) => ("PAGINATION_NUMBER_INVALID", StatusCode::BAD_REQUEST),
+        VersionUnknown => ("MANIFEST_UNKNOWN", StatusCode::NOT_FOUND),
+        PackageUnknown => ("NAME_UNKNOWN", StatusCode::NOT_FOUND),
+        // A package rule (the last tagged version, a tagged index needs it): the spec's
+        // code for an operation the registry does not allow.
+        Refused(_) => ("DENIED", StatusCode::FORBIDDEN),
         // The client's own stream failing is the client's problem, never a 500.
         Storage(StorageError::Body(_)) => ("BLOB_UPLOAD_INVALID", StatusCode::BAD_REQUEST),
         // distribution's code for a registry that cannot serve right now; retryable.

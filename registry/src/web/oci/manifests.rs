@@ -9,6 +9,7 @@ use super::Handled;
 use super::access::Access;
 use crate::content;
 use crate::oci::reference::{Reference, RepoName, Tag};
+use crate::packages::versions::Rules;
 use crate::state::AppState;
 use crate::web::oci::http::{
     DOCKER_CONTENT_DIGEST, OCI_SUBJECT, OCI_TAG, Query, content_length, etag, header_str,
@@ -74,6 +75,7 @@ pub async fn put(
         &access.identity,
         access.creates,
         repo,
+        &put.digest,
         &put.manifest,
     )
     .await?;
@@ -96,6 +98,21 @@ pub async fn put(
 
 pub async fn delete(app: &AppState, repo: &RepoName, reference: &str) -> Handled {
     let reference = Reference::parse(reference)?;
-    app.content.manifest_delete(repo, &reference).await?;
+    match &reference {
+        // By tag: only the tag goes.
+        Reference::Tag(_) => app.content.manifest_delete(repo, &reference).await?,
+        // By digest: the version's delete, as through the REST API (restorable), but
+        // without GitHub's package rules, which the distribution spec does not have.
+        Reference::Digest(digest) => {
+            let packages = app.packages();
+            if app.content.manifest_get(repo, &reference).await.is_err() {
+                return Err(content::Error::ManifestUnknown.into());
+            }
+            let version = packages.record_version(repo, digest).await?;
+            packages
+                .delete_version(repo, version.id, Rules::Oci)
+                .await?;
+        }
+    }
     Ok(StatusCode::ACCEPTED.into_response())
 }

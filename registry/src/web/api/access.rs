@@ -1,0 +1,131 @@
+//! Who calls the REST API and what they may do: GitHub's credentials (`Bearer` or
+//! `token` with a PAT, Basic with a PAT, workload tokens, registry tokens), the owner a
+//! path names, and the policy's decision with GitHub's answers (no read access is a 404
+//! identical to a missing package).
+
+use axum::http::request::Parts;
+use axum::http::{HeaderValue, StatusCode, header};
+
+use super::error::ApiError;
+use super::json::AccountKind;
+use crate::auth::identity::Identity;
+use crate::oci::reference::RepoName;
+use crate::policy::{Action, Decision, PolicySnapshot, decide};
+use crate::state::AppState;
+
+/// Which owner a path is under.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Scope {
+    /// `/user/…`: the signed-in user.
+    User,
+    /// `/users/{username}/…`
+    Users,
+    /// `/orgs/{org}/…`
+    Orgs,
+}
+
+/// The caller behind the request's `Authorization` header (anonymous without one).
+pub fn caller(app: &AppState, parts: &Parts) -> Result<Identity, ApiError> {
+    let Some(value) = parts.headers.get(header::AUTHORIZATION) else {
+        return Ok(Identity::anonymous());
+    };
+    let text = value.to_str().map_err(|_| ApiError::bad_credentials())?;
+    let (scheme, secret) = text.split_once(' ').ok_or_else(ApiError::bad_credentials)?;
+    let secret = secret.trim();
+    let signed_in = |secret: &str| app.auth.sign_in(secret).map(|s| s.identity);
+    let header = || HeaderValue::from_str(text).map_err(|_| ApiError::bad_credentials());
+    let identity = if scheme.eq_ignore_ascii_case("token") {
+        // GitHub's `token PAT`: a PAT or a workload token.
+        signed_in(secret)
+    } else if scheme.eq_ignore_ascii_case("bearer") {
+        // A PAT, a registry token, or a workload token.
+        if secret.starts_with(crate::auth::pat::PREFIX) {
+            signed_in(secret)
+        } else {
+            app.auth
+                .authenticate(Some(&header()?))
+                .or_else(|_| signed_in(secret))
+        }
+    } else {
+        // Basic with a PAT or workload token as the password.
+        app.auth.authenticate(Some(&header()?))
+    };
+    identity.map_err(|_| ApiError::bad_credentials())
+}
+
+/// The owner a path names, and whether it is an organization.
+pub fn owner(
+    snap: &PolicySnapshot,
+    scope: Scope,
+    caller: &Identity,
+    named: Option<&str>,
+) -> Result<(String, AccountKind), ApiError> {
+    match scope {
+        Scope::User => {
+            let user = caller
+                .user_name()
+                .ok_or_else(ApiError::requires_authentication)?;
+            Ok((user.to_owned(), AccountKind::User))
+        }
+        Scope::Users => {
+            let name = named.ok_or_else(ApiError::not_found)?;
+            let kind = match snap.org(name) {
+                Some(_) => AccountKind::Organization,
+                None => AccountKind::User,
+            };
+            Ok((name.to_owned(), kind))
+        }
+        Scope::Orgs => {
+            let name = named.ok_or_else(ApiError::not_found)?;
+            snap.org(name).ok_or_else(ApiError::not_found)?;
+            Ok((name.to_owned(), AccountKind::Organization))
+        }
+    }
+}
+
+/// May `caller` do `action` to package `owner`/`name`? Reads that are not allowed are a
+/// 404, exactly as for a package that does not exist.
+pub fn authorize(
+    snap: &PolicySnapshot,
+    scope: Scope,
+    caller: &Identity,
+    owner: &str,
+    name: &str,
+    action: Action,
+) -> Result<RepoName, ApiError> {
+    let repo =
+        RepoName::parse(&format!("{owner}/{name}")).map_err(|_| ApiError::package_not_found())?;
+    if snap.package(owner, name).is_none() {
+        return Err(ApiError::package_not_found());
+    }
+    if action != Action::Pull {
+        // Changing a package needs reading it first: one that cannot be seen is missing.
+        authorize(snap, scope, caller, owner, name, Action::Pull)?;
+    }
+    match decide(snap, caller, owner, name, action) {
+        Decision::Allow | Decision::Create => {}
+        Decision::Unauthenticated if action != Action::Pull => {
+            return Err(ApiError::requires_authentication());
+        }
+        Decision::Forbidden(message) if action != Action::Pull => {
+            return Err(ApiError::new(StatusCode::FORBIDDEN, message));
+        }
+        _ => return Err(ApiError::package_not_found()),
+    }
+    // GitHub: deleting and restoring an organization's packages needs an org admin too.
+    if scope == Scope::Orgs && action != Action::Pull {
+        let user = caller.user_name();
+        let admin = user.is_some_and(|u| {
+            snap.is_site_admin(u) || snap.org(owner).is_some_and(|o| o.owners.contains(u))
+        });
+        if !admin {
+            return Err(ApiError::new(
+                StatusCode::FORBIDDEN,
+                format!(
+                    "deleting or restoring {owner}'s packages needs an owner of the organization"
+                ),
+            ));
+        }
+    }
+    Ok(repo)
+}

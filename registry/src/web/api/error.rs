@@ -1,0 +1,107 @@
+//! Errors as GitHub's REST API writes them: `{"message","documentation_url","status"}`,
+//! with `status` a string, and GitHub's messages where it has them.
+
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde_json::json;
+
+use crate::content;
+use crate::storage::StorageError;
+
+/// Where GitHub's errors for these operations point.
+const DOCS: &str = "https://docs.github.com/rest/packages/packages";
+
+/// A REST API failure: a status and GitHub's message for it.
+#[derive(Debug, PartialEq, Eq)]
+pub struct ApiError {
+    pub status: StatusCode,
+    pub message: String,
+}
+
+impl ApiError {
+    pub fn new(status: StatusCode, message: impl Into<String>) -> ApiError {
+        ApiError {
+            status,
+            message: message.into(),
+        }
+    }
+
+    /// A package that does not exist, or that the caller may not see: the same answer.
+    pub fn package_not_found() -> ApiError {
+        ApiError::new(StatusCode::NOT_FOUND, "Package not found.")
+    }
+
+    pub fn not_found() -> ApiError {
+        ApiError::new(StatusCode::NOT_FOUND, "Not Found")
+    }
+
+    pub fn requires_authentication() -> ApiError {
+        ApiError::new(StatusCode::UNAUTHORIZED, "Requires authentication")
+    }
+
+    pub fn bad_credentials() -> ApiError {
+        ApiError::new(StatusCode::UNAUTHORIZED, "Bad credentials")
+    }
+}
+
+impl From<content::Error> for ApiError {
+    fn from(e: content::Error) -> Self {
+        use content::Error::*;
+        match e {
+            PackageUnknown | NameUnknown | NameInvalid(_) => ApiError::package_not_found(),
+            VersionUnknown | ManifestUnknown => {
+                ApiError::new(StatusCode::NOT_FOUND, "Package version not found.")
+            }
+            Refused(message) => ApiError::new(StatusCode::BAD_REQUEST, message),
+            PaginationInvalid(message) => ApiError::new(StatusCode::BAD_REQUEST, message),
+            Storage(StorageError::Unavailable(_)) => {
+                ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "Service Unavailable")
+            }
+            e => {
+                tracing::error!(error = %e, "REST API request failed");
+                ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "Server Error")
+            }
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let body = json!({
+            "message": self.message,
+            "documentation_url": DOCS,
+            "status": self.status.as_u16().to_string(),
+        });
+        (self.status, axum::Json(body)).into_response()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn content_errors_become_githubs_statuses_and_messages() {
+        let cases = [
+            (content::Error::PackageUnknown, 404, "Package not found."),
+            (
+                content::Error::NameInvalid("x".into()),
+                404,
+                "Package not found.",
+            ),
+            (
+                content::Error::VersionUnknown,
+                404,
+                "Package version not found.",
+            ),
+            (content::Error::Refused("no".into()), 400, "no"),
+        ];
+        for (e, status, message) in cases {
+            let got = ApiError::from(e);
+            assert_eq!(
+                (got.status.as_u16(), got.message.as_str()),
+                (status, message)
+            );
+        }
+    }
+}

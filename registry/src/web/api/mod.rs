@@ -1,0 +1,132 @@
+//! The REST API surface: GitHub's packages operations on `HOST/api/v3`, for
+//! `package_type=container`, under `/user`, `/users/{username}` and `/orgs/{org}`, so
+//! octokit, githubkit and `gh api` work by changing their base URL. A file per family:
+//! `owners.rs` (who is who), `packages.rs`, `versions.rs`; GitHub's JSON in `json.rs`,
+//! its paging in `paging.rs`, its errors in `error.rs`.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::{FromRequestParts, Path};
+use axum::http::request::Parts;
+use axum::response::Response;
+use axum::routing::{get, post};
+
+use self::access::Scope;
+use self::error::ApiError;
+use self::json::Bases;
+use crate::auth::identity::Identity;
+use crate::policy::PolicySnapshot;
+use crate::state::AppState;
+
+mod access;
+mod error;
+mod json;
+mod owners;
+mod packages;
+mod paging;
+mod versions;
+
+/// Every route of the API.
+pub fn router() -> Router<Arc<AppState>> {
+    let mut router = Router::new()
+        .route("/api/v3/user", get(owners::me))
+        .route("/api/v3/users/{owner}", get(owners::user))
+        .route("/api/v3/orgs/{owner}", get(owners::org));
+    for (prefix, scope) in [
+        ("/api/v3/user", Scope::User),
+        ("/api/v3/users/{owner}", Scope::Users),
+        ("/api/v3/orgs/{owner}", Scope::Orgs),
+    ] {
+        router = router.merge(packages_routes(prefix, scope));
+    }
+    // Any other path under the API is GitHub's 404, on the API's host only.
+    router.route(
+        "/api/v3/{*rest}",
+        axum::routing::any(|| async { ApiError::not_found() }),
+    )
+}
+
+/// The packages operations under one owner scope.
+fn packages_routes(prefix: &str, scope: Scope) -> Router<Arc<AppState>> {
+    let package = format!("{prefix}/packages/{{package_type}}/{{package_name}}");
+    let version = format!("{package}/versions/{{package_version_id}}");
+    Router::new()
+        .route(
+            &format!("{prefix}/packages"),
+            get(move |c: Call| packages::list(c, scope)),
+        )
+        .route(&package, get(move |c: Call| packages::get(c, scope)))
+        .route(
+            &format!("{package}/versions"),
+            get(move |c: Call| versions::list(c, scope)),
+        )
+        .route(
+            &version,
+            get(move |c: Call| versions::get(c, scope))
+                .delete(move |c: Call| versions::delete(c, scope)),
+        )
+        .route(
+            &format!("{version}/restore"),
+            post(move |c: Call| versions::restore(c, scope)),
+        )
+}
+
+/// What every handler starts from: the state, the caller, the policy in force, the
+/// path's parameters (decoded: a nested name arrives as `%2F`), the query, and where
+/// URLs point.
+pub struct Call {
+    app: Arc<AppState>,
+    path: String,
+    caller: Identity,
+    snap: Arc<PolicySnapshot>,
+    params: HashMap<String, String>,
+    query: BTreeMap<String, String>,
+    bases: Bases,
+}
+
+impl Call {
+    fn param(&self, name: &str) -> Option<&str> {
+        self.params.get(name).map(String::as_str)
+    }
+
+    /// The request's URL without its query, absolute, for `Link` headers.
+    fn url(&self) -> String {
+        format!("{}{}", self.bases.site, self.path)
+    }
+}
+
+impl FromRequestParts<Arc<AppState>> for Call {
+    type Rejection = Response;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        app: &Arc<AppState>,
+    ) -> Result<Self, Self::Rejection> {
+        use axum::response::IntoResponse;
+        // Routes without parameters (`/user/packages`) have none to extract.
+        let params = Path::<HashMap<String, String>>::from_request_parts(parts, app)
+            .await
+            .map(|Path(p)| p)
+            .unwrap_or_default();
+        let query = parts
+            .uri
+            .query()
+            .map(|q| form_urlencoded::parse(q.as_bytes()).into_owned().collect())
+            .unwrap_or_default();
+        let caller = access::caller(app, parts).map_err(IntoResponse::into_response)?;
+        Ok(Call {
+            app: app.clone(),
+            bases: Bases::new(crate::hosts::site_base(&app.hosts, parts)),
+            path: parts.uri.path().to_owned(),
+            caller,
+            snap: app.policy.snapshot(),
+            params,
+            query,
+        })
+    }
+}
+
+/// Handlers answer JSON or GitHub's error.
+type Answer = Result<Response, ApiError>;

@@ -1,0 +1,80 @@
+//! `GET /user`, `/users/{username}` and `/orgs/{org}`: who the caller is, and who an
+//! owner is. Berth keeps no account table: a user is whoever the policy or a token
+//! names, an organization is an `Organization` of the policy.
+
+use axum::Json;
+use axum::response::IntoResponse;
+use serde_json::Value;
+
+use super::error::ApiError;
+use super::json::{AccountKind, simple_user};
+use super::{Answer, Call};
+
+/// `GET /user`
+pub async fn me(c: Call) -> Answer {
+    let login = c
+        .caller
+        .user_name()
+        .ok_or_else(ApiError::requires_authentication)?;
+    Ok(Json(account(&c, login, AccountKind::User)).into_response())
+}
+
+/// `GET /users/{username}`: an organization's name answers as the organization.
+pub async fn user(c: Call) -> Answer {
+    let login = c.param("owner").ok_or_else(ApiError::not_found)?;
+    let kind = match c.snap.org(login) {
+        Some(_) => AccountKind::Organization,
+        None => AccountKind::User,
+    };
+    Ok(Json(account(&c, login, kind)).into_response())
+}
+
+/// `GET /orgs/{org}`
+pub async fn org(c: Call) -> Answer {
+    let login = c.param("owner").ok_or_else(ApiError::not_found)?;
+    c.snap.org(login).ok_or_else(ApiError::not_found)?;
+    let mut body = account(&c, login, AccountKind::Organization);
+    // The organization schema's own fields beside the account's.
+    let api = &c.bases.api;
+    body["repos_url"] = format!("{api}/orgs/{login}/repos").into();
+    body["members_url"] = format!("{api}/orgs/{login}/members{{/member}}").into();
+    body["public_members_url"] = format!("{api}/orgs/{login}/public_members{{/member}}").into();
+    body["hooks_url"] = format!("{api}/orgs/{login}/hooks").into();
+    body["issues_url"] = format!("{api}/orgs/{login}/issues").into();
+    body["url"] = format!("{api}/orgs/{login}").into();
+    body["description"] = Value::Null;
+    body["has_organization_projects"] = false.into();
+    body["has_repository_projects"] = false.into();
+    body["public_repos"] = 0.into();
+    body["public_gists"] = 0.into();
+    body["followers"] = 0.into();
+    body["following"] = 0.into();
+    body["created_at"] = "1970-01-01T00:00:00Z".into();
+    body["updated_at"] = "1970-01-01T00:00:00Z".into();
+    body["archived_at"] = Value::Null;
+    Ok(Json(body).into_response())
+}
+
+/// An account as `/user` and `/users/{username}` answer it: the simple user, plus the
+/// public profile's counts (Berth has none of GitHub's social graph).
+fn account(c: &Call, login: &str, kind: AccountKind) -> Value {
+    let mut body = simple_user(&c.bases, login, kind, c.snap.is_site_admin(login));
+    for (field, value) in [
+        ("name", Value::Null),
+        ("company", Value::Null),
+        ("blog", "".into()),
+        ("location", Value::Null),
+        ("email", Value::Null),
+        ("hireable", Value::Null),
+        ("bio", Value::Null),
+        ("public_repos", 0.into()),
+        ("public_gists", 0.into()),
+        ("followers", 0.into()),
+        ("following", 0.into()),
+        ("created_at", "1970-01-01T00:00:00Z".into()),
+        ("updated_at", "1970-01-01T00:00:00Z".into()),
+    ] {
+        body[field] = value;
+    }
+    body
+}

@@ -1,0 +1,114 @@
+//! `GET {owner}/packages` and `GET {owner}/packages/container/{name}`.
+
+use axum::Json;
+use axum::http::{HeaderValue, header};
+use axum::response::IntoResponse;
+use serde_json::Value;
+
+use super::access::{Scope, authorize, owner};
+use super::error::ApiError;
+use super::json::{AccountKind, PackageView, owner_path, package, simple_user};
+use super::paging::{link, page_of};
+use super::{Answer, Call};
+use crate::oci::reference::RepoName;
+use crate::policy::{Action, Decision, decide};
+use berth_crds::access::Visibility;
+
+/// `GET {owner}/packages?package_type=container`: the owner's packages the caller may
+/// read, by name, paged.
+pub async fn list(c: Call, scope: Scope) -> Answer {
+    let (login, kind) = owner(&c.snap, scope, &c.caller, c.param("owner"))?;
+    let page = page_of(&c.query)?;
+    let wanted = c.query.get("visibility").map(String::as_str);
+    let names: Vec<String> = match c.query.get("package_type").map(String::as_str) {
+        Some("container") | Some("docker") => {
+            let mut names: Vec<String> = c
+                .snap
+                .packages()
+                .filter(|p| p.owner == login)
+                .filter(|p| match wanted {
+                    Some("public") => p.visibility == Visibility::Public,
+                    // GitHub: internal is private where granular permissions do not apply.
+                    Some("private") | Some("internal") => p.visibility != Visibility::Public,
+                    _ => true,
+                })
+                .filter(|p| {
+                    decide(&c.snap, &c.caller, &login, &p.name, Action::Pull) == Decision::Allow
+                })
+                .map(|p| p.name.clone())
+                .collect();
+            names.sort();
+            names
+        }
+        // Other package types hold nothing here.
+        Some(_) => Vec::new(),
+        None => {
+            return Err(ApiError::new(
+                axum::http::StatusCode::BAD_REQUEST,
+                "package_type is required: container",
+            ));
+        }
+    };
+    let mut body = Vec::new();
+    for name in &names[page.range(names.len())] {
+        body.push(package_json(&c, &login, kind, name).await?);
+    }
+    let mut response = Json(body).into_response();
+    if let Some(l) = link(&c.url(), &c.query, page, names.len())
+        && let Ok(v) = HeaderValue::from_str(&l)
+    {
+        response.headers_mut().insert(header::LINK, v);
+    }
+    Ok(response)
+}
+
+/// `GET {owner}/packages/container/{name}`
+pub async fn get(c: Call, scope: Scope) -> Answer {
+    let (login, kind, name) = package_of(&c, scope)?;
+    authorize(&c.snap, scope, &c.caller, &login, &name, Action::Pull)?;
+    Ok(Json(package_json(&c, &login, kind, &name).await?).into_response())
+}
+
+/// The owner and package name a package path names; only containers are here.
+pub fn package_of(c: &Call, scope: Scope) -> Result<(String, AccountKind, String), ApiError> {
+    let (login, kind) = owner(&c.snap, scope, &c.caller, c.param("owner"))?;
+    if !matches!(c.param("package_type"), Some("container") | Some("docker")) {
+        return Err(ApiError::package_not_found());
+    }
+    let name = c
+        .param("package_name")
+        .ok_or_else(ApiError::package_not_found)?
+        .to_owned();
+    Ok((login, kind, name))
+}
+
+/// GitHub's JSON for package `login`/`name`, which the policy has.
+pub async fn package_json(
+    c: &Call,
+    login: &str,
+    kind: AccountKind,
+    name: &str,
+) -> Result<Value, ApiError> {
+    let repo =
+        RepoName::parse(&format!("{login}/{name}")).map_err(|_| ApiError::package_not_found())?;
+    let policy = c
+        .snap
+        .package(login, name)
+        .ok_or_else(ApiError::package_not_found)?;
+    let packages = c.app.packages();
+    let record = packages.record_of(&repo).await?;
+    let version_count = packages.version_count(&repo).await?;
+    Ok(package(
+        &c.bases,
+        &PackageView {
+            id: record.id,
+            name,
+            owner: simple_user(&c.bases, login, kind, c.snap.is_site_admin(login)),
+            owner_path: owner_path(login, kind),
+            public: policy.visibility == Visibility::Public,
+            version_count,
+            created_at: &record.created_at,
+            updated_at: &record.updated_at,
+        },
+    ))
+}

@@ -1,0 +1,90 @@
+//! `{owner}/packages/container/{name}/versions`: list (`state=active|deleted`), get,
+//! delete and restore a version.
+
+use axum::Json;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::IntoResponse;
+
+use super::access::{Scope, authorize};
+use super::error::ApiError;
+use super::json::{owner_path, version};
+use super::packages::package_of;
+use super::paging::{link, page_of};
+use super::{Answer, Call};
+use crate::packages::versions::{Rules, State};
+use crate::policy::Action;
+
+/// `GET …/versions`: newest first, paged.
+pub async fn list(c: Call, scope: Scope) -> Answer {
+    let (login, kind, name) = package_of(&c, scope)?;
+    let repo = authorize(&c.snap, scope, &c.caller, &login, &name, Action::Pull)?;
+    let state = match c.query.get("state").map(String::as_str) {
+        None | Some("active") => State::Active,
+        Some("deleted") => State::Deleted,
+        Some(other) => {
+            return Err(ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                format!("state must be active or deleted, not {other}"),
+            ));
+        }
+    };
+    let page = page_of(&c.query)?;
+    let (versions, total) = c.app.packages().versions(&repo, state, page).await?;
+    let path = owner_path(&login, kind);
+    let body: Vec<_> = versions
+        .iter()
+        .map(|v| version(&c.bases, &path, &name, v))
+        .collect();
+    let mut response = Json(body).into_response();
+    if let Some(l) = link(&c.url(), &c.query, page, total)
+        && let Ok(v) = HeaderValue::from_str(&l)
+    {
+        response.headers_mut().insert(header::LINK, v);
+    }
+    Ok(response)
+}
+
+/// `GET …/versions/{id}`, active or deleted.
+pub async fn get(c: Call, scope: Scope) -> Answer {
+    let (login, kind, name) = package_of(&c, scope)?;
+    let repo = authorize(&c.snap, scope, &c.caller, &login, &name, Action::Pull)?;
+    let v = c
+        .app
+        .packages()
+        .version(&repo, version_id(&c)?)
+        .await?
+        .ok_or_else(version_not_found)?;
+    Ok(Json(version(&c.bases, &owner_path(&login, kind), &name, &v)).into_response())
+}
+
+/// `DELETE …/versions/{id}`: 204, under GitHub's rules.
+pub async fn delete(c: Call, scope: Scope) -> Answer {
+    let (login, _, name) = package_of(&c, scope)?;
+    let repo = authorize(&c.snap, scope, &c.caller, &login, &name, Action::Delete)?;
+    c.app
+        .packages()
+        .delete_version(&repo, version_id(&c)?, Rules::Packages)
+        .await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+/// `POST …/versions/{id}/restore`: 204.
+pub async fn restore(c: Call, scope: Scope) -> Answer {
+    let (login, _, name) = package_of(&c, scope)?;
+    let repo = authorize(&c.snap, scope, &c.caller, &login, &name, Action::Restore)?;
+    c.app
+        .packages()
+        .restore_version(&repo, version_id(&c)?)
+        .await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+fn version_id(c: &Call) -> Result<u64, ApiError> {
+    c.param("package_version_id")
+        .and_then(|id| id.parse().ok())
+        .ok_or_else(version_not_found)
+}
+
+fn version_not_found() -> ApiError {
+    ApiError::new(StatusCode::NOT_FOUND, "Package version not found.")
+}
