@@ -68,10 +68,16 @@ impl Server {
                 tracing::warn!(error = %e, "cannot set TCP_NODELAY");
             }
         });
-        let result = axum::serve(listener, app(state))
+        let flusher = tokio::spawn(flush_downloads(state.clone()));
+        let result = axum::serve(listener, app(state.clone()))
             .with_graceful_shutdown(shutdown)
             .await;
         purger.abort();
+        flusher.abort();
+        // The counts of the last interval, so a clean shutdown loses none.
+        if let Err(e) = state.downloads.flush(&**state.content.storage()).await {
+            tracing::warn!(error = %e, "flushing download counts at shutdown failed");
+        }
         // The watchers reload PATs and keys for as long as the server runs.
         drop(watchers);
         result
@@ -84,6 +90,17 @@ async fn first_storage_check(state: Arc<AppState>) {
     match state.content.storage().check().await {
         Ok(()) => tracing::info!("storage is ready"),
         Err(e) => tracing::warn!(error = %e, "storage is not ready"),
+    }
+}
+
+/// Writes the download counts every `FLUSH_INTERVAL`.
+async fn flush_downloads(state: Arc<AppState>) {
+    let mut tick = tokio::time::interval(crate::packages::downloads::FLUSH_INTERVAL);
+    loop {
+        tick.tick().await;
+        if let Err(e) = state.downloads.flush(&**state.content.storage()).await {
+            tracing::warn!(error = %e, "flushing download counts failed; they stay pending");
+        }
     }
 }
 

@@ -9,6 +9,7 @@ use crate::content::Content;
 use crate::content::locks::KeyedLocks;
 use crate::hosts::Hosts;
 use crate::metrics::Metrics;
+use crate::packages::downloads::Downloads;
 use crate::packages::{PackageStatusSink, Packages};
 use crate::policy::PolicySource;
 
@@ -25,6 +26,8 @@ pub struct AppState {
     pub package_status: Option<Arc<dyn PackageStatusSink>>,
     /// How long deleted versions and packages can be restored.
     pub restore_window: std::time::Duration,
+    /// Manifest downloads counted here, flushed in batches by the server.
+    pub downloads: Downloads,
 }
 
 impl AppState {
@@ -36,6 +39,7 @@ impl AppState {
             locks: &self.package_locks,
             status: self.package_status.as_deref(),
             restore_window: self.restore_window,
+            downloads: &self.downloads,
         }
     }
 }

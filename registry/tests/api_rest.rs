@@ -314,3 +314,41 @@ async fn the_api_is_served_on_the_site_host_only() {
     r.assert_status(StatusCode::OK);
     assert_eq!(r.json()["url"], "http://example.test/api/v3/users/alice");
 }
+
+#[tokio::test]
+async fn manifest_gets_count_downloads_and_heads_do_not() {
+    let reg = TestRegistry::new();
+    let alice = reg.as_user("alice", "read:packages,write:packages");
+    let (digest, _) = alice.push_image("alice/app", "v1", "d").await;
+    for _ in 0..3 {
+        alice
+            .get("/v2/alice/app/manifests/v1")
+            .await
+            .assert_status(StatusCode::OK);
+    }
+    alice
+        .head(&format!("/v2/alice/app/manifests/{digest}"))
+        .await
+        .assert_status(StatusCode::OK);
+    let v = api(&alice, Method::GET, "/user/packages/container/app/versions")
+        .await
+        .json();
+    assert_eq!(v[0]["download_count"], 3, "{v}");
+    let p = api(&alice, Method::GET, "/user/packages/container/app")
+        .await
+        .json();
+    assert_eq!(p["download_count"], 3, "{p}");
+
+    // A flush writes this process's counts; another process reads them from storage.
+    let storage = reg.state.content.storage().clone();
+    reg.state.downloads.flush(&*storage).await.unwrap();
+    let other = berth_registry::packages::downloads::Downloads::default();
+    let repo = berth_registry::oci::reference::RepoName::parse("alice/app").unwrap();
+    let counts = other.of(&*storage, &repo).await.unwrap();
+    assert_eq!(counts.get(&digest), Some(&3));
+    // Flushed counts are not counted twice by the process that flushed them.
+    let v = api(&alice, Method::GET, "/user/packages/container/app/versions")
+        .await
+        .json();
+    assert_eq!(v[0]["download_count"], 3, "{v}");
+}

@@ -10,6 +10,7 @@
 //! packages/<owner>/<name>/_versions/<id:016>                 an active version: its record
 //! packages/<owner>/<name>/_deleted/<id:016>                  a deleted version, restorable
 //! packages/<owner>/<name>/_digests/<alg>-<hex>               digest → version id
+//! packages/<owner>/<name>/_downloads/<process>            one process's download counts
 //! _berth/ids/<id>                                            an id, claimed once (create-if-absent)
 //! _berth/next-id                                             where the next claim starts (a hint)
 //! uploads/<id>/state                                         upload session state
@@ -119,6 +120,15 @@ pub fn package_version_by_digest(repo: &RepoName, digest: &Digest) -> String {
         digest.algorithm().as_str(),
         digest.hex()
     )
+}
+
+/// The directory of `repo`'s download counts, one object per process that counted.
+pub fn package_downloads_dir(repo: &RepoName) -> String {
+    format!("packages/{}/{}/_downloads", repo.owner(), repo.package())
+}
+
+pub fn package_downloads(repo: &RepoName, process: &str) -> String {
+    format!("{}/{process}", package_downloads_dir(repo))
 }
 
 /// An id claimed by whatever its value names; ids are never claimed twice.

@@ -16,6 +16,7 @@ use crate::policy::PolicySource;
 use crate::policy::normalize_url;
 
 pub mod create;
+pub mod downloads;
 pub mod ids;
 pub mod metadata;
 mod status;
@@ -34,6 +35,8 @@ pub struct Packages<'a> {
     pub status: Option<&'a dyn PackageStatusSink>,
     /// How long a deleted version or package can be restored.
     pub restore_window: std::time::Duration,
+    /// This process's download counts.
+    pub downloads: &'a downloads::Downloads,
 }
 
 /// The largest image config read for labels.

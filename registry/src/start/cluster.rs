@@ -71,6 +71,7 @@ pub async fn cluster(config: &Config, opts: &ClusterOptions) -> Result<Started, 
         hosts,
         package_locks: KeyedLocks::default(),
         restore_window: config.restore_window,
+        downloads: Default::default(),
         package_status: Some(Arc::new(KubePackageStatus {
             api: packages,
             source,

@@ -66,6 +66,7 @@ pub fn standalone(config: &Config) -> Result<Started, StartError> {
         hosts,
         package_locks: KeyedLocks::default(),
         restore_window: config.restore_window,
+        downloads: Default::default(),
         package_status: None,
     });
     Ok(Started {

@@ -97,6 +97,8 @@ pub struct PackageView<'a> {
     pub owner_path: String,
     pub public: bool,
     pub version_count: usize,
+    /// Downloads of all its versions (a Berth field; GitHub's schema has none).
+    pub download_count: u64,
     pub created_at: &'a str,
     pub updated_at: &'a str,
 }
@@ -119,6 +121,7 @@ pub fn package(bases: &Bases, p: &PackageView<'_>) -> Value {
         "package_type": "container",
         "owner": p.owner,
         "version_count": p.version_count,
+        "download_count": p.download_count,
         "visibility": if p.public { "public" } else { "private" },
         "url": url,
         "html_url": html_url,
@@ -128,7 +131,8 @@ pub fn package(bases: &Bases, p: &PackageView<'_>) -> Value {
 }
 
 /// GitHub's `package-version` for version `v` of the package at `owner_path`/`name`.
-pub fn version(bases: &Bases, owner_path: &str, name: &str, v: &Version) -> Value {
+/// `downloads` is a Berth field (GitHub's schema has none): the version's downloads.
+pub fn version(bases: &Bases, owner_path: &str, name: &str, v: &Version, downloads: u64) -> Value {
     let (package_url, package_html_url) = package_urls(bases, owner_path, name);
     let r = &v.record;
     let mut out = json!({
@@ -145,6 +149,7 @@ pub fn version(bases: &Bases, owner_path: &str, name: &str, v: &Version) -> Valu
         "created_at": timestamp(&r.created_at),
         "updated_at": timestamp(&r.updated_at),
         "metadata": {"package_type": "container", "container": {"tags": v.tags}},
+        "download_count": downloads,
     });
     // Not nullable in GitHub's schema: present only once deleted.
     if let Some(at) = &r.deleted_at {
@@ -190,6 +195,7 @@ mod tests {
                 owner_path: owner_path("acme", AccountKind::Organization),
                 public: true,
                 version_count: 2,
+                download_count: 5,
                 created_at: "2026-12-01T10:00:00.5Z",
                 updated_at: "2026-12-01T11:00:00Z",
             },
@@ -221,7 +227,8 @@ mod tests {
             record: record.clone(),
             tags: vec!["latest".into()],
         };
-        let j = version(&bases(), "users/alice", "app", &v);
+        let j = version(&bases(), "users/alice", "app", &v, 3);
+        assert_eq!(j["download_count"], 3);
         assert_eq!(
             j["url"],
             "http://example.test/api/v3/users/alice/packages/container/app/versions/836"
@@ -240,7 +247,7 @@ mod tests {
             tags: vec![],
         };
         assert_eq!(
-            version(&bases(), "users/alice", "app", &deleted)["deleted_at"],
+            version(&bases(), "users/alice", "app", &deleted, 0)["deleted_at"],
             "2026-12-02T10:00:00Z"
         );
     }

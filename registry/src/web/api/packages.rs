@@ -98,6 +98,12 @@ pub async fn package_json(
     let packages = c.app.packages();
     let record = packages.record_of(&repo).await?;
     let version_count = packages.version_count(&repo).await?;
+    let download_count = packages
+        .downloads
+        .of(&**c.app.content.storage(), &repo)
+        .await?
+        .values()
+        .sum();
     Ok(package(
         &c.bases,
         &PackageView {
@@ -107,6 +113,7 @@ pub async fn package_json(
             owner_path: owner_path(login, kind),
             public: policy.visibility == Visibility::Public,
             version_count,
+            download_count,
             created_at: &record.created_at,
             updated_at: &record.updated_at,
         },

@@ -11,7 +11,9 @@ use super::json::{owner_path, version};
 use super::packages::package_of;
 use super::paging::{link, page_of};
 use super::{Answer, Call};
-use crate::packages::versions::{Rules, State};
+use crate::oci::reference::RepoName;
+use crate::packages::downloads::Counts;
+use crate::packages::versions::{Rules, State, Version};
 use crate::policy::Action;
 
 /// `GET …/versions`: newest first, paged.
@@ -31,9 +33,10 @@ pub async fn list(c: Call, scope: Scope) -> Answer {
     let page = page_of(&c.query)?;
     let (versions, total) = c.app.packages().versions(&repo, state, page).await?;
     let path = owner_path(&login, kind);
+    let downloads = downloads(&c, &repo).await?;
     let body: Vec<_> = versions
         .iter()
-        .map(|v| version(&c.bases, &path, &name, v))
+        .map(|v| version(&c.bases, &path, &name, v, count(&downloads, v)))
         .collect();
     let mut response = Json(body).into_response();
     if let Some(l) = link(&c.url(), &c.query, page, total)
@@ -54,7 +57,8 @@ pub async fn get(c: Call, scope: Scope) -> Answer {
         .version(&repo, version_id(&c)?)
         .await?
         .ok_or_else(version_not_found)?;
-    Ok(Json(version(&c.bases, &owner_path(&login, kind), &name, &v)).into_response())
+    let n = count(&downloads(&c, &repo).await?, &v);
+    Ok(Json(version(&c.bases, &owner_path(&login, kind), &name, &v, n)).into_response())
 }
 
 /// `DELETE …/versions/{id}`: 204, under GitHub's rules.
@@ -77,6 +81,14 @@ pub async fn restore(c: Call, scope: Scope) -> Answer {
         .restore_version(&repo, version_id(&c)?)
         .await?;
     Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+async fn downloads(c: &Call, repo: &RepoName) -> Result<Counts, ApiError> {
+    Ok(c.app.downloads.of(&**c.app.content.storage(), repo).await?)
+}
+
+fn count(downloads: &Counts, v: &Version) -> u64 {
+    downloads.get(&v.record.digest).copied().unwrap_or(0)
 }
 
 fn version_id(c: &Call) -> Result<u64, ApiError> {

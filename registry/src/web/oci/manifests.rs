@@ -27,6 +27,8 @@ pub async fn get(app: &AppState, repo: &RepoName, reference: &str, parts: &Parts
     } else if parts.method == Method::HEAD {
         (StatusCode::OK, Body::empty())
     } else {
+        // A download: counted in memory, flushed in batches (packages/downloads.rs).
+        app.downloads.count(repo, &m.digest);
         (StatusCode::OK, Body::from(m.bytes.clone()))
     };
     let mut resp = (status, body).into_response();

@@ -1,0 +1,107 @@
+//! Download counts: a manifest GET that answers 200 counts one download of its version.
+//! A pull must not cost a storage write, so each process counts in memory and flushes
+//! its counts in batches (`FLUSH_INTERVAL`, and at shutdown) into an object of its own
+//! per package, `_downloads/<process>`: replicas never write the same object, so no
+//! count is lost to a race. A crash loses at most the counts since the last flush.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Mutex;
+use std::time::Duration;
+
+use bytes::Bytes;
+
+use crate::content::{Result, keys};
+use crate::oci::digest::Digest;
+use crate::oci::reference::RepoName;
+use crate::storage::Storage;
+
+/// How often counts reach storage.
+pub const FLUSH_INTERVAL: Duration = Duration::from_secs(10);
+
+/// Counts by version digest.
+pub type Counts = BTreeMap<String, u64>;
+
+/// This process's download counts.
+pub struct Downloads {
+    /// This process's name among the writers (new at every start).
+    process: String,
+    /// Counted and not yet flushed, by repository.
+    pending: Mutex<HashMap<String, Counts>>,
+}
+
+impl Default for Downloads {
+    fn default() -> Self {
+        Downloads {
+            process: uuid::Uuid::new_v4().simple().to_string(),
+            pending: Mutex::default(),
+        }
+    }
+}
+
+impl Downloads {
+    /// One download of `digest` in `repo`.
+    pub fn count(&self, repo: &RepoName, digest: &Digest) {
+        let mut pending = self.pending.lock().expect("counts lock");
+        *pending
+            .entry(repo.to_string())
+            .or_default()
+            .entry(digest.to_string())
+            .or_default() += 1;
+    }
+
+    /// Writes the pending counts into this process's objects. Counts whose write fails
+    /// stay pending for the next flush.
+    pub async fn flush(&self, storage: &dyn Storage) -> Result<()> {
+        let batch = std::mem::take(&mut *self.pending.lock().expect("counts lock"));
+        let mut failed = None;
+        for (repo, counts) in batch {
+            let Ok(name) = RepoName::parse(&repo) else {
+                continue;
+            };
+            if let Err(e) = self.add(storage, &name, &counts).await {
+                let mut pending = self.pending.lock().expect("counts lock");
+                let entry = pending.entry(repo).or_default();
+                for (digest, n) in counts {
+                    *entry.entry(digest).or_default() += n;
+                }
+                failed = Some(e);
+            }
+        }
+        failed.map_or(Ok(()), Err)
+    }
+
+    async fn add(&self, storage: &dyn Storage, repo: &RepoName, counts: &Counts) -> Result<()> {
+        let key = keys::package_downloads(repo, &self.process);
+        let mut stored = read_counts(storage.get(&key).await?);
+        for (digest, n) in counts {
+            *stored.entry(digest.clone()).or_default() += n;
+        }
+        let json = serde_json::to_vec(&stored).expect("counts serialize");
+        storage.put(&key, Bytes::from(json)).await?;
+        Ok(())
+    }
+
+    /// `repo`'s downloads by version digest: every process's flushed counts, plus this
+    /// process's pending ones.
+    pub async fn of(&self, storage: &dyn Storage, repo: &RepoName) -> Result<Counts> {
+        let dir = keys::package_downloads_dir(repo);
+        let mut total = Counts::new();
+        for process in storage.list(&dir).await? {
+            let stored = read_counts(storage.get(&format!("{dir}/{process}")).await?);
+            for (digest, n) in stored {
+                *total.entry(digest).or_default() += n;
+            }
+        }
+        if let Some(pending) = self.pending.lock().expect("counts lock").get(repo.as_str()) {
+            for (digest, n) in pending {
+                *total.entry(digest.clone()).or_default() += n;
+            }
+        }
+        Ok(total)
+    }
+}
+
+fn read_counts(raw: Option<Bytes>) -> Counts {
+    raw.and_then(|r| serde_json::from_slice(&r).ok())
+        .unwrap_or_default()
+}
