@@ -352,3 +352,63 @@ async fn manifest_gets_count_downloads_and_heads_do_not() {
         .json();
     assert_eq!(v[0]["download_count"], 3, "{v}");
 }
+
+#[tokio::test]
+async fn a_public_version_downloaded_over_5000_times_is_not_deleted() {
+    let reg = TestRegistry::new();
+    reg.write_policy(
+        "alice.app.yaml",
+        "apiVersion: berth.dev/v1alpha1\nkind: Package\nmetadata: {name: alice.app}\nspec:\n  owner: alice\n  name: app\n  visibility: public\n",
+        |s| s.package("alice", "app").is_some(),
+    )
+    .await;
+    let alice = reg.as_user("alice", "read:packages,write:packages,delete:packages");
+    alice.push_image("alice/app", "keep", "k").await;
+    let (popular, _) = alice.push_image("alice/app", "popular", "p").await;
+    let (quiet, _) = alice.push_image("alice/app", "quiet", "q").await;
+    // Counts as another replica flushed them.
+    let repo = berth_registry::oci::reference::RepoName::parse("alice/app").unwrap();
+    let counts = serde_json::json!({ popular.clone(): 5001, quiet.clone(): 5000 });
+    reg.state
+        .content
+        .storage()
+        .put(
+            &berth_registry::content::keys::package_downloads(&repo, "other"),
+            serde_json::to_vec(&counts).unwrap().into(),
+        )
+        .await
+        .unwrap();
+    let versions = api(&alice, Method::GET, "/user/packages/container/app/versions")
+        .await
+        .json();
+    let id_of = |digest: &str| {
+        versions
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|v| v["name"] == digest)
+            .unwrap()["id"]
+            .as_u64()
+            .unwrap()
+    };
+    let r = api(
+        &alice,
+        Method::DELETE,
+        &format!("/user/packages/container/app/versions/{}", id_of(&popular)),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.text());
+    assert!(
+        r.json()["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("Publicly visible package versions with more than 5000 downloads")
+    );
+    api(
+        &alice,
+        Method::DELETE,
+        &format!("/user/packages/container/app/versions/{}", id_of(&quiet)),
+    )
+    .await
+    .assert_status(StatusCode::NO_CONTENT);
+}

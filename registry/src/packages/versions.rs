@@ -68,6 +68,10 @@ impl Page {
     }
 }
 
+/// GitHub keeps public versions downloaded more often than this from being deleted:
+/// others depend on them.
+pub const MAX_PUBLIC_DOWNLOADS: u64 = 5000;
+
 /// Why a version may not be deleted. The messages are GHCR's where it has them.
 pub fn last_tagged_refusal() -> Error {
     Error::Refused(
@@ -244,6 +248,19 @@ impl Packages<'_> {
 
     /// GitHub's rules for deleting a version, and ours: see [`Self::delete_version`].
     async fn check_delete(&self, repo: &RepoName, digest: &Digest) -> Result<()> {
+        let public = self
+            .policy
+            .snapshot()
+            .package(repo.owner(), repo.package())
+            .is_some_and(|p| p.visibility == berth_crds::access::Visibility::Public);
+        if public {
+            let downloads = self.downloads.of(&**self.content.storage(), repo).await?;
+            if downloads.get(&digest.to_string()).copied().unwrap_or(0) > MAX_PUBLIC_DOWNLOADS {
+                return Err(Error::Refused(format!(
+                    "Publicly visible package versions with more than {MAX_PUBLIC_DOWNLOADS} downloads cannot be deleted. Contact the registry's administrators for help."
+                )));
+            }
+        }
         let tags = self.content.tags_by_digest(repo).await?;
         if tags.contains_key(digest) && !tags.keys().any(|d| d != digest) {
             return Err(last_tagged_refusal());
