@@ -1,0 +1,158 @@
+//! The packages REST API on two replicas sharing a bucket: versions, ids and deletes are
+//! kept in the bucket, so what one replica does the other sees.
+
+use std::time::Instant;
+
+use serde_json::{Value, json};
+
+use crate::common::minio::{Minio, bucket_name};
+use crate::common::{Berth, sha256};
+use crate::{PROMPTLY, config_on};
+
+/// Pushes a one-blob image to `repo:tag` through `berth` (a monolithic blob upload and
+/// a manifest PUT); returns the manifest's digest.
+async fn push(client: &reqwest::Client, berth: &Berth, repo: &str, tag: &str) -> String {
+    let config = format!("{{\"tag\":\"{tag}\"}}").into_bytes();
+    let digest = sha256(&config);
+    let r = client
+        .post(berth.url(&format!("/v2/{repo}/blobs/uploads/?digest={digest}")))
+        .body(config.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201, "{:?}", r.text().await);
+    let manifest = json!({
+        "schemaVersion": 2,
+        "mediaType": "application/vnd.oci.image.manifest.v1+json",
+        "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": digest, "size": config.len()},
+        "layers": [],
+    })
+    .to_string();
+    let r = client
+        .put(berth.url(&format!("/v2/{repo}/manifests/{tag}")))
+        .header("content-type", "application/vnd.oci.image.manifest.v1+json")
+        .body(manifest.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201, "{:?}", r.text().await);
+    sha256(manifest.as_bytes())
+}
+
+async fn api(
+    client: &reqwest::Client,
+    berth: &Berth,
+    method: reqwest::Method,
+    path: &str,
+) -> (u16, Value) {
+    let r = client
+        .request(method, berth.url(&format!("/api/v3{path}")))
+        .send()
+        .await
+        .unwrap();
+    let status = r.status().as_u16();
+    let body = r.text().await.unwrap();
+    (status, serde_json::from_str(&body).unwrap_or(Value::Null))
+}
+
+async fn manifest_status(client: &reqwest::Client, berth: &Berth, reference: &str) -> u16 {
+    client
+        .get(berth.url(&format!("/v2/admin/app/manifests/{reference}")))
+        .header("accept", "application/vnd.oci.image.manifest.v1+json")
+        .send()
+        .await
+        .unwrap()
+        .status()
+        .as_u16()
+}
+
+/// Polls until `reference` answers `status` on `berth` (a replica's metadata cache may
+/// serve the old answer for its staleness bound).
+async fn until_manifest(client: &reqwest::Client, berth: &Berth, reference: &str, status: u16) {
+    let start = Instant::now();
+    while manifest_status(client, berth, reference).await != status {
+        assert!(
+            start.elapsed() < PROMPTLY,
+            "{reference} never answered {status} on {}",
+            berth.host()
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_version_deleted_through_one_replica_is_deleted_on_the_other_and_restored_back() {
+    let config = config_on(Minio::shared(), &bucket_name(), ("", "", ""));
+    // Starting waits on the processes (blocking HTTP), off the runtime's threads.
+    let mut replicas = tokio::task::spawn_blocking(move || Berth::replicas(&config, 2))
+        .await
+        .unwrap();
+    let (b, a) = (replicas.pop().unwrap(), replicas.pop().unwrap());
+    let client = a.admin_client();
+    push(&client, &a, "admin/app", "keep").await;
+    let gone = push(&client, &b, "admin/app", "gone").await;
+
+    // Both replicas list the same versions with the same ids.
+    let path = "/user/packages/container/app/versions";
+    let (status, on_a) = api(&client, &a, reqwest::Method::GET, path).await;
+    assert_eq!(status, 200, "{on_a}");
+    let (_, on_b) = api(&client, &b, reqwest::Method::GET, path).await;
+    let ids = |list: &Value| -> Vec<(u64, String, Value)> {
+        list.as_array()
+            .unwrap()
+            .iter()
+            .map(|v| {
+                (
+                    v["id"].as_u64().unwrap(),
+                    v["name"].as_str().unwrap().to_owned(),
+                    v["metadata"].clone(),
+                )
+            })
+            .collect()
+    };
+    assert_eq!(
+        ids(&on_a),
+        ids(&on_b),
+        "the same ids, digests and tags on both"
+    );
+    assert_eq!(on_a.as_array().unwrap().len(), 2);
+    let id = on_a
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|v| v["name"] == gone.as_str())
+        .unwrap()["id"]
+        .as_u64()
+        .unwrap();
+
+    let (status, body) = api(
+        &client,
+        &a,
+        reqwest::Method::DELETE,
+        &format!("{path}/{id}"),
+    )
+    .await;
+    assert_eq!(status, 204, "{body}");
+    let (_, deleted_on_b) = api(
+        &client,
+        &b,
+        reqwest::Method::GET,
+        &format!("{path}?state=deleted"),
+    )
+    .await;
+    assert_eq!(deleted_on_b[0]["id"], id, "{deleted_on_b}");
+    until_manifest(&client, &b, &gone, 404).await;
+    until_manifest(&client, &b, "gone", 404).await;
+
+    let (status, body) = api(
+        &client,
+        &b,
+        reqwest::Method::POST,
+        &format!("{path}/{id}/restore"),
+    )
+    .await;
+    assert_eq!(status, 204, "{body}");
+    until_manifest(&client, &a, "gone", 200).await;
+    let (_, active_on_a) = api(&client, &a, reqwest::Method::GET, path).await;
+    assert_eq!(active_on_a.as_array().unwrap().len(), 2, "{active_on_a}");
+}
