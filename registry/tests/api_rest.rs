@@ -412,3 +412,37 @@ async fn a_public_version_downloaded_over_5000_times_is_not_deleted() {
     .await
     .assert_status(StatusCode::NO_CONTENT);
 }
+
+#[tokio::test]
+async fn a_package_linked_to_its_source_names_the_repository() {
+    let reg = TestRegistry::new();
+    reg.write_policy(
+        "acme.yaml",
+        "apiVersion: berth.dev/v1alpha1\nkind: Organization\nmetadata: {name: acme}\nspec:\n  owners: [olivia]\n  repositories:\n    - {name: app, url: https://git.example.com/acme/app}\n",
+        |s| s.org("acme").is_some(),
+    )
+    .await;
+    let olivia = reg.as_user("olivia", "read:packages,write:packages");
+    let config = br#"{"config":{"Labels":{"org.opencontainers.image.source":"https://git.example.com/acme/app"}}}"#;
+    let config = olivia
+        .blob_descriptor("acme/app", common::OCI_CONFIG, config)
+        .await;
+    let body = common::image_manifest(common::OCI_MANIFEST, config, vec![], None);
+    olivia
+        .push_manifest("acme/app", "v1", common::OCI_MANIFEST, &body)
+        .await;
+    let r = api(&olivia, Method::GET, "/orgs/acme/packages/container/app").await;
+    r.assert_status(StatusCode::OK);
+    let p = r.json();
+    assert_eq!(p["owner"]["type"], "Organization");
+    assert_eq!(p["repository"]["full_name"], "acme/app", "{p}");
+    assert_eq!(
+        p["repository"]["html_url"],
+        "https://git.example.com/acme/app"
+    );
+    assert_eq!(p["repository"]["owner"]["login"], "acme");
+    // An unlinked package says so.
+    olivia.push_image("acme/other", "v1", "o").await;
+    let r = api(&olivia, Method::GET, "/orgs/acme/packages/container/other").await;
+    assert_eq!(r.json()["repository"], serde_json::Value::Null);
+}

@@ -97,6 +97,8 @@ pub struct PackageView<'a> {
     pub owner_path: String,
     pub public: bool,
     pub version_count: usize,
+    /// The linked source repository, as `minimal_repository` writes it.
+    pub repository: Option<Value>,
     /// Downloads of all its versions (a Berth field; GitHub's schema has none).
     pub download_count: u64,
     pub created_at: &'a str,
@@ -122,12 +124,84 @@ pub fn package(bases: &Bases, p: &PackageView<'_>) -> Value {
         "owner": p.owner,
         "version_count": p.version_count,
         "download_count": p.download_count,
+        "repository": p.repository,
         "visibility": if p.public { "public" } else { "private" },
         "url": url,
         "html_url": html_url,
         "created_at": timestamp(p.created_at),
         "updated_at": timestamp(p.updated_at),
     })
+}
+
+/// GitHub's `minimal-repository` for repository `owner`/`name` of the policy (a package's
+/// linked source), whose page is `html_url` on its own Git host. Berth serves no
+/// repositories API: `url` names where GitHub's would be, for clients that only print it.
+pub fn minimal_repository(
+    bases: &Bases,
+    owner: Value,
+    name: &str,
+    html_url: &str,
+    private: bool,
+) -> Value {
+    let login = owner["login"].as_str().unwrap_or_default().to_owned();
+    let full_name = format!("{login}/{name}");
+    let url = format!("{}/repos/{full_name}", bases.api);
+    let mut repo = json!({
+        "id": account_id(&format!("repository {full_name}")),
+        "node_id": format!("R_berth{}", account_id(&format!("repository {full_name}"))),
+        "name": name,
+        "full_name": full_name,
+        "owner": owner,
+        "private": private,
+        "html_url": html_url,
+        "description": null,
+        "fork": false,
+        "url": url,
+    });
+    for (field, template) in [
+        ("archive_url", "/{archive_format}{/ref}"),
+        ("assignees_url", "/assignees{/user}"),
+        ("blobs_url", "/git/blobs{/sha}"),
+        ("branches_url", "/branches{/branch}"),
+        ("collaborators_url", "/collaborators{/collaborator}"),
+        ("comments_url", "/comments{/number}"),
+        ("commits_url", "/commits{/sha}"),
+        ("compare_url", "/compare/{base}...{head}"),
+        ("contents_url", "/contents/{+path}"),
+        ("contributors_url", "/contributors"),
+        ("deployments_url", "/deployments"),
+        ("downloads_url", "/downloads"),
+        ("events_url", "/events"),
+        ("forks_url", "/forks"),
+        ("git_commits_url", "/git/commits{/sha}"),
+        ("git_refs_url", "/git/refs{/sha}"),
+        ("git_tags_url", "/git/tags{/sha}"),
+        ("hooks_url", "/hooks"),
+        ("issue_comment_url", "/issues/comments{/number}"),
+        ("issue_events_url", "/issues/events{/number}"),
+        ("issues_url", "/issues{/number}"),
+        ("keys_url", "/keys{/key_id}"),
+        ("labels_url", "/labels{/name}"),
+        ("languages_url", "/languages"),
+        ("merges_url", "/merges"),
+        ("milestones_url", "/milestones{/number}"),
+        (
+            "notifications_url",
+            "/notifications{?since,all,participating}",
+        ),
+        ("pulls_url", "/pulls{/number}"),
+        ("releases_url", "/releases{/id}"),
+        ("stargazers_url", "/stargazers"),
+        ("statuses_url", "/statuses/{sha}"),
+        ("subscribers_url", "/subscribers"),
+        ("subscription_url", "/subscription"),
+        ("tags_url", "/tags"),
+        ("teams_url", "/teams"),
+        ("trees_url", "/git/trees{/sha}"),
+    ] {
+        repo[field] = format!("{url}{template}").into();
+    }
+    repo
 }
 
 /// GitHub's `package-version` for version `v` of the package at `owner_path`/`name`.
@@ -195,6 +269,7 @@ mod tests {
                 owner_path: owner_path("acme", AccountKind::Organization),
                 public: true,
                 version_count: 2,
+                repository: None,
                 download_count: 5,
                 created_at: "2026-12-01T10:00:00.5Z",
                 updated_at: "2026-12-01T11:00:00Z",
@@ -210,6 +285,32 @@ mod tests {
         );
         assert_eq!(p["created_at"], "2026-12-01T10:00:00Z");
         assert_eq!(p["visibility"], "public");
+    }
+
+    #[test]
+    fn a_linked_repository_has_every_url_githubs_schema_requires() {
+        let owner = simple_user(&bases(), "acme", AccountKind::Organization, false);
+        let r = minimal_repository(
+            &bases(),
+            owner,
+            "app",
+            "https://git.example.com/acme/app",
+            true,
+        );
+        assert_eq!(r["full_name"], "acme/app");
+        assert_eq!(r["html_url"], "https://git.example.com/acme/app");
+        let urls = r
+            .as_object()
+            .unwrap()
+            .keys()
+            .filter(|k| k.ends_with("_url"))
+            .count();
+        // GitHub's nullable-minimal-repository requires 37 URLs beside `url`.
+        assert_eq!(urls, 37, "{r}");
+        assert_eq!(
+            r["issues_url"],
+            "http://example.test/api/v3/repos/acme/app/issues{/number}"
+        );
     }
 
     #[test]

@@ -7,7 +7,7 @@ use serde_json::Value;
 
 use super::access::{Scope, authorize, owner};
 use super::error::ApiError;
-use super::json::{AccountKind, PackageView, owner_path, package, simple_user};
+use super::json::{AccountKind, PackageView, minimal_repository, owner_path, package, simple_user};
 use super::paging::{link, page_of};
 use super::{Answer, Call};
 use crate::oci::reference::RepoName;
@@ -104,6 +104,20 @@ pub async fn package_json(
         .await?
         .values()
         .sum();
+    let repository = policy
+        .repository
+        .as_deref()
+        .and_then(|url| c.snap.repository_by_url(url))
+        .map(|(org, r)| {
+            let owner = simple_user(&c.bases, &org.name, AccountKind::Organization, false);
+            minimal_repository(
+                &c.bases,
+                owner,
+                &r.name,
+                &r.url,
+                policy.visibility != Visibility::Public,
+            )
+        });
     Ok(package(
         &c.bases,
         &PackageView {
@@ -113,6 +127,7 @@ pub async fn package_json(
             owner_path: owner_path(login, kind),
             public: policy.visibility == Visibility::Public,
             version_count,
+            repository,
             download_count,
             created_at: &record.created_at,
             updated_at: &record.updated_at,
