@@ -53,13 +53,17 @@ pub fn caller(app: &AppState, parts: &Parts) -> Result<Identity, ApiError> {
     identity.map_err(|_| ApiError::bad_credentials())
 }
 
-/// The owner a path names, and whether it is an organization.
+/// The owner a path names, and whether it is an organization. The packages operations
+/// need a signed-in caller, as GitHub's do (public packages too).
 pub fn owner(
     snap: &PolicySnapshot,
     scope: Scope,
     caller: &Identity,
     named: Option<&str>,
 ) -> Result<(String, AccountKind), ApiError> {
+    if caller.is_anonymous() {
+        return Err(ApiError::requires_authentication());
+    }
     match scope {
         Scope::User => {
             let user = caller

@@ -16,6 +16,8 @@ const DOCS: &str = "https://docs.github.com/rest/packages/packages";
 pub struct ApiError {
     pub status: StatusCode,
     pub message: String,
+    /// The failing operation's documentation, as GitHub points at it.
+    pub documentation_url: Option<&'static str>,
 }
 
 impl ApiError {
@@ -23,6 +25,15 @@ impl ApiError {
         ApiError {
             status,
             message: message.into(),
+            documentation_url: None,
+        }
+    }
+
+    /// The same error, naming the documentation of the operation that failed.
+    pub fn documented(self, url: &'static str) -> ApiError {
+        ApiError {
+            documentation_url: Some(url),
+            ..self
         }
     }
 
@@ -69,7 +80,7 @@ impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let body = json!({
             "message": self.message,
-            "documentation_url": DOCS,
+            "documentation_url": self.documentation_url.unwrap_or(DOCS),
             "status": self.status.as_u16().to_string(),
         });
         (self.status, axum::Json(body)).into_response()

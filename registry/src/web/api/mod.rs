@@ -10,12 +10,13 @@ use std::sync::Arc;
 use axum::Router;
 use axum::extract::{FromRequestParts, Path};
 use axum::http::request::Parts;
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 
 use self::access::Scope;
 use self::error::ApiError;
 use self::json::Bases;
+use self::ops::{Op, docs_url};
 use crate::auth::identity::Identity;
 use crate::policy::PolicySnapshot;
 use crate::state::AppState;
@@ -23,6 +24,7 @@ use crate::state::AppState;
 mod access;
 mod error;
 mod json;
+mod ops;
 mod owners;
 mod packages;
 mod paging;
@@ -55,22 +57,33 @@ fn packages_routes(prefix: &str, scope: Scope) -> Router<Arc<AppState>> {
     Router::new()
         .route(
             &format!("{prefix}/packages"),
-            get(move |c: Call| packages::list(c, scope)),
+            get(move |c: Call| run(Op::ListPackages, scope, packages::list(c, scope))),
         )
-        .route(&package, get(move |c: Call| packages::get(c, scope)))
+        .route(
+            &package,
+            get(move |c: Call| run(Op::GetPackage, scope, packages::get(c, scope))),
+        )
         .route(
             &format!("{package}/versions"),
-            get(move |c: Call| versions::list(c, scope)),
+            get(move |c: Call| run(Op::ListVersions, scope, versions::list(c, scope))),
         )
         .route(
             &version,
-            get(move |c: Call| versions::get(c, scope))
-                .delete(move |c: Call| versions::delete(c, scope)),
+            get(move |c: Call| run(Op::GetVersion, scope, versions::get(c, scope)))
+                .delete(move |c: Call| run(Op::DeleteVersion, scope, versions::delete(c, scope))),
         )
         .route(
             &format!("{version}/restore"),
-            post(move |c: Call| versions::restore(c, scope)),
+            post(move |c: Call| run(Op::RestoreVersion, scope, versions::restore(c, scope))),
         )
+}
+
+/// Runs a packages operation; its errors name the operation's documentation. Every
+/// packages operation needs a signed-in caller, as on GitHub.
+async fn run(op: Op, scope: Scope, answer: impl Future<Output = Answer>) -> Response {
+    answer
+        .await
+        .unwrap_or_else(|e| e.documented(docs_url(op, scope)).into_response())
 }
 
 /// What every handler starts from: the state, the caller, the policy in force, the
@@ -104,7 +117,6 @@ impl FromRequestParts<Arc<AppState>> for Call {
         parts: &mut Parts,
         app: &Arc<AppState>,
     ) -> Result<Self, Self::Rejection> {
-        use axum::response::IntoResponse;
         // Routes without parameters (`/user/packages`) have none to extract.
         let params = Path::<HashMap<String, String>>::from_request_parts(parts, app)
             .await

@@ -33,15 +33,34 @@ pub async fn user(c: Call) -> Answer {
 pub async fn org(c: Call) -> Answer {
     let login = c.param("owner").ok_or_else(ApiError::not_found)?;
     c.snap.org(login).ok_or_else(ApiError::not_found)?;
-    let mut body = account(&c, login, AccountKind::Organization);
-    // The organization schema's own fields beside the account's.
+    // GitHub's organization-full: the account's fields without the user profile's
+    // (name, company, blog… are optional there and not nullable), and plain URLs.
+    let mut body = simple_user(&c.bases, login, AccountKind::Organization, false);
     let api = &c.bases.api;
-    body["repos_url"] = format!("{api}/orgs/{login}/repos").into();
-    body["members_url"] = format!("{api}/orgs/{login}/members{{/member}}").into();
-    body["public_members_url"] = format!("{api}/orgs/{login}/public_members{{/member}}").into();
-    body["hooks_url"] = format!("{api}/orgs/{login}/hooks").into();
-    body["issues_url"] = format!("{api}/orgs/{login}/issues").into();
-    body["url"] = format!("{api}/orgs/{login}").into();
+    let orgs = format!("{api}/orgs/{login}");
+    for field in [
+        "gravatar_id",
+        "followers_url",
+        "following_url",
+        "gists_url",
+        "starred_url",
+        "subscriptions_url",
+        "organizations_url",
+        "received_events_url",
+        "site_admin",
+        "user_view_type",
+    ] {
+        if let Some(o) = body.as_object_mut() {
+            o.remove(field);
+        }
+    }
+    body["url"] = orgs.clone().into();
+    body["repos_url"] = format!("{orgs}/repos").into();
+    body["events_url"] = format!("{orgs}/events").into();
+    body["hooks_url"] = format!("{orgs}/hooks").into();
+    body["issues_url"] = format!("{orgs}/issues").into();
+    body["members_url"] = format!("{orgs}/members{{/member}}").into();
+    body["public_members_url"] = format!("{orgs}/public_members{{/member}}").into();
     body["description"] = Value::Null;
     body["has_organization_projects"] = false.into();
     body["has_repository_projects"] = false.into();
