@@ -12,16 +12,18 @@ use super::{Answer, Call};
 
 /// `GET /user`
 pub async fn me(c: Call) -> Answer {
-    let login = c
-        .caller
-        .user_name()
-        .ok_or_else(ApiError::requires_authentication)?;
+    let login = c.caller.user_name().ok_or_else(|| {
+        ApiError::requires_authentication()
+            .documented("https://docs.github.com/rest/users/users#get-the-authenticated-user")
+    })?;
     Ok(Json(account(&c, login, AccountKind::User)).into_response())
 }
 
 /// `GET /users/{username}`: an organization's name answers as the organization.
 pub async fn user(c: Call) -> Answer {
-    let login = c.param("owner").ok_or_else(ApiError::not_found)?;
+    let login = c.param("owner").ok_or_else(|| {
+        ApiError::not_found().documented("https://docs.github.com/rest/users/users#get-a-user")
+    })?;
     let kind = match c.snap.org(login) {
         Some(_) => AccountKind::Organization,
         None => AccountKind::User,
@@ -31,8 +33,12 @@ pub async fn user(c: Call) -> Answer {
 
 /// `GET /orgs/{org}`
 pub async fn org(c: Call) -> Answer {
-    let login = c.param("owner").ok_or_else(ApiError::not_found)?;
-    c.snap.org(login).ok_or_else(ApiError::not_found)?;
+    let not_found = || {
+        ApiError::not_found()
+            .documented("https://docs.github.com/rest/orgs/orgs#get-an-organization")
+    };
+    let login = c.param("owner").ok_or_else(not_found)?;
+    c.snap.org(login).ok_or_else(not_found)?;
     // GitHub's organization-full: the account's fields without the user profile's
     // (name, company, blog… are optional there and not nullable), and plain URLs.
     let mut body = simple_user(&c.bases, login, AccountKind::Organization, false);
