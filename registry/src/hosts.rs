@@ -70,19 +70,7 @@ pub enum HostRole {
 /// its port), which in split mode is the containers host, since isolation let the
 /// request through. TLS is recognised from the ingress's `X-Forwarded-Proto`.
 pub fn realm_and_service(hosts: &Hosts, parts: &Parts) -> (String, String) {
-    let sent = parts
-        .headers
-        .get(header::HOST)
-        .and_then(|h| h.to_str().ok());
-    let service = match (hosts, sent) {
-        (Hosts::Split { containers, .. }, Some(sent))
-            if request_host(&parts.headers, &parts.uri).as_deref() == Some(containers.as_str()) =>
-        {
-            sent.to_ascii_lowercase()
-        }
-        (Hosts::Split { containers, .. }, _) => containers.clone(),
-        (Hosts::Single, sent) => sent.unwrap_or("localhost").to_owned(),
-    };
+    let service = authority(hosts, parts, HostRole::Containers);
     (format!("{}://{service}/token", scheme(parts)), service)
 }
 
@@ -90,20 +78,36 @@ pub fn realm_and_service(hosts: &Hosts, parts: &Parts) -> (String, String) {
 /// the port the client used when it is the one asked for), `http` unless the ingress
 /// says it terminated TLS.
 pub fn site_base(hosts: &Hosts, parts: &Parts) -> String {
+    format!(
+        "{}://{}",
+        scheme(parts),
+        authority(hosts, parts, HostRole::Site)
+    )
+}
+
+/// The authority URLs for `role`'s host are written with: as the client sent it (with
+/// its port) when it asked that host, else the configured name; in single-host mode,
+/// whatever it sent.
+fn authority(hosts: &Hosts, parts: &Parts, role: HostRole) -> String {
     let sent = parts
         .headers
         .get(header::HOST)
         .and_then(|h| h.to_str().ok());
-    let authority = match (hosts, sent) {
-        (Hosts::Split { site, .. }, Some(sent))
-            if request_host(&parts.headers, &parts.uri).as_deref() == Some(site.as_str()) =>
+    let Hosts::Split { containers, site } = hosts else {
+        return sent.unwrap_or("localhost").to_owned();
+    };
+    let named = match role {
+        HostRole::Site => site,
+        HostRole::Containers | HostRole::Any => containers,
+    };
+    match sent {
+        Some(sent)
+            if request_host(&parts.headers, &parts.uri).as_deref() == Some(named.as_str()) =>
         {
             sent.to_ascii_lowercase()
         }
-        (Hosts::Split { site, .. }, _) => site.clone(),
-        (Hosts::Single, sent) => sent.unwrap_or("localhost").to_owned(),
-    };
-    format!("{}://{authority}", scheme(parts))
+        _ => named.clone(),
+    }
 }
 
 fn scheme(parts: &Parts) -> &'static str {

@@ -3,40 +3,16 @@
 
 use std::time::Instant;
 
-use serde_json::{Value, json};
+use serde_json::Value;
 
+use crate::common::Berth;
 use crate::common::minio::{Minio, bucket_name};
-use crate::common::{Berth, sha256};
-use crate::{PROMPTLY, config_on};
+use crate::{PROMPTLY, config_on, push_manifest};
 
-/// Pushes a one-blob image to `repo:tag` through `berth` (a monolithic blob upload and
-/// a manifest PUT); returns the manifest's digest.
+/// Pushes a small image to `repo:tag` through `berth`; returns its digest.
 async fn push(client: &reqwest::Client, berth: &Berth, repo: &str, tag: &str) -> String {
-    let config = format!("{{\"tag\":\"{tag}\"}}").into_bytes();
-    let digest = sha256(&config);
-    let r = client
-        .post(berth.url(&format!("/v2/{repo}/blobs/uploads/?digest={digest}")))
-        .body(config.clone())
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 201, "{:?}", r.text().await);
-    let manifest = json!({
-        "schemaVersion": 2,
-        "mediaType": "application/vnd.oci.image.manifest.v1+json",
-        "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": digest, "size": config.len()},
-        "layers": [],
-    })
-    .to_string();
-    let r = client
-        .put(berth.url(&format!("/v2/{repo}/manifests/{tag}")))
-        .header("content-type", "application/vnd.oci.image.manifest.v1+json")
-        .body(manifest.clone())
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 201, "{:?}", r.text().await);
-    sha256(manifest.as_bytes())
+    let config = format!("{{\"tag\":\"{tag}\"}}");
+    push_manifest(client, berth, repo, tag, config.as_bytes()).await
 }
 
 async fn api(

@@ -147,3 +147,38 @@ pub async fn assert_blob(client: &reqwest::Client, berth: &Berth, repo: &str, bl
 
 /// How long the tests give a condition that should hold promptly.
 pub const PROMPTLY: Duration = Duration::from_secs(30);
+
+/// Pushes an image manifest with `config` as its config blob to `repo:tag` through
+/// `berth` (a monolithic upload and a manifest PUT); returns the manifest's digest.
+pub async fn push_manifest(
+    client: &reqwest::Client,
+    berth: &Berth,
+    repo: &str,
+    tag: &str,
+    layer: &[u8],
+) -> String {
+    let digest = sha256(layer);
+    let r = client
+        .post(berth.url(&format!("/v2/{repo}/blobs/uploads/?digest={digest}")))
+        .body(layer.to_vec())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    let manifest = serde_json::json!({
+        "schemaVersion": 2,
+        "mediaType": "application/vnd.oci.image.manifest.v1+json",
+        "config": {"mediaType": "application/vnd.oci.empty.v1+json", "digest": digest, "size": layer.len()},
+        "layers": [],
+    })
+    .to_string();
+    let r = client
+        .put(berth.url(&format!("/v2/{repo}/manifests/{tag}")))
+        .header("content-type", "application/vnd.oci.image.manifest.v1+json")
+        .body(manifest.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    sha256(manifest.as_bytes())
+}

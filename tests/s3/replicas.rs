@@ -8,9 +8,9 @@ use bytes::Bytes;
 use crate::common::minio::{Minio, bucket_name};
 use crate::common::podman::Podman;
 use crate::common::proxy::RoundRobin;
-use crate::common::{Berth, sha256, wait_until};
+use crate::common::{Berth, wait_until};
 use crate::common::{body_channel, data};
-use crate::{MIB, PROMPTLY, assert_blob, config_on, finish, patch, start_upload};
+use crate::{MIB, PROMPTLY, assert_blob, config_on, finish, patch, push_manifest, start_upload};
 
 /// Two replicas sharing a fresh bucket and one state directory (as pods share the
 /// operator's Secrets), with more `storage` fields for both.
@@ -124,35 +124,6 @@ async fn a_replica_killed_mid_upload_is_finished_by_the_other() {
     assert_blob(&client, &b, "acme/killed", &blob).await;
 }
 
-/// Pushes a one-layer image manifest tagged `tag` to `berth`; returns its digest.
-async fn push_manifest(client: &reqwest::Client, berth: &Berth, tag: &str, layer: &[u8]) -> String {
-    let repo = "acme/tags";
-    let digest = sha256(layer);
-    let r = client
-        .post(berth.url(&format!("/v2/{repo}/blobs/uploads/?digest={digest}")))
-        .body(layer.to_vec())
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 201);
-    let manifest = serde_json::json!({
-        "schemaVersion": 2,
-        "mediaType": "application/vnd.oci.image.manifest.v1+json",
-        "config": {"mediaType": "application/vnd.oci.empty.v1+json", "digest": digest, "size": layer.len()},
-        "layers": [],
-    })
-    .to_string();
-    let r = client
-        .put(berth.url(&format!("/v2/{repo}/manifests/{tag}")))
-        .header("content-type", "application/vnd.oci.image.manifest.v1+json")
-        .body(manifest.clone())
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 201);
-    sha256(manifest.as_bytes())
-}
-
 async fn tag_digest(client: &reqwest::Client, berth: &Berth, tag: &str) -> String {
     let r = client
         .head(berth.url(&format!("/v2/acme/tags/manifests/{tag}")))
@@ -174,11 +145,11 @@ async fn a_moved_tag_is_seen_at_once_by_its_writer_and_within_the_bound_elsewher
         .await
         .unwrap();
     let client = a.admin_client();
-    let v1 = push_manifest(&client, &a, "latest", b"{\"v\":1}").await;
+    let v1 = push_manifest(&client, &a, "acme/tags", "latest", b"{\"v\":1}").await;
     // B reads (and caches) the tag, then A moves it.
     assert_eq!(tag_digest(&client, &b, "latest").await, v1);
     let cached_at = Instant::now();
-    let v2 = push_manifest(&client, &a, "latest", b"{\"v\":2}").await;
+    let v2 = push_manifest(&client, &a, "acme/tags", "latest", b"{\"v\":2}").await;
     assert_ne!(v1, v2);
     assert_eq!(
         tag_digest(&client, &a, "latest").await,
