@@ -63,3 +63,66 @@ start() { # NAME CMD... ; sets started_pid
   started_pid=$!
   pids+=("$started_pid")
 }
+
+# Blob GETs the way clients pull: BLOB_CONNECTIONS connections, one thread per connection.
+BLOB_CONNECTIONS=10
+
+# cpu_ticks PID: the process's user + system CPU time so far, in clock ticks.
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+
+# blob_gets NAME URL DIGEST SIZE_BYTES PID: wrk GETs of one blob at BLOB_CONNECTIONS
+# connections; prints "rps|p50|p99|MB/s|CPU seconds per GiB served" (CPU of PID, the
+# server, over the run, from /proc/PID/stat).
+blob_gets() {
+  local name=$1 url=$2 digest=$3 size=$4 pid=$5 out t0 t1
+  t0=$(cpu_ticks "$pid")
+  out=$(wrk -t"$BLOB_CONNECTIONS" -c"$BLOB_CONNECTIONS" -d"${WRK_SECONDS}s" --timeout 30s --latency \
+    "${WRK_AUTH[@]}" "$url/v2/bench/app/blobs/$digest")
+  t1=$(cpu_ticks "$pid")
+  if grep -q 'Non-2xx' <<<"$out"; then echo "bench: $name answered errors to wrk" >&2; exit 1; fi
+  python3 - "$out" "$size" "$((t1 - t0))" "$(getconf CLK_TCK)" <<'PY'
+import re, sys
+out, size, ticks, hz = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
+reqs = int(re.search(r"(\d+) requests in", out).group(1))
+rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+lat = dict(re.findall(r"^\s+(50|99)%\s+(\S+)", out, re.M))
+gib = reqs * size / 2**30
+print(f"{rps:.0f}|{lat['50']}|{lat['99']}|{rps * size / 1e6:.0f}|{ticks / hz / gib:.2f}")
+PY
+}
+
+# push_runs NAME URL PULL_PERCENT FIRST: wrk with bench/push.lua at BLOB_CONNECTIONS
+# connections: PULL_PERCENT% GETs of the 1 MiB blob ($small_digest), the rest 1 MiB
+# streamed pushes (POST, PATCH, PUT) of new blobs numbered from FIRST ($work/push.*);
+# prints "pulls/s|pushes/s|ops/s".
+push_runs() {
+  local name=$1 url=$2 pct=$3 first=$4 out
+  out=$(wrk -t"$BLOB_CONNECTIONS" -c"$BLOB_CONNECTIONS" -d"${WRK_SECONDS}s" --timeout 30s "${WRK_AUTH[@]}" \
+    -s "$root/bench/push.lua" "$url" -- "$pct" bench/app "$small_digest" "$work/push.base" \
+    "$work/push.digests" "$BLOB_CONNECTIONS" "$first")
+  python3 - "$out" "$name" <<'PY'
+import re, sys
+out, name = sys.argv[1], sys.argv[2]
+m = re.search(r"ops: pulls=(\d+) pushes=(\d+) wrapped=(\d+) errors=(\d+) seconds=([\d.]+)", out)
+pulls, pushes, wrapped, errors = map(int, m.groups()[:4])
+s = float(m.group(5))
+if errors or wrapped:
+    sys.exit(f"bench: {name}: {errors} failed requests, {wrapped} pushes past the blob list")
+print(f"{pulls / s:.0f}|{pushes / s:.0f}|{(pulls + pushes) / s:.0f}")
+PY
+}
+
+# push_payloads COUNT: $work/push.base (1 MiB less 16 bytes) and $work/push.digests, the
+# digests of base + "%016d" % n for n < COUNT (the suffix last, so one hash state of the
+# base serves every digest).
+push_payloads() {
+  head -c $((1024 * 1024 - 16)) /dev/urandom >"$work/push.base"
+  python3 - "$work/push.base" "$1" >"$work/push.digests" <<'PY'
+import hashlib, sys
+base = hashlib.sha256(open(sys.argv[1], "rb").read())
+for n in range(int(sys.argv[2])):
+    h = base.copy()
+    h.update(b"%016d" % n)
+    print("sha256:" + h.hexdigest())
+PY
+}

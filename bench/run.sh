@@ -5,10 +5,15 @@
 #
 #   bench/run.sh                  (make bench: installs the peers first)
 #   BENCH_SIZE_MIB=1024 BENCH_WRK_SECONDS=10 bench/run.sh
+#   BENCH_QUICK=1 bench/run.sh    (only the client-shaped runs (e)-(g), no big push/pull)
 #
 # Measures, per registry: (a) manifest GET by tag with wrk at 32 connections (req/s, p99),
 # (b) monolithic push (POST + PUT) of a BENCH_SIZE_MIB blob (seconds), (c) pull of that
-# blob (MB/s), (d) the server's RSS after the runs. Writes bench/results/latest.md.
+# blob (MB/s), (d) the server's RSS after the runs; and the way clients pull and push, at
+# 10 connections: (e) blob GETs of 1, 10 and 100 MiB with wrk (req/s, p50, p99, MB/s, the
+# server's CPU seconds per GiB served), (f) 1 MiB streamed pushes (POST, PATCH, PUT) of
+# new blobs with wrk and bench/push.lua (pushes/s), (g) the same mixed 75% 1 MiB GETs /
+# 25% pushes (operations/s). Writes bench/results/latest.md.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
@@ -34,13 +39,26 @@ sleep 0.3
 disk_mbs=$(dd if=/dev/zero of="$work/dd.bin" bs=4M count=$((SIZE_MIB / 4)) oflag=direct 2>&1 |
   awk '/copied/ {for (i = 1; i <= NF; i++) if ($i == "s,") printf "%.0f", ($1 / $(i-1)) / 1e6}')
 rm -f "$work/dd.bin"
-loop_mbs=$(iperf3 -c 127.0.0.1 -p 5299 -n "${SIZE_MIB}M" -J | python3 -c 'import json,sys; print(round(json.load(sys.stdin)["end"]["sum_received"]["bits_per_second"]/8e6))')
+# loopback TCP: MB/s, and the sender's CPU seconds per GiB sent (copying memory into a
+# socket: the floor for serving a blob, with no file read at all)
+read -r loop_mbs loop_cpu < <(iperf3 -c 127.0.0.1 -p 5299 -n "${SIZE_MIB}M" -J | python3 -c '
+import json, sys
+end = json.load(sys.stdin)["end"]
+r = end["sum_received"]
+print(round(r["bits_per_second"] / 8e6), "%.2f" % (end["cpu_utilization_percent"]["host_total"] / 100 * r["seconds"] / (r["bytes"] / 2**30)))')
 
 # --- the payloads: a SIZE_MIB blob, and a small image manifest that tags
 blob=$work/blob.bin
 head -c "$((SIZE_MIB * 1024 * 1024))" /dev/urandom >"$blob"
 blob_digest=sha256:$(sha256sum "$blob" | cut -d' ' -f1)
 cat "$blob" >/dev/null # in the page cache, so the client reads memory
+# the blobs of the client-shaped GETs, and the payloads of the 1 MiB pushes
+for mib in 1 10 100; do
+  head -c "$((mib * 1024 * 1024))" /dev/urandom >"$work/blob-${mib}m.bin"
+  declare "digest_${mib}m=sha256:$(sha256sum "$work/blob-${mib}m.bin" | cut -d' ' -f1)"
+done
+small_digest=$digest_1m
+push_payloads 20000
 printf '{}' >"$work/config.json"
 config_digest=sha256:$(sha256sum "$work/config.json" | cut -d' ' -f1)
 cat >"$work/manifest.json" <<JSON
@@ -53,6 +71,23 @@ bench_one() { # NAME PID URL
   local name=$1 pid=$2 url=$3
   local rps p99
   manifest_gets "$name" "$url"
+  # the client-shaped runs: blob GETs at 10 connections, then pushes, then the mix
+  local mib d gets=()
+  for mib in 1 10 100; do
+    d=digest_${mib}m
+    push_blob "$url" "$work/blob-${mib}m.bin" "${!d}" >/dev/null
+    gets+=("$(blob_gets "$name" "$url" "${!d}" $((mib * 1024 * 1024)) "$pid")")
+  done
+  sync
+  local pushes mixed
+  pushes=$(push_runs "$name" "$url" 0 0)
+  sync
+  mixed=$(push_runs "$name" "$url" 75 10000)
+  (IFS='|'; echo "$name|${gets[*]}|$pushes|$mixed") >"$work/clients-$name"
+  if [[ -n ${BENCH_QUICK:-} ]]; then
+    printf '%s|%s|%s|%s|%s|%s\n' "$name" "$rps" "$p99" 0 0 "$(rss_mib "$pid")"
+    return
+  fi
   local best_push=999999 best_pull=0 s mbs
   for i in $(seq "$REPEAT"); do
     # a fresh repository each time, so every push stores the blob
@@ -84,6 +119,7 @@ YAML
   wait_http "http://127.0.0.1:$port/v2/"
   results+=("$(bench_one "$peer" "$started_pid" "http://127.0.0.1:$port")")
   kill "$started_pid"
+  rm -rf "$work/data-$peer"
 done
 port=$(free_port)
 start berth env RUST_LOG=warn target/release/berth registry serve --single-host --listen "127.0.0.1:$port" --data-dir "$work/data-berth"
@@ -91,6 +127,7 @@ wait_http "http://127.0.0.1:$port/livez"
 sign_in berth "http://127.0.0.1:$port"
 results+=("$(bench_one berth "$started_pid" "http://127.0.0.1:$port")")
 kill "$started_pid"
+rm -rf "$work/data-berth"
 # The same binary with its data on tmpfs, where fsync costs nothing: the registry's own
 # pipeline (receive, hash, write) without the disk's write speed.
 shm=$(mktemp -d /dev/shm/berth-bench.XXXXXX)
@@ -106,8 +143,41 @@ mkdir -p bench/results
   echo "# Benchmark run $(date -u +%Y-%m-%dT%H:%MZ)"
   echo
   echo "Machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo); blob ${SIZE_MIB} MiB; wrk ${WRK_CONNECTIONS} connections for ${WRK_SECONDS} s; best of $REPEAT pushes/pulls."
-  echo "Limits: SHA-256 on one core (openssl) ${sha_mbs} MB/s; loopback TCP (iperf3) ${loop_mbs} MB/s; durable disk write (dd oflag=direct) ${disk_mbs} MB/s."
+  echo "Limits: SHA-256 on one core (openssl) ${sha_mbs} MB/s; loopback TCP (iperf3) ${loop_mbs} MB/s at ${loop_cpu} CPU s/GiB sent; durable disk write (dd oflag=direct) ${disk_mbs} MB/s."
+  echo "Load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)."
   echo
+  echo "Client-shaped runs, ${BLOB_CONNECTIONS} connections, ${WRK_SECONDS} s each (CPU: the server's user+system seconds per GiB served):"
+  echo
+  echo "| registry | 1 MiB GET req/s | p50 | p99 | 10 MiB GET req/s | p50 | p99 | 100 MiB GET MB/s | p50 | CPU s/GiB | 1 MiB push/s | 75/25 mix ops/s (pulls/s, pushes/s) |"
+  echo "|---|---|---|---|---|---|---|---|---|---|---|---|"
+  for r in "${results[@]}"; do
+    IFS='|' read -r name _ <<<"$r"
+    IFS='|' read -r _ r1 p1 q1 _ _ r10 p10 q10 _ _ _ p100 _ m100 c100 _ push _ mpull mpush mops <"$work/clients-$name"
+    printf '| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s (%s, %s) |\n' \
+      "$name" "$r1" "$p1" "$q1" "$r10" "$p10" "$q10" "$m100" "$p100" "$c100" "$push" "$mops" "$mpull" "$mpush"
+  done
+  echo
+  python3 - "$work/clients-distribution-registry" "$work/clients-berth" "$loop_mbs" "$loop_cpu" <<'PY'
+import sys
+loop_mbs, loop_cpu = float(sys.argv[3]), float(sys.argv[4])
+def ms(v):  # wrk prints 812.00us, 9.50ms, 1.20s
+    v = str(v)
+    for unit, f in (("us", 1e-3), ("ms", 1.0), ("s", 1e3)):
+        if v.endswith(unit):
+            return float(v[: -len(unit)]) * f
+d3 = open(sys.argv[1]).read().strip().split("|")
+b = open(sys.argv[2]).read().strip().split("|")
+f = lambda r, i: float(r[i])
+print("Ratios, client-shaped runs (Berth vs distribution v3, and the machine):")
+print(f"- 1 MiB GET: {f(b, 1) / f(d3, 1):.2f}x distribution v3's req/s (target >= 2x); p50 {ms(b[2]):.2f} ms (target <= 10 ms)")
+print(f"- 10 MiB GET: {f(b, 6) / f(d3, 6):.2f}x distribution v3's req/s")
+print(f"- 100 MiB GET: {f(b, 14) / f(d3, 14):.2f}x distribution v3's MB/s (target >= 1.1x), {f(b, 14) / loop_mbs:.0%} of loopback TCP;"
+      f" CPU per GiB {f(b, 15):.2f} s = {f(b, 15) / f(d3, 15):.2f}x distribution v3's (target <= 1x), {f(b, 15) / loop_cpu:.2f}x iperf3's sender")
+print(f"- 1 MiB streamed push: {f(b, 17) / f(d3, 17):.2f}x distribution v3's pushes/s (target >= 1.2x)")
+print(f"- 75/25 mix: {f(b, 21) / f(d3, 21):.2f}x distribution v3's operations/s")
+print()
+PY
+  [[ -n ${BENCH_QUICK:-} ]] && exit 0 # (leaves this block only)
   echo "| registry | manifest GET req/s | p99 | push ${SIZE_MIB} MiB (s) | push MB/s | pull MB/s | RSS after (MiB) |"
   echo "|---|---|---|---|---|---|---|"
   for r in "${results[@]}"; do

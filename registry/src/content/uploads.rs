@@ -240,10 +240,19 @@ impl Content {
                 "the uploaded content has digest {actual}, not {digest}; the upload was discarded"
             )));
         }
-        self.storage
-            .upload_commit(&id, &session.progress, session.offset, digest)
-            .await?;
-        self.link_blob(repo, digest).await?;
+        // Publishing the blob and linking it into `repo` are independent writes, each
+        // durable before the client hears 201; overlapping them saves a round of flushes
+        // per push. A link that outlives a failed publish (or a crash between the two)
+        // names a blob that is not stored, which reads as unknown, never as wrong bytes,
+        // and a retried PUT publishes it.
+        let (published, linked) = futures_util::future::join(
+            self.storage
+                .upload_commit(&id, &session.progress, session.offset, digest),
+            self.link_blob(repo, digest),
+        )
+        .await;
+        published?;
+        linked?;
         self.storage.upload_delete(&id).await?;
         Ok(session.offset)
     }

@@ -22,13 +22,10 @@ use async_trait::async_trait;
 use bytes::Bytes;
 use futures_util::StreamExt;
 use tokio::sync::mpsc;
-use tokio_util::io::ReaderStream;
 
 use super::{ByteStream, Result, Storage, StorageError, UploadProgress};
 use crate::oci::digest::{Algorithm, Digest};
 
-/// Bytes read from disk per chunk when serving a blob.
-const READ_CHUNK: usize = 256 * 1024;
 /// Bytes gathered before each write(2) while receiving an upload.
 const WRITE_BUFFER: usize = 1024 * 1024;
 /// While an upload streams in, its bytes are flushed to disk every this many bytes, so
@@ -105,6 +102,16 @@ impl FsStorage {
     }
 }
 
+/// Streams `range` of `f`, reading its first chunk now (on the caller's blocking thread,
+/// so a small blob costs one hop in all).
+fn open_chunks(mut f: File, range: Range<u64>) -> io::Result<ByteStream> {
+    f.seek(SeekFrom::Start(range.start))?;
+    let len = range.end - range.start;
+    let n = len.min(read::READ_CHUNK);
+    let (f, first) = read::read_chunk(f, n)?;
+    Ok(read::chunks(f, first, len - n))
+}
+
 async fn blocking<T: Send + 'static>(
     f: impl FnOnce() -> io::Result<T> + Send + 'static,
 ) -> Result<T> {
@@ -176,34 +183,51 @@ fn create_atomically(tmp: &Path, to: &Path, data: &[u8]) -> io::Result<bool> {
 
 /// Flushes a file being written from a second thread, so that writing into the page
 /// cache and writing back to disk proceed together. Durability still comes from the
-/// final `sync_data`; this only makes it quick.
+/// final `sync_data`; this only makes it quick. The thread starts at the first nudge,
+/// so a small upload (most chunks, most layers) spawns none.
 struct Flusher {
-    nudges: std::sync::mpsc::SyncSender<()>,
-    thread: std::thread::JoinHandle<io::Result<()>>,
+    file: File,
+    running: Option<(
+        std::sync::mpsc::SyncSender<()>,
+        std::thread::JoinHandle<io::Result<()>>,
+    )>,
 }
 
 impl Flusher {
-    fn start(file: File) -> io::Result<Flusher> {
-        let (nudges, rx) = std::sync::mpsc::sync_channel::<()>(1);
-        let thread = std::thread::Builder::new()
-            .name("berth-flush".into())
-            .spawn(move || {
-                while rx.recv().is_ok() {
-                    file.sync_data()?;
-                }
-                Ok(())
-            })?;
-        Ok(Flusher { nudges, thread })
+    fn new(file: File) -> Flusher {
+        Flusher {
+            file,
+            running: None,
+        }
     }
 
     /// Asks for a flush; a no-op while one is already pending.
-    fn nudge(&self) {
-        let _ = self.nudges.try_send(());
+    fn nudge(&mut self) -> io::Result<()> {
+        if self.running.is_none() {
+            let (nudges, rx) = std::sync::mpsc::sync_channel::<()>(1);
+            let file = self.file.try_clone()?;
+            let thread = std::thread::Builder::new()
+                .name("berth-flush".into())
+                .spawn(move || {
+                    while rx.recv().is_ok() {
+                        file.sync_data()?;
+                    }
+                    Ok(())
+                })?;
+            self.running = Some((nudges, thread));
+        }
+        if let Some((nudges, _)) = &self.running {
+            let _ = nudges.try_send(());
+        }
+        Ok(())
     }
 
     fn stop(self) -> io::Result<()> {
-        drop(self.nudges);
-        self.thread
+        let Some((nudges, thread)) = self.running else {
+            return Ok(());
+        };
+        drop(nudges);
+        thread
             .join()
             .map_err(|_| io::Error::other("flush thread panicked"))?
     }
@@ -268,21 +292,11 @@ impl Storage for FsStorage {
 
     async fn blob_read(&self, digest: &Digest, range: Range<u64>) -> Result<Option<ByteStream>> {
         let path = self.blob_path(digest);
-        let file = blocking(move || {
-            let Some(mut f) = not_found_as_none(File::open(path))? else {
-                return Ok(None);
-            };
-            f.seek(SeekFrom::Start(range.start))?;
-            Ok(Some(f))
+        blocking(move || match not_found_as_none(File::open(path))? {
+            None => Ok(None),
+            Some(f) => open_chunks(f, range).map(Some),
         })
-        .await?;
-        Ok(file.map(|f| {
-            let reader = tokio::io::AsyncReadExt::take(
-                tokio::fs::File::from_std(f),
-                range.end - range.start,
-            );
-            ReaderStream::with_capacity(reader, READ_CHUNK).boxed()
-        }))
+        .await
     }
 
     async fn blob_put(&self, digest: &Digest, data: Bytes) -> Result<()> {
@@ -354,14 +368,14 @@ impl Storage for FsStorage {
             // Bytes past `offset` belong to a request that never completed.
             f.set_len(offset)?;
             f.seek(SeekFrom::Start(offset))?;
-            let flusher = Flusher::start(f.try_clone()?)?;
+            let mut flusher = Flusher::new(f.try_clone()?);
             let mut w = BufWriter::with_capacity(WRITE_BUFFER, f);
             let mut written = 0u64;
             while let Some(chunk) = rx.blocking_recv() {
                 w.write_all(&chunk)?;
                 written += chunk.len() as u64;
                 if written % FLUSH_EVERY < chunk.len() as u64 {
-                    flusher.nudge();
+                    flusher.nudge()?;
                 }
             }
             let f = w.into_inner().map_err(|e| e.into_error())?;
@@ -409,9 +423,7 @@ impl Storage for FsStorage {
         len: u64,
     ) -> Result<ByteStream> {
         let path = self.upload_data(id)?;
-        let f = tokio::fs::File::open(path).await?;
-        let reader = tokio::io::AsyncReadExt::take(f, len);
-        Ok(ReaderStream::with_capacity(reader, READ_CHUNK).boxed())
+        blocking(move || open_chunks(File::open(path)?, 0..len)).await
     }
 
     async fn upload_commit(
@@ -449,5 +461,6 @@ impl Storage for FsStorage {
     }
 }
 
+mod read;
 #[cfg(test)]
 mod tests;
