@@ -8,6 +8,36 @@ use serde::{Deserialize, Serialize};
 
 use crate::access::{AccessGrant, RepositoryGrant, Visibility};
 
+/// The annotation on a `Package` the registry created on a first push. Deleting such a
+/// package through the API or the pages removes the resource (and restoring brings it
+/// back); a `Package` without it was applied by someone (GitOps) and stays, its status
+/// saying the package is deleted.
+pub const CREATED_BY_ANNOTATION: &str = "berth.dev/created-by";
+/// The value of [`CREATED_BY_ANNOTATION`] the registry writes.
+pub const CREATED_BY_REGISTRY: &str = "registry";
+
+impl Package {
+    /// Whether the registry created this `Package` on a first push and no one else has
+    /// taken its spec over since: in a cluster, a field manager other than the
+    /// registry's that owns part of `spec` (a `kubectl apply`, a GitOps controller) makes
+    /// it the user's.
+    pub fn created_by_registry(&self) -> bool {
+        let annotated = self
+            .metadata
+            .annotations
+            .as_ref()
+            .and_then(|a| a.get(CREATED_BY_ANNOTATION))
+            .is_some_and(|v| v == CREATED_BY_REGISTRY);
+        let taken_over = self.metadata.managed_fields.iter().flatten().any(|m| {
+            m.manager.as_deref() != Some(crate::names::REGISTRY_MANAGER)
+                && m.fields_v1
+                    .as_ref()
+                    .is_some_and(|f| f.0.get("f:spec").is_some())
+        });
+        annotated && !taken_over
+    }
+}
+
 /// A container package `OWNER/NAME` and who may do what with it.
 #[derive(CustomResource, Serialize, Deserialize, Clone, Debug, PartialEq, KubeSchema)]
 #[kube(
@@ -134,8 +164,54 @@ pub struct PackageStatus {
     /// The last push (RFC 3339).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_push: Option<String>,
+    /// Downloads of all its versions (manifest GETs), as last flushed by a replica.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub download_count: Option<u64>,
+    /// When the package was deleted through the API or the pages (RFC 3339): it is
+    /// hidden and restorable until it is restored or pushed to again.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deleted_at: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub observed_generation: Option<i64>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub conditions: Vec<Condition>,
+}
+
+#[cfg(test)]
+mod tests {
+    use k8s_openapi::apimachinery::pkg::apis::meta::v1::{FieldsV1, ManagedFieldsEntry};
+
+    use super::*;
+
+    fn managed(manager: &str, fields: serde_json::Value) -> ManagedFieldsEntry {
+        ManagedFieldsEntry {
+            manager: Some(manager.into()),
+            fields_v1: Some(FieldsV1(fields)),
+            ..ManagedFieldsEntry::default()
+        }
+    }
+
+    #[test]
+    fn a_package_is_the_registrys_until_someone_else_owns_part_of_its_spec() {
+        let mut p = Package::new("acme.app", PackageSpec::new("acme", "app"));
+        assert!(!p.created_by_registry(), "no annotation: applied by a user");
+        p.metadata.annotations =
+            Some([(CREATED_BY_ANNOTATION.into(), CREATED_BY_REGISTRY.into())].into());
+        p.metadata.managed_fields = Some(vec![
+            managed(
+                crate::names::REGISTRY_MANAGER,
+                serde_json::json!({"f:spec": {}}),
+            ),
+            managed(
+                crate::names::OPERATOR_MANAGER,
+                serde_json::json!({"f:status": {}}),
+            ),
+        ]);
+        assert!(p.created_by_registry());
+        p.metadata.managed_fields.as_mut().unwrap().push(managed(
+            "kubectl",
+            serde_json::json!({"f:spec": {"f:visibility": {}}}),
+        ));
+        assert!(!p.created_by_registry(), "kubectl took the spec over");
+    }
 }

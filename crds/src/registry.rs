@@ -56,6 +56,10 @@ pub struct RegistrySpec {
     pub pod: Option<PodSpec>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub garbage_collection: Option<GarbageCollectionSpec>,
+    /// How long a deleted package or version can be restored, e.g. `30days` (the
+    /// default, as on GHCR) or `10m`. Garbage collection keeps what it needs until then.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub restore_window: Option<String>,
 }
 
 /// Authentication settings.

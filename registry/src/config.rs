@@ -141,6 +141,9 @@ impl Config {
                 self.auth.token_ttl = duration("auth.tokenTtl", ttl)?;
             }
         }
+        if let Some(window) = &spec.restore_window {
+            self.restore_window = duration("restoreWindow", window)?;
+        }
         let Some(storage) = &spec.storage else {
             return Ok(());
         };
@@ -272,6 +275,16 @@ mod tests {
         assert!(s3.path_style && s3.redirect && s3.create_bucket);
         assert_eq!(s3.prefix, "reg/");
         assert_eq!(c.max_staleness(), Duration::from_millis(500));
+    }
+
+    #[test]
+    fn the_restore_window_is_30_days_unless_the_registry_sets_it() {
+        let mut c = Config::default();
+        assert_eq!(c.restore_window, Duration::from_secs(30 * 24 * 3600));
+        c.apply(&registry("restoreWindow: 10m\n")).unwrap();
+        assert_eq!(c.restore_window, Duration::from_secs(600));
+        let e = c.apply(&registry("restoreWindow: a while\n")).unwrap_err();
+        assert!(e.to_string().contains("spec.restoreWindow"), "{e}");
     }
 
     #[test]

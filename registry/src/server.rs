@@ -68,14 +68,17 @@ impl Server {
                 tracing::warn!(error = %e, "cannot set TCP_NODELAY");
             }
         });
-        let flusher = tokio::spawn(flush_downloads(state.clone()));
+        let stop_flushing = tokio_util::sync::CancellationToken::new();
+        let flusher = tokio::spawn(flush_downloads(state.clone(), stop_flushing.clone()));
         let result = axum::serve(listener, app(state.clone()))
             .with_graceful_shutdown(shutdown)
             .await;
         purger.abort();
-        flusher.abort();
+        // Stopped between flushes, never inside one (its batch would be lost).
+        stop_flushing.cancel();
+        let _ = flusher.await;
         // The counts of the last interval, so a clean shutdown loses none.
-        if let Err(e) = state.downloads.flush(&**state.content.storage()).await {
+        if let Err(e) = state.packages().flush_downloads().await {
             tracing::warn!(error = %e, "flushing download counts at shutdown failed");
         }
         // The watchers reload PATs and keys for as long as the server runs.
@@ -94,11 +97,14 @@ async fn first_storage_check(state: Arc<AppState>) {
 }
 
 /// Writes the download counts every `FLUSH_INTERVAL`.
-async fn flush_downloads(state: Arc<AppState>) {
+async fn flush_downloads(state: Arc<AppState>, stop: tokio_util::sync::CancellationToken) {
     let mut tick = tokio::time::interval(crate::packages::downloads::FLUSH_INTERVAL);
     loop {
-        tick.tick().await;
-        if let Err(e) = state.downloads.flush(&**state.content.storage()).await {
+        tokio::select! {
+            _ = tick.tick() => {}
+            _ = stop.cancelled() => return,
+        }
+        if let Err(e) = state.packages().flush_downloads().await {
             tracing::warn!(error = %e, "flushing download counts failed; they stay pending");
         }
     }

@@ -7,25 +7,7 @@ mod common;
 use axum::body::Body;
 use axum::http::{Method, StatusCode};
 use berth_registry::hosts::Hosts;
-use common::TestRegistry;
-
-async fn api(reg: &TestRegistry, method: Method, path: &str) -> common::Resp {
-    reg.request(method, &format!("/api/v3{path}"), &[], Body::empty())
-        .await
-}
-
-fn assert_github_error(r: &common::Resp, status: StatusCode, message: &str) {
-    assert_eq!(r.status, status, "{}", r.text());
-    let j = r.json();
-    assert_eq!(j["message"], message, "{j}");
-    assert_eq!(j["status"], status.as_u16().to_string(), "{j}");
-    assert!(
-        j["documentation_url"]
-            .as_str()
-            .unwrap()
-            .starts_with("https://docs.github.com/")
-    );
-}
+use common::{TestRegistry, api, assert_github_error};
 
 #[tokio::test]
 async fn a_pushed_package_and_its_versions_are_listed_as_github_does() {
@@ -344,7 +326,8 @@ async fn manifest_gets_count_downloads_and_heads_do_not() {
     reg.state.downloads.flush(&*storage).await.unwrap();
     let other = berth_registry::packages::downloads::Downloads::default();
     let repo = berth_registry::oci::reference::RepoName::parse("alice/app").unwrap();
-    let counts = other.of(&*storage, &repo).await.unwrap();
+    let pkg = p["id"].as_u64().unwrap();
+    let counts = other.of(&*storage, &repo, pkg).await.unwrap();
     assert_eq!(counts.get(&digest), Some(&3));
     // Flushed counts are not counted twice by the process that flushed them.
     let v = api(&alice, Method::GET, "/user/packages/container/app/versions")
@@ -368,12 +351,17 @@ async fn a_public_version_downloaded_over_5000_times_is_not_deleted() {
     let (quiet, _) = alice.push_image("alice/app", "quiet", "q").await;
     // Counts as another replica flushed them.
     let repo = berth_registry::oci::reference::RepoName::parse("alice/app").unwrap();
+    let pkg = api(&alice, Method::GET, "/user/packages/container/app")
+        .await
+        .json()["id"]
+        .as_u64()
+        .unwrap();
     let counts = serde_json::json!({ popular.clone(): 5001, quiet.clone(): 5000 });
     reg.state
         .content
         .storage()
         .put(
-            &berth_registry::content::keys::package_downloads(&repo, "other"),
+            &berth_registry::content::keys::package_downloads(&repo, pkg, "other"),
             serde_json::to_vec(&counts).unwrap().into(),
         )
         .await

@@ -92,7 +92,27 @@ fn errors_are_githubs_json_naming_the_operations_documentation() {
             404,
             Some(NOT_FOUND),
         ),
-        // deleting and restoring whole packages are not served yet (docs/api.md)
+        (
+            "DELETE",
+            u.into(),
+            "/users/olivia/packages/container/nosuch".into(),
+            404,
+            Some(NOT_FOUND),
+        ),
+        (
+            "POST",
+            format!("{me}/restore"),
+            "/user/packages/container/nosuch/restore".into(),
+            404,
+            Some(NOT_FOUND),
+        ),
+        (
+            "DELETE",
+            o.into(),
+            "/orgs/acme/packages/container/app?as=reader".into(),
+            403,
+            None,
+        ),
         (
             "DELETE",
             format!("{me}/versions/{{package_version_id}}"),

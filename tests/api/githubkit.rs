@@ -1,6 +1,6 @@
 //! githubkit (PyPI), which parses every response with its pydantic models of GitHub's
-//! schema: list, get, delete and restore a version, under /orgs/{org}, /users/{username}
-//! (with a nested name) and /user.
+//! schema: list, get, delete and restore a version, then the whole package, under
+//! /orgs/{org}, /users/{username} (with a nested name) and /user.
 
 use serde_json::{Value, json};
 
@@ -82,7 +82,16 @@ fn scenario(
     assert_eq!(out["restored_version"]["tags"], json!(["v1"]), "{ctx}");
     assert_eq!(out["restored_version"]["deleted_at"], Value::Null, "{ctx}");
 
-    // deleting and restoring whole packages are not served yet (docs/api.md): after the version's restore, the package and its versions are as pushed.
+    // The package deleted: missing, not listed; restored: the same package, its versions
+    // and tags as pushed.
+    assert_eq!(out["get_after_package_delete"], 404, "{ctx}");
+    assert!(
+        !out["packages_after_package_delete"]
+            .as_array()
+            .unwrap()
+            .contains(&json!(package)),
+        "{ctx}"
+    );
     assert_eq!(out["final_package"]["id"], p["id"], "{ctx}");
     assert_eq!(out["final_package"]["version_count"], 3, "{ctx}");
     let mut back: Vec<(String, Value)> = out["final_versions"]

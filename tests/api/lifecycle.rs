@@ -128,4 +128,48 @@ fn a_deleted_version_cannot_be_pulled_until_it_is_restored() {
     );
 }
 
-// deleting and restoring whole packages are not served yet (docs/api.md)
+#[test]
+fn a_deleted_package_cannot_be_pulled_until_it_is_restored() {
+    let berth = start();
+    let publisher = Podman::admin(&berth);
+    let h = berth.host();
+    let one = publisher.publish(&format!("{h}/alice/app/tools:v1"), "one\n", &[]);
+    publisher.publish(&format!("{h}/alice/app/tools:v2"), "two\n", &[]);
+    let alice = Octokit::new(&berth, &pat(&berth, "alice", ALL_SCOPES));
+    // A nested name: octokit sends it %2F-encoded.
+    let pkg =
+        json!({"username": "alice", "package_type": "container", "package_name": "app/tools"});
+    let before = alice.call("packages.getPackageForUser", pkg.clone());
+    assert_eq!(status(&before), 200, "{before:#}");
+
+    let r = alice.call("packages.deletePackageForUser", pkg.clone());
+    assert_eq!(status(&r), 204, "{r:#}");
+    let r = alice.run(json!([
+        {"call": "packages.getPackageForUser", "params": pkg},
+        {"call": "packages.listPackagesForUser", "params": {"username": "alice", "package_type": "container"}},
+    ]));
+    assert_eq!(status(&r[0]), 404, "{:#}", r[0]);
+    assert_eq!(r[1]["data"], json!([]), "{:#}", r[1]);
+    let puller = Podman::admin(&berth);
+    for reference in [":v1".to_owned(), format!("@{one}")] {
+        let out = puller.try_pull(&format!("{h}/alice/app/tools{reference}"));
+        assert!(
+            !out.status.success(),
+            "podman pulled {reference} of a deleted package"
+        );
+    }
+    assert_eq!(tags(&berth, "alice/app/tools"), Vec::<String>::new());
+
+    let r = alice.call("packages.restorePackageForUser", pkg.clone());
+    assert_eq!(status(&r), 204, "{r:#}");
+    let after = alice.call("packages.getPackageForUser", pkg.clone());
+    assert_eq!(after["data"]["id"], before["data"]["id"], "{after:#}");
+    assert_eq!(after["data"]["version_count"], 2, "{after:#}");
+    assert_eq!(tags(&berth, "alice/app/tools"), ["v1", "v2"]);
+    let again = Podman::admin(&berth);
+    again.pull(&format!("{h}/alice/app/tools:v1"), &[]);
+    assert_eq!(
+        again.inspect(&format!("{h}/alice/app/tools:v1"), "{{.Digest}}"),
+        one
+    );
+}

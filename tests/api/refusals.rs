@@ -65,7 +65,7 @@ fn deleting_needs_delete_packages_and_admin_restoring_write_packages_and_admin()
 
     for (token, what) in [(&read, "read:packages"), (&write, "write:packages")] {
         send(&berth, "DELETE", &version, token).assert_github_error(403, None);
-        // deleting and restoring whole packages are not served yet (docs/api.md)
+        send(&berth, "DELETE", APP, token).assert_github_error(403, None);
         let r = get(&berth, &version, token);
         assert_eq!(r.status, 200, "{what} still reads: {r:?}");
     }
@@ -101,13 +101,23 @@ fn deleting_needs_delete_packages_and_admin_restoring_write_packages_and_admin()
     );
     assert_eq!(get(&berth, &version, &bob).status, 200, "bob reads it now");
     send(&berth, "DELETE", &version, &bob).assert_github_error(403, None);
-    // deleting and restoring whole packages are not served yet (docs/api.md): bob may not
-    // restore a version either.
+    send(&berth, "DELETE", APP, &bob).assert_github_error(403, None);
+    // Nor restore a version, or the package.
     let r = send(&berth, "DELETE", &version, &all);
     assert_eq!(r.status, 204, "{r:?}");
     send(&berth, "POST", &restore, &bob).assert_github_error(403, None);
     let deleted = get(&berth, &format!("{APP}/versions?state=deleted"), &all).json();
     assert_eq!(deleted[0]["id"], id, "still deleted: {deleted:#}");
+    let r = send(&berth, "DELETE", APP, &all);
+    assert_eq!(r.status, 204, "{r:?}");
+    send(&berth, "POST", &format!("{APP}/restore"), &bob).assert_github_error(403, None);
+    let r = send(&berth, "POST", &format!("{APP}/restore"), &read_delete);
+    assert_eq!(
+        r.status, 403,
+        "restoring a package wants write:packages: {r:?}"
+    );
+    let r = send(&berth, "POST", &format!("{APP}/restore"), &all);
+    assert_eq!(r.status, 204, "{r:?}");
 }
 
 /// The same request for `acme/app` (private) and `acme/nosuch` (missing).
@@ -135,9 +145,10 @@ fn a_private_package_one_cannot_read_is_a_404_identical_to_a_missing_one() {
             ("GET", String::new()),
             ("GET", "/versions".to_owned()),
             ("GET", format!("/versions/{id}")),
-            // deleting and restoring whole packages are not served yet (docs/api.md)
             ("DELETE", format!("/versions/{id}")),
             ("POST", format!("/versions/{id}/restore")),
+            ("DELETE", String::new()),
+            ("POST", "/restore".to_owned()),
         ] {
             let (hidden, missing) = pair(&berth, method, &suffix, &token);
             hidden.assert_github_error(404, Some(NOT_FOUND));
@@ -180,7 +191,8 @@ fn requests_without_valid_credentials_are_401() {
             ("GET", APP.to_owned()),
             ("DELETE", format!("{APP}/versions/{id}")),
             ("POST", format!("{APP}/versions/{id}/restore")),
-            // deleting and restoring whole packages are not served yet (docs/api.md)
+            ("DELETE", APP.to_owned()),
+            ("POST", format!("{APP}/restore")),
         ] {
             let r = request(method, &format!("{}{path}", base_url(&berth)), &auth, None);
             r.assert_github_error(401, None);

@@ -27,6 +27,59 @@ use super::support::{
 use crate::common::podman::Podman;
 use crate::common::wait_until;
 
+/// Issue 11 in a cluster: the pull of step 3 reaches `alice.app`'s status (flushed within
+/// 10 s); a package delete through the REST API removes the Package the registry made,
+/// and the restore makes it again with its publisher.
+async fn delete_and_restore(packages: &Api<Package>, port: u16, token: &str) -> Result<()> {
+    until(
+        TIMEOUT,
+        "the pull's download in the Package's status",
+        || async {
+            let p = packages.get("alice.app").await?;
+            Ok(p.status.and_then(|s| s.download_count).filter(|n| *n >= 1))
+        },
+    )
+    .await?;
+    let http = reqwest::Client::new();
+    let url = format!("http://127.0.0.1:{port}/api/v3/users/alice/packages/container/app");
+    // The API is on the site's host; the token may take a moment to reach the registry.
+    let call = |method: reqwest::Method, url: String| {
+        http.request(method, url)
+            .header("Host", "pages.localhost")
+            .bearer_auth(token)
+            .send()
+    };
+    until(
+        TIMEOUT,
+        "the package delete through the REST API",
+        || async {
+            let r = call(reqwest::Method::DELETE, url.clone()).await?;
+            Ok((r.status() == 204).then_some(()))
+        },
+    )
+    .await?;
+    until(TIMEOUT, "the registry's Package to go", || async {
+        Ok(packages.get_opt("alice.app").await?.is_none().then_some(()))
+    })
+    .await?;
+    let r = call(reqwest::Method::POST, format!("{url}/restore")).await?;
+    let status = r.status();
+    ensure!(status == 204, "restore: {status} {}", r.text().await?);
+    let back = until(TIMEOUT, "the Package back with its publisher", || async {
+        Ok(packages.get_opt("alice.app").await?.filter(|p| {
+            p.status
+                .as_ref()
+                .and_then(|s| s.publisher.as_ref())
+                .is_some_and(|pb| pb.user.as_deref() == Some("alice"))
+        }))
+    })
+    .await?;
+    ensure!(back.created_by_registry(), "{back:?}");
+    let r = call(reqwest::Method::GET, url).await?;
+    ensure!(r.status() == 200, "the restored package: {}", r.status());
+    Ok(())
+}
+
 /// A running operator: its process and where its metrics are.
 struct Operator {
     pod: RunningPod,
@@ -273,6 +326,15 @@ async fn install_apply_push_open_revoke_repair_refuse_and_restart() -> Result<()
             operator.pod.stderr()
         )));
     }
+
+    // 3b. The Package follows the package: downloads in its status; deleted through the
+    // REST API it goes, restored it comes back; the image pulls again.
+    let admin_token = token("alice", "read:packages,write:packages,delete:packages");
+    delete_and_restore(&packages, port, &admin_token)
+        .await
+        .with_context(|| format!("the registry's log:\n{}", registry_pod.stderr()))?;
+    alice.rmi_all();
+    alice.pull(&image, &[]);
 
     // 4. A Package that makes it public: an anonymous pull works within 2 s.
     apply_yaml::<Package>(cluster, ns, "kubectl", &package("public", "[]")).await?;

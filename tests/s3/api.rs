@@ -42,28 +42,62 @@ async fn manifest_status(client: &reqwest::Client, berth: &Berth, reference: &st
         .as_u16()
 }
 
-/// Polls until `reference` answers `status` on `berth` (a replica's metadata cache may
-/// serve the old answer for its staleness bound).
-async fn until_manifest(client: &reqwest::Client, berth: &Berth, reference: &str, status: u16) {
-    let start = Instant::now();
-    while manifest_status(client, berth, reference).await != status {
-        assert!(
-            start.elapsed() < PROMPTLY,
-            "{reference} never answered {status} on {}",
-            berth.host()
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
-}
-
-#[tokio::test(flavor = "multi_thread")]
-async fn a_version_deleted_through_one_replica_is_deleted_on_the_other_and_restored_back() {
+/// Two replicas on a fresh bucket.
+async fn two_replicas() -> (Berth, Berth) {
     let config = config_on(Minio::shared(), &bucket_name(), ("", "", ""));
     // Starting waits on the processes (blocking HTTP), off the runtime's threads.
     let mut replicas = tokio::task::spawn_blocking(move || Berth::replicas(&config, 2))
         .await
         .unwrap();
     let (b, a) = (replicas.pop().unwrap(), replicas.pop().unwrap());
+    (a, b)
+}
+
+/// Polls `probe` until it returns a value, for at most `PROMPTLY` (a replica's metadata
+/// cache may serve the old answer for its staleness bound; the other replica reads the
+/// shared policy directory through its watcher).
+async fn eventually<T, F: Future<Output = Result<T, String>>>(mut probe: impl FnMut() -> F) -> T {
+    let start = Instant::now();
+    loop {
+        match probe().await {
+            Ok(v) => return v,
+            Err(last) => assert!(start.elapsed() < PROMPTLY, "{last}"),
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+}
+
+/// Polls until `reference` answers `status` on `berth`.
+async fn until_manifest(client: &reqwest::Client, berth: &Berth, reference: &str, status: u16) {
+    eventually(|| async {
+        let got = manifest_status(client, berth, reference).await;
+        (got == status).then_some(()).ok_or_else(|| {
+            format!(
+                "{reference} answered {got}, never {status}, on {}",
+                berth.host()
+            )
+        })
+    })
+    .await
+}
+
+/// Polls until `GET /api/v3{path}` answers `status` on `berth`; returns its body.
+async fn until_api(client: &reqwest::Client, berth: &Berth, path: &str, status: u16) -> Value {
+    eventually(|| async {
+        let (got, body) = api(client, berth, reqwest::Method::GET, path).await;
+        (got == status).then_some(body.clone()).ok_or_else(|| {
+            format!(
+                "{path} answered {got}, never {status}, on {}: {body}",
+                berth.host()
+            )
+        })
+    })
+    .await
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_version_deleted_through_one_replica_is_deleted_on_the_other_and_restored_back() {
+    let (a, b) = two_replicas().await;
     let client = a.admin_client();
     push(&client, &a, "admin/app", "keep").await;
     let gone = push(&client, &b, "admin/app", "gone").await;
@@ -131,4 +165,34 @@ async fn a_version_deleted_through_one_replica_is_deleted_on_the_other_and_resto
     until_manifest(&client, &a, "gone", 200).await;
     let (_, active_on_a) = api(&client, &a, reqwest::Method::GET, path).await;
     assert_eq!(active_on_a.as_array().unwrap().len(), 2, "{active_on_a}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_package_deleted_through_one_replica_is_gone_on_the_other_and_restored_back() {
+    let (a, b) = two_replicas().await;
+    let client = a.admin_client();
+    push(&client, &a, "admin/app", "one").await;
+    push(&client, &b, "admin/app", "two").await;
+    let path = "/user/packages/container/app";
+    let before = until_api(&client, &b, path, 200).await;
+
+    let (status, body) = api(&client, &a, reqwest::Method::DELETE, path).await;
+    assert_eq!(status, 204, "{body}");
+    until_api(&client, &b, path, 404).await;
+    until_manifest(&client, &b, "one", 404).await;
+    until_manifest(&client, &b, "two", 404).await;
+
+    let (status, body) = api(
+        &client,
+        &b,
+        reqwest::Method::POST,
+        &format!("{path}/restore"),
+    )
+    .await;
+    assert_eq!(status, 204, "{body}");
+    let after = until_api(&client, &a, path, 200).await;
+    assert_eq!(after["id"], before["id"], "the same package: {after}");
+    assert_eq!(after["version_count"], 2, "{after}");
+    until_manifest(&client, &a, "one", 200).await;
+    until_manifest(&client, &a, "two", 200).await;
 }

@@ -17,15 +17,15 @@ use crate::oci::reference::RepoName;
 use crate::packages::PackageStatusSink;
 use crate::policy::PolicySource;
 
-/// Writes a package's counts into its Package's status after a push.
+/// Writes a package's counts into its Package's status after a push, a delete or a
+/// restore, and its downloads after a flush.
 pub struct KubePackageStatus {
     pub api: Api<Package>,
     pub source: Arc<KubeSource>,
 }
 
-#[async_trait]
-impl PackageStatusSink for KubePackageStatus {
-    async fn pushed(&self, repo: &RepoName, stats: &RepositoryStats) {
+impl KubePackageStatus {
+    async fn write(&self, repo: &RepoName, status: PackageStatus) {
         let Some(resource) = self
             .source
             .snapshot()
@@ -34,16 +34,31 @@ impl PackageStatusSink for KubePackageStatus {
         else {
             return;
         };
+        if let Err(e) = write_status(&self.api, &resource, &status).await {
+            tracing::warn!(package = %repo, error = %e, "writing the package's status failed");
+        }
+    }
+}
+
+#[async_trait]
+impl PackageStatusSink for KubePackageStatus {
+    async fn changed(&self, repo: &RepoName, stats: &RepositoryStats, pushed: bool) {
         let status = PackageStatus {
             tag_count: Some(stats.tags),
             version_count: Some(stats.versions),
             size: Some(stats.size),
-            last_push: Some(jiff::Timestamp::now().to_string()),
+            last_push: pushed.then(|| jiff::Timestamp::now().to_string()),
             ..PackageStatus::default()
         };
-        if let Err(e) = write_status(&self.api, &resource, &status).await {
-            tracing::warn!(package = %repo, error = %e, "writing the package's status failed");
-        }
+        self.write(repo, status).await;
+    }
+
+    async fn downloaded(&self, repo: &RepoName, total: u64) {
+        let status = PackageStatus {
+            download_count: Some(total),
+            ..PackageStatus::default()
+        };
+        self.write(repo, status).await;
     }
 }
 

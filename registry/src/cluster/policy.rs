@@ -7,11 +7,11 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use arc_swap::ArcSwap;
 use async_trait::async_trait;
-use berth_crds::names::REGISTRY_MANAGER;
+use berth_crds::names::{PACKAGE_FINALIZER, REGISTRY_MANAGER};
 use berth_crds::organization::Organization;
 use berth_crds::package::{Package, PackageStatus};
 use futures_util::StreamExt;
-use kube::api::{Api, PostParams};
+use kube::api::{Api, DeleteParams, PostParams};
 use kube::runtime::reflector::{self, Store};
 use kube::runtime::{WatchStreamExt, watcher};
 use kube::{Client, ResourceExt};
@@ -187,6 +187,87 @@ impl PolicySource for KubeSource {
             .await
             .map_err(|e| fail(e.to_string()))
     }
+
+    async fn package_resource(
+        &self,
+        owner: &str,
+        name: &str,
+    ) -> Result<Option<Package>, PolicyWriteError> {
+        let Some(resource) = self.resource_name(owner, name) else {
+            return Ok(None);
+        };
+        self.packages_api
+            .get_opt(&resource)
+            .await
+            .map_err(|e| write_error(owner, name, e))
+    }
+
+    async fn remove_package(&self, owner: &str, name: &str) -> Result<(), PolicyWriteError> {
+        let Some(found) = self.package_resource(owner, name).await? else {
+            return Ok(());
+        };
+        let fail = |e| write_error(owner, name, e);
+        // Under `deletionPolicy: Delete` the finalizer destroys the content when the
+        // resource goes; this delete keeps it for the restore window, so it comes off
+        // first.
+        if found.finalizers().iter().any(|f| f == PACKAGE_FINALIZER) {
+            berth_crds::patch::remove_finalizer(&self.packages_api, &found, PACKAGE_FINALIZER)
+                .await
+                .map_err(fail)?;
+        }
+        match self
+            .packages_api
+            .delete(&found.name_any(), &DeleteParams::default())
+            .await
+        {
+            Ok(_) => {}
+            Err(kube::Error::Api(e)) if e.code == 404 => {}
+            Err(e) => return Err(fail(e)),
+        }
+        self.snapshot
+            .store(Arc::new(self.snapshot.load().without_package(owner, name)));
+        Ok(())
+    }
+
+    async fn mark_deleted(
+        &self,
+        owner: &str,
+        name: &str,
+        at: Option<&str>,
+    ) -> Result<(), PolicyWriteError> {
+        let mut found =
+            self.package_resource(owner, name)
+                .await?
+                .ok_or_else(|| PolicyWriteError {
+                    package: format!("{owner}/{name}"),
+                    message: "no Package for it".into(),
+                })?;
+        // Every field the registry owns, with `deletedAt` set or (restored) cleared.
+        let mut status = registry_fields(
+            &found.status.clone().unwrap_or_default(),
+            &PackageStatus::default(),
+        );
+        status.deleted_at = at.map(str::to_owned);
+        berth_crds::patch::apply_status(
+            &self.packages_api,
+            &found.name_any(),
+            REGISTRY_MANAGER,
+            &status,
+        )
+        .await
+        .map_err(|e| write_error(owner, name, e))?;
+        found.status = Some(status);
+        self.snapshot
+            .store(Arc::new(self.snapshot.load().with_package(&found)));
+        Ok(())
+    }
+}
+
+fn write_error(owner: &str, name: &str, e: kube::Error) -> PolicyWriteError {
+    PolicyWriteError {
+        package: format!("{owner}/{name}"),
+        message: e.to_string(),
+    }
 }
 
 /// Applies the registry's status fields under its own field manager (the operator owns
@@ -217,6 +298,8 @@ fn registry_fields(current: &PackageStatus, update: &PackageStatus) -> PackageSt
         version_count: pick(&update.version_count, &current.version_count),
         size: pick(&update.size, &current.size),
         last_push: pick(&update.last_push, &current.last_push),
+        download_count: pick(&update.download_count, &current.download_count),
+        deleted_at: pick(&update.deleted_at, &current.deleted_at),
         // The operator's.
         url: None,
         observed_generation: None,

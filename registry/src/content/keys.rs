@@ -6,11 +6,12 @@
 //! repositories/<name>/_manifests/revisions/<alg>/<hex>       manifest in the repo: {"mediaType"}
 //! repositories/<name>/_manifests/tags/<tag>                  tag → digest
 //! repositories/<name>/_referrers/<alg>/<hex>/<alg>-<hex>     subject → referrer descriptor
-//! packages/<owner>/<name>/_record                            package record (id, metadata, times)
-//! packages/<owner>/<name>/_versions/<id:016>                 an active version: its record
-//! packages/<owner>/<name>/_deleted/<id:016>                  a deleted version, restorable
-//! packages/<owner>/<name>/_digests/<alg>-<hex>               digest → version id
-//! packages/<owner>/<name>/_downloads/<process>            one process's download counts
+//! packages/<owner>/<name>/_record                            the live package: record (id, metadata, times)
+//! packages/<owner>/<name>/_deleted-packages/<id:016>         a deleted package, restorable
+//! packages/<owner>/<name>/_pkg-<id:016>/_versions/<vid:016>  an active version of package <id>
+//! packages/<owner>/<name>/_pkg-<id:016>/_deleted/<vid:016>   a deleted version, restorable
+//! packages/<owner>/<name>/_pkg-<id:016>/_digests/<alg>-<hex> digest → version id
+//! packages/<owner>/<name>/_pkg-<id:016>/_downloads/<process> one process's download counts
 //! _berth/ids/<id>                                            an id, claimed once (create-if-absent)
 //! _berth/next-id                                             where the next claim starts (a hint)
 //! uploads/<id>/state                                         upload session state
@@ -18,7 +19,9 @@
 //! ```
 //!
 //! Name components match `[a-z0-9]…`, so they never collide with the `_`-prefixed
-//! directories.
+//! directories. A package's versions, digests and downloads live under its id: a name
+//! deleted and then pushed to again is a new package with a fresh directory, and the old
+//! one's records stay apart (restorable, or left for garbage collection).
 
 use crate::oci::digest::{Algorithm, Digest};
 use crate::oci::reference::{RepoName, Tag};
@@ -90,45 +93,67 @@ pub fn package_record(repo: &RepoName) -> String {
     format!("packages/{}/{}/_record", repo.owner(), repo.package())
 }
 
-/// The directory of `repo`'s active (`deleted == false`) or deleted version records, one
-/// entry per id, zero-padded so that listing order is id order.
-pub fn package_versions(repo: &RepoName, deleted: bool) -> String {
+/// The deleted packages once at `repo`'s name, one entry per package id.
+pub fn deleted_packages(repo: &RepoName) -> String {
+    format!(
+        "packages/{}/{}/_deleted-packages",
+        repo.owner(),
+        repo.package()
+    )
+}
+
+pub fn deleted_package(repo: &RepoName, id: u64) -> String {
+    format!("{}/{}", deleted_packages(repo), version_entry(id))
+}
+
+/// Where package `id` (at `repo`'s name) keeps its versions, digests and downloads.
+fn package_dir(repo: &RepoName, id: u64) -> String {
+    format!("packages/{}/{}/_pkg-{id:016}", repo.owner(), repo.package())
+}
+
+/// The directory of package `id`'s active (`deleted == false`) or deleted version
+/// records, one entry per version id, zero-padded so that listing order is id order.
+pub fn package_versions(repo: &RepoName, id: u64, deleted: bool) -> String {
     let dir = if deleted { "_deleted" } else { "_versions" };
-    format!("packages/{}/{}/{dir}", repo.owner(), repo.package())
+    format!("{}/{dir}", package_dir(repo, id))
 }
 
-pub fn package_version(repo: &RepoName, deleted: bool, id: u64) -> String {
-    format!("{}/{}", package_versions(repo, deleted), version_entry(id))
+pub fn package_version(repo: &RepoName, id: u64, deleted: bool, version: u64) -> String {
+    format!(
+        "{}/{}",
+        package_versions(repo, id, deleted),
+        version_entry(version)
+    )
 }
 
-/// The entry of version `id` in a [`package_versions`] directory.
+/// The entry of id `id` in a [`package_versions`] or [`deleted_packages`] directory.
 pub fn version_entry(id: u64) -> String {
     format!("{id:016}")
 }
 
-/// The id a [`package_versions`] entry stands for; `None` for a stray entry.
+/// The id a [`package_versions`] or [`deleted_packages`] entry stands for; `None` for a
+/// stray entry.
 pub fn version_of_entry(name: &str) -> Option<u64> {
     (name.len() == 16).then(|| name.parse().ok()).flatten()
 }
 
-/// Which version id `digest` has in `repo`'s package.
-pub fn package_version_by_digest(repo: &RepoName, digest: &Digest) -> String {
+/// Which version id `digest` has in package `id`.
+pub fn package_version_by_digest(repo: &RepoName, id: u64, digest: &Digest) -> String {
     format!(
-        "packages/{}/{}/_digests/{}-{}",
-        repo.owner(),
-        repo.package(),
+        "{}/_digests/{}-{}",
+        package_dir(repo, id),
         digest.algorithm().as_str(),
         digest.hex()
     )
 }
 
-/// The directory of `repo`'s download counts, one object per process that counted.
-pub fn package_downloads_dir(repo: &RepoName) -> String {
-    format!("packages/{}/{}/_downloads", repo.owner(), repo.package())
+/// The directory of package `id`'s download counts, one object per process that counted.
+pub fn package_downloads_dir(repo: &RepoName, id: u64) -> String {
+    format!("{}/_downloads", package_dir(repo, id))
 }
 
-pub fn package_downloads(repo: &RepoName, process: &str) -> String {
-    format!("{}/{process}", package_downloads_dir(repo))
+pub fn package_downloads(repo: &RepoName, id: u64, process: &str) -> String {
+    format!("{}/{process}", package_downloads_dir(repo, id))
 }
 
 /// An id claimed by whatever its value names; ids are never claimed twice.
@@ -173,5 +198,13 @@ mod tests {
         assert_eq!(linked_digest(Algorithm::Sha512, "stray"), None);
         assert!(is_own_child("_layers") && !is_own_child("sub"));
         assert_eq!(package_record(&repo), "packages/acme/app/_record");
+        assert_eq!(
+            package_version(&repo, 7, true, 9),
+            "packages/acme/app/_pkg-0000000000000007/_deleted/0000000000000009"
+        );
+        assert_eq!(
+            version_of_entry(&version_entry(u64::from(u32::MAX))),
+            Some(u64::from(u32::MAX))
+        );
     }
 }

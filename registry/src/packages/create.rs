@@ -41,6 +41,13 @@ pub fn new_package(
         },
     };
     let mut package = Package::new(&resource_name(snap, repo), spec);
+    package.metadata.annotations = Some(
+        [(
+            berth_crds::package::CREATED_BY_ANNOTATION.to_owned(),
+            berth_crds::package::CREATED_BY_REGISTRY.to_owned(),
+        )]
+        .into(),
+    );
     package.status = Some(PackageStatus {
         publisher: Some(publisher),
         created_at: Some(now.to_string()),
@@ -92,6 +99,10 @@ mod tests {
             jiff::Timestamp::UNIX_EPOCH,
         );
         assert_eq!(p.spec.visibility, berth_crds::Visibility::Private);
+        assert!(
+            p.created_by_registry(),
+            "deleting it through the API removes it"
+        );
         assert_eq!(
             p.spec.repository.as_deref(),
             Some("https://git.example.com/acme/tool")

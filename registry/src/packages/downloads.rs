@@ -3,6 +3,8 @@
 //! its counts in batches (`FLUSH_INTERVAL`, and at shutdown) into an object of its own
 //! per package, `_downloads/<process>`: replicas never write the same object, so no
 //! count is lost to a race. A crash loses at most the counts since the last flush.
+//! Counts go to the package live at the name when they are flushed; counts of a
+//! package deleted since are dropped with it.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Mutex;
@@ -49,42 +51,61 @@ impl Downloads {
             .or_default() += 1;
     }
 
-    /// Writes the pending counts into this process's objects. Counts whose write fails
-    /// stay pending for the next flush.
-    pub async fn flush(&self, storage: &dyn Storage) -> Result<()> {
+    /// Writes the pending counts into this process's objects; returns the packages whose
+    /// counts were written. Counts whose write fails stay pending for the next flush.
+    pub async fn flush(&self, storage: &dyn Storage) -> Result<Vec<(RepoName, u64)>> {
         let batch = std::mem::take(&mut *self.pending.lock().expect("counts lock"));
         let mut failed = None;
+        let mut flushed = Vec::new();
         for (repo, counts) in batch {
             let Ok(name) = RepoName::parse(&repo) else {
                 continue;
             };
-            if let Err(e) = self.add(storage, &name, &counts).await {
-                let mut pending = self.pending.lock().expect("counts lock");
-                let entry = pending.entry(repo).or_default();
-                for (digest, n) in counts {
-                    *entry.entry(digest).or_default() += n;
+            match self.add(storage, &name, &counts).await {
+                Ok(Some(pkg)) => flushed.push((name, pkg)),
+                Ok(None) => {}
+                Err(e) => {
+                    let mut pending = self.pending.lock().expect("counts lock");
+                    let entry = pending.entry(repo).or_default();
+                    for (digest, n) in counts {
+                        *entry.entry(digest).or_default() += n;
+                    }
+                    failed = Some(e);
                 }
-                failed = Some(e);
             }
         }
-        failed.map_or(Ok(()), Err)
+        failed.map_or(Ok(flushed), Err)
     }
 
-    async fn add(&self, storage: &dyn Storage, repo: &RepoName, counts: &Counts) -> Result<()> {
-        let key = keys::package_downloads(repo, &self.process);
+    /// Adds `counts` to this process's object of the package live at `repo`; returns
+    /// its id, or `None` when no package is live there.
+    async fn add(
+        &self,
+        storage: &dyn Storage,
+        repo: &RepoName,
+        counts: &Counts,
+    ) -> Result<Option<u64>> {
+        let Some(pkg) = super::PackageRecord::load_from(storage, repo)
+            .await?
+            .map(|r| r.id)
+            .filter(|id| *id != 0)
+        else {
+            return Ok(None);
+        };
+        let key = keys::package_downloads(repo, pkg, &self.process);
         let mut stored = read_counts(storage.get(&key).await?);
         for (digest, n) in counts {
             *stored.entry(digest.clone()).or_default() += n;
         }
         let json = serde_json::to_vec(&stored).expect("counts serialize");
         storage.put(&key, Bytes::from(json)).await?;
-        Ok(())
+        Ok(Some(pkg))
     }
 
-    /// `repo`'s downloads by version digest: every process's flushed counts, plus this
-    /// process's pending ones.
-    pub async fn of(&self, storage: &dyn Storage, repo: &RepoName) -> Result<Counts> {
-        let dir = keys::package_downloads_dir(repo);
+    /// Package `pkg`'s downloads (at `repo`) by version digest: every process's flushed
+    /// counts, plus this process's pending ones.
+    pub async fn of(&self, storage: &dyn Storage, repo: &RepoName, pkg: u64) -> Result<Counts> {
+        let dir = keys::package_downloads_dir(repo, pkg);
         let mut total = Counts::new();
         for process in storage.list(&dir).await? {
             let stored = read_counts(storage.get(&format!("{dir}/{process}")).await?);

@@ -14,8 +14,10 @@ use crate::oci::manifest::{Manifest, ManifestKind};
 use crate::oci::reference::RepoName;
 use crate::policy::PolicySource;
 use crate::policy::normalize_url;
+use crate::storage::Storage;
 
 pub mod create;
+pub mod deletion;
 pub mod downloads;
 pub mod ids;
 pub mod metadata;
@@ -59,8 +61,16 @@ pub struct PackageRecord {
 }
 
 impl PackageRecord {
+    /// The package live at `repo`'s name, if any.
     pub async fn load(content: &Content, repo: &RepoName) -> Result<Option<PackageRecord>> {
-        let raw = content.storage().get(&keys::package_record(repo)).await?;
+        Self::load_from(&**content.storage(), repo).await
+    }
+
+    pub async fn load_from(
+        storage: &dyn Storage,
+        repo: &RepoName,
+    ) -> Result<Option<PackageRecord>> {
+        let raw = storage.get(&keys::package_record(repo)).await?;
         Ok(raw.and_then(|r| serde_json::from_slice(&r).ok()))
     }
 
@@ -80,12 +90,14 @@ impl PackageRecord {
 
 impl Packages<'_> {
     /// `repo`'s package record, with an id: made now for a package the policy names but
-    /// nothing was pushed to yet, or whose record predates ids.
+    /// nothing was pushed to yet, or whose record predates ids. A name whose package was
+    /// deleted has none until a restore or a push.
     pub async fn record_of(&self, repo: &RepoName) -> Result<PackageRecord> {
         let _turn = self.locks.lock(repo.as_str()).await;
         let record = match PackageRecord::load(self.content, repo).await? {
             Some(r) if r.id != 0 => return Ok(r),
             Some(r) => r,
+            None if self.has_deleted(repo).await? => return Err(Error::PackageUnknown),
             None => {
                 let now = jiff::Timestamp::now().to_string();
                 PackageRecord {
@@ -99,6 +111,34 @@ impl Packages<'_> {
             }
         };
         record.with_id(self.content, repo).await
+    }
+
+    /// Reports `repo`'s counts to the status sink (in a cluster, the Package's status).
+    pub(crate) async fn report(&self, repo: &RepoName, pushed: bool) {
+        let Some(status) = self.status else {
+            return;
+        };
+        match self.content.repository_stats(repo).await {
+            Ok(stats) => status.changed(repo, &stats, pushed).await,
+            Err(e) => {
+                tracing::warn!(package = %repo, error = %e, "counting the package's content failed")
+            }
+        }
+    }
+
+    /// Flushes this process's download counts, then reports each flushed package's
+    /// total to the status sink.
+    pub async fn flush_downloads(&self) -> Result<()> {
+        let storage = &**self.content.storage();
+        let flushed = self.downloads.flush(storage).await?;
+        let Some(status) = self.status else {
+            return Ok(());
+        };
+        for (repo, pkg) in flushed {
+            let total = self.downloads.of(storage, &repo, pkg).await?.values().sum();
+            status.downloaded(&repo, total).await;
+        }
+        Ok(())
     }
 }
 
@@ -124,6 +164,15 @@ pub async fn after_manifest_push(
     // One creation per package, however many pushes race to make it.
     let _turn = packages.locks.lock(repo.as_str()).await;
     let snap = packages.policy.snapshot();
+    // A push brings a deleted package (one a user applied, which stays) back as a new
+    // package: its old versions stay deleted, restorable no more.
+    if snap.package(owner, name).is_some_and(|p| p.deleted) {
+        packages
+            .policy
+            .mark_deleted(owner, name, None)
+            .await
+            .map_err(Error::Policy)?;
+    }
     match snap.package(owner, name) {
         // Authorized as a push to an existing package that has since lost its policy:
         // not this caller's to create.
@@ -171,15 +220,8 @@ pub async fn after_manifest_push(
             metadata: pushed,
         },
     };
-    record.with_id(packages.content, repo).await?;
-    packages.record_version(repo, digest).await?;
-    if let Some(status) = packages.status {
-        match packages.content.repository_stats(repo).await {
-            Ok(stats) => status.pushed(repo, &stats).await,
-            Err(e) => {
-                tracing::warn!(package = %repo, error = %e, "counting the package's content failed")
-            }
-        }
-    }
+    let record = record.with_id(packages.content, repo).await?;
+    packages.record_version(repo, record.id, digest).await?;
+    packages.report(repo, true).await;
     Ok(())
 }

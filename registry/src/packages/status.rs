@@ -7,10 +7,13 @@ use async_trait::async_trait;
 use crate::content::RepositoryStats;
 use crate::oci::reference::RepoName;
 
-/// Receives a package's counts after each push that changed it.
+/// Receives a package's counts after each push, delete or restore that changed them.
+/// Failures are the sink's to log: a push or a delete never fails because a status
+/// could not be written.
 #[async_trait]
 pub trait PackageStatusSink: Send + Sync {
-    /// `repo` now holds `stats`. Failures are the sink's to log: a push never fails
-    /// because its status could not be written.
-    async fn pushed(&self, repo: &RepoName, stats: &RepositoryStats);
+    /// `repo` now holds `stats`; `pushed` when a push changed it (now is its last push).
+    async fn changed(&self, repo: &RepoName, stats: &RepositoryStats, pushed: bool);
+    /// `repo`'s versions have been downloaded `total` times in all.
+    async fn downloaded(&self, repo: &RepoName, total: u64);
 }

@@ -88,9 +88,14 @@ impl Packages<'_> {
     /// The version `digest` is in `repo`'s package, made when first seen (a push, or a
     /// manifest pushed before versions were recorded). A digest pushed again after its
     /// delete is the same version, active again.
-    pub async fn record_version(&self, repo: &RepoName, digest: &Digest) -> Result<VersionRecord> {
+    pub async fn record_version(
+        &self,
+        repo: &RepoName,
+        pkg: u64,
+        digest: &Digest,
+    ) -> Result<VersionRecord> {
         let storage = self.content.storage();
-        let by_digest = keys::package_version_by_digest(repo, digest);
+        let by_digest = keys::package_version_by_digest(repo, pkg, digest);
         let id = match read_id(storage.get(&by_digest).await?) {
             Some(id) => id,
             None => {
@@ -108,10 +113,10 @@ impl Packages<'_> {
                 }
             }
         };
-        if let Some(active) = self.read_record(repo, false, id).await? {
+        if let Some(active) = self.read_record(repo, pkg, false, id).await? {
             return Ok(active);
         }
-        let record = match self.read_record(repo, true, id).await? {
+        let record = match self.read_record(repo, pkg, true, id).await? {
             Some(deleted) => VersionRecord {
                 deleted_at: None,
                 media_type: None,
@@ -132,9 +137,9 @@ impl Packages<'_> {
                 }
             }
         };
-        self.write_record(repo, false, &record).await?;
+        self.write_record(repo, pkg, false, &record).await?;
         storage
-            .delete(&keys::package_version(repo, true, id))
+            .delete(&keys::package_version(repo, pkg, true, id))
             .await?;
         Ok(record)
     }
@@ -143,17 +148,18 @@ impl Packages<'_> {
     pub async fn versions(
         &self,
         repo: &RepoName,
+        pkg: u64,
         state: State,
         page: Page,
     ) -> Result<(Vec<Version>, usize)> {
         if state == State::Active {
-            self.record_unrecorded(repo).await?;
+            self.record_unrecorded(repo, pkg).await?;
         }
         let deleted = state == State::Deleted;
         let mut ids: Vec<u64> = self
             .content
             .storage()
-            .list(&keys::package_versions(repo, deleted))
+            .list(&keys::package_versions(repo, pkg, deleted))
             .await?
             .iter()
             .filter_map(|e| keys::version_of_entry(e))
@@ -167,7 +173,7 @@ impl Packages<'_> {
         };
         let mut out = Vec::new();
         for id in &ids[page.range(total)] {
-            if let Some(record) = self.read_record(repo, deleted, *id).await? {
+            if let Some(record) = self.read_record(repo, pkg, deleted, *id).await? {
                 out.push(self.with_tags(record, &tags));
             }
         }
@@ -175,34 +181,39 @@ impl Packages<'_> {
     }
 
     /// How many active versions `repo`'s package has.
-    pub async fn version_count(&self, repo: &RepoName) -> Result<usize> {
-        self.record_unrecorded(repo).await?;
+    pub async fn version_count(&self, repo: &RepoName, pkg: u64) -> Result<usize> {
+        self.record_unrecorded(repo, pkg).await?;
         Ok(self
             .content
             .storage()
-            .list(&keys::package_versions(repo, false))
+            .list(&keys::package_versions(repo, pkg, false))
             .await?
             .len())
     }
 
     /// Version `id` of `repo`'s package, active or deleted.
-    pub async fn version(&self, repo: &RepoName, id: u64) -> Result<Option<Version>> {
-        if let Some(record) = self.read_record(repo, false, id).await? {
+    pub async fn version(&self, repo: &RepoName, pkg: u64, id: u64) -> Result<Option<Version>> {
+        if let Some(record) = self.read_record(repo, pkg, false, id).await? {
             let tags = self.content.tags_by_digest(repo).await?;
             return Ok(Some(self.with_tags(record, &tags)));
         }
         Ok(self
-            .read_record(repo, true, id)
+            .read_record(repo, pkg, true, id)
             .await?
             .map(|record| self.with_tags(record, &Default::default())))
     }
 
     /// The id of `digest`'s version in `repo`, if it has one.
-    pub async fn version_id(&self, repo: &RepoName, digest: &Digest) -> Result<Option<u64>> {
+    pub async fn version_id(
+        &self,
+        repo: &RepoName,
+        pkg: u64,
+        digest: &Digest,
+    ) -> Result<Option<u64>> {
         Ok(read_id(
             self.content
                 .storage()
-                .get(&keys::package_version_by_digest(repo, digest))
+                .get(&keys::package_version_by_digest(repo, pkg, digest))
                 .await?,
         ))
     }
@@ -212,20 +223,39 @@ impl Packages<'_> {
     /// for the last tagged version, and for a version a tagged index still needs (GHCR
     /// allows that and breaks the index's pulls); an OCI `DELETE` follows the
     /// distribution spec, which has no such rules (`Rules::Oci`).
-    pub async fn delete_version(&self, repo: &RepoName, id: u64, rules: Rules) -> Result<()> {
+    pub async fn delete_version(
+        &self,
+        repo: &RepoName,
+        pkg: u64,
+        id: u64,
+        rules: Rules,
+    ) -> Result<()> {
         let _turn = self.locks.lock(repo.as_str()).await;
         let record = self
-            .read_record(repo, false, id)
+            .read_record(repo, pkg, false, id)
             .await?
             .ok_or(Error::VersionUnknown)?;
-        let digest: Digest = record
-            .digest
-            .parse()
-            .map_err(|_| crate::content::error::corrupt(&record.digest))?;
         if rules == Rules::Packages {
-            self.check_delete(repo, &digest).await?;
+            self.check_delete(repo, pkg, &digest_of(&record)?).await?;
         }
-        let unlinked = self.content.manifest_unlink(repo, &digest).await?;
+        self.soft_delete(repo, pkg, record).await?;
+        self.report(repo, false).await;
+        Ok(())
+    }
+
+    /// Unlinks `record`'s manifest and tags and moves it to the deleted versions; the
+    /// caller holds the package's lock.
+    pub(super) async fn soft_delete(
+        &self,
+        repo: &RepoName,
+        pkg: u64,
+        record: VersionRecord,
+    ) -> Result<()> {
+        let id = record.id;
+        let unlinked = self
+            .content
+            .manifest_unlink(repo, &digest_of(&record)?)
+            .await?;
         let at = now();
         let deleted = VersionRecord {
             updated_at: at.clone(),
@@ -238,23 +268,26 @@ impl Packages<'_> {
         };
         // The deleted record first: a crash between the two writes leaves the version
         // listed as both, never as neither, and the next delete or restore settles it.
-        self.write_record(repo, true, &deleted).await?;
+        self.write_record(repo, pkg, true, &deleted).await?;
         self.content
             .storage()
-            .delete(&keys::package_version(repo, false, id))
+            .delete(&keys::package_version(repo, pkg, false, id))
             .await?;
         Ok(())
     }
 
     /// GitHub's rules for deleting a version, and ours: see [`Self::delete_version`].
-    async fn check_delete(&self, repo: &RepoName, digest: &Digest) -> Result<()> {
+    async fn check_delete(&self, repo: &RepoName, pkg: u64, digest: &Digest) -> Result<()> {
         let public = self
             .policy
             .snapshot()
             .package(repo.owner(), repo.package())
             .is_some_and(|p| p.visibility == berth_crds::access::Visibility::Public);
         if public {
-            let downloads = self.downloads.of(&**self.content.storage(), repo).await?;
+            let downloads = self
+                .downloads
+                .of(&**self.content.storage(), repo, pkg)
+                .await?;
             if downloads.get(&digest.to_string()).copied().unwrap_or(0) > MAX_PUBLIC_DOWNLOADS {
                 return Err(Error::Refused(format!(
                     "Publicly visible package versions with more than {MAX_PUBLIC_DOWNLOADS} downloads cannot be deleted. Contact the registry's administrators for help."
@@ -278,26 +311,39 @@ impl Packages<'_> {
 
     /// Restores deleted version `id` within the restore window: its manifest is linked
     /// again, with the tags it had that no other version took meanwhile.
-    pub async fn restore_version(&self, repo: &RepoName, id: u64) -> Result<Vec<String>> {
+    pub async fn restore_version(&self, repo: &RepoName, pkg: u64, id: u64) -> Result<Vec<String>> {
         let _turn = self.locks.lock(repo.as_str()).await;
         let record = self
-            .read_record(repo, true, id)
+            .read_record(repo, pkg, true, id)
             .await?
             .ok_or(Error::VersionUnknown)?;
-        if let Some(at) = record
-            .deleted_at
-            .as_deref()
-            .and_then(|t| t.parse::<jiff::Timestamp>().ok())
-        {
-            let age = jiff::Timestamp::now().duration_since(at);
-            if age.as_secs().max(0) as u64 > self.restore_window.as_secs() {
-                return Err(Error::VersionUnknown);
-            }
+        if !self.restorable(record.deleted_at.as_deref()) {
+            return Err(Error::VersionUnknown);
         }
-        let digest: Digest = record
-            .digest
-            .parse()
-            .map_err(|_| crate::content::error::corrupt(&record.digest))?;
+        let tags = self.relink(repo, pkg, record).await?;
+        self.report(repo, false).await;
+        Ok(tags)
+    }
+
+    /// Whether something deleted at `deleted_at` is still inside the restore window.
+    pub(super) fn restorable(&self, deleted_at: Option<&str>) -> bool {
+        let Some(at) = deleted_at.and_then(|t| t.parse::<jiff::Timestamp>().ok()) else {
+            return true;
+        };
+        let age = jiff::Timestamp::now().duration_since(at);
+        age.as_secs().max(0) as u64 <= self.restore_window.as_secs()
+    }
+
+    /// Links deleted `record`'s manifest again, with the tags it had that no other
+    /// version took meanwhile, and makes it active; the caller holds the package's lock.
+    /// Returns the tags restored.
+    pub(super) async fn relink(
+        &self,
+        repo: &RepoName,
+        pkg: u64,
+        record: VersionRecord,
+    ) -> Result<Vec<String>> {
+        let id = record.id;
         let unlinked = Unlinked {
             media_type: record
                 .media_type
@@ -311,7 +357,7 @@ impl Packages<'_> {
         };
         let restored = self
             .content
-            .manifest_relink(repo, &digest, &unlinked)
+            .manifest_relink(repo, &digest_of(&record)?, &unlinked)
             .await?;
         let active = VersionRecord {
             updated_at: now(),
@@ -320,25 +366,27 @@ impl Packages<'_> {
             deleted_tags: Vec::new(),
             ..record
         };
-        self.write_record(repo, false, &active).await?;
+        self.write_record(repo, pkg, false, &active).await?;
         self.content
             .storage()
-            .delete(&keys::package_version(repo, true, id))
+            .delete(&keys::package_version(repo, pkg, true, id))
             .await?;
         Ok(restored.iter().map(Tag::to_string).collect())
     }
 
     /// Records the manifests of `repo` that have no version yet (pushed before versions
     /// were recorded, or by a push that failed between its link and its record).
-    async fn record_unrecorded(&self, repo: &RepoName) -> Result<()> {
+    async fn record_unrecorded(&self, repo: &RepoName, pkg: u64) -> Result<()> {
         let storage = self.content.storage();
         let linked = self.content.manifest_digests(repo).await?;
-        let active = storage.list(&keys::package_versions(repo, false)).await?;
+        let active = storage
+            .list(&keys::package_versions(repo, pkg, false))
+            .await?;
         if linked.len() <= active.len() {
             return Ok(());
         }
         for digest in linked {
-            self.record_version(repo, &digest).await?;
+            self.record_version(repo, pkg, &digest).await?;
         }
         Ok(())
     }
@@ -360,13 +408,35 @@ impl Packages<'_> {
         Version { record, tags }
     }
 
-    async fn read_record(
+    /// Every version record of package `pkg`, active or deleted.
+    pub(super) async fn records(
         &self,
         repo: &RepoName,
+        pkg: u64,
+        deleted: bool,
+    ) -> Result<Vec<VersionRecord>> {
+        let entries = self
+            .content
+            .storage()
+            .list(&keys::package_versions(repo, pkg, deleted))
+            .await?;
+        let mut out = Vec::new();
+        for id in entries.iter().filter_map(|e| keys::version_of_entry(e)) {
+            if let Some(r) = self.read_record(repo, pkg, deleted, id).await? {
+                out.push(r);
+            }
+        }
+        Ok(out)
+    }
+
+    pub(super) async fn read_record(
+        &self,
+        repo: &RepoName,
+        pkg: u64,
         deleted: bool,
         id: u64,
     ) -> Result<Option<VersionRecord>> {
-        let key = keys::package_version(repo, deleted, id);
+        let key = keys::package_version(repo, pkg, deleted, id);
         match self.content.storage().get(&key).await? {
             None => Ok(None),
             Some(raw) => serde_json::from_slice(&raw)
@@ -375,17 +445,30 @@ impl Packages<'_> {
         }
     }
 
-    async fn write_record(&self, repo: &RepoName, deleted: bool, r: &VersionRecord) -> Result<()> {
+    async fn write_record(
+        &self,
+        repo: &RepoName,
+        pkg: u64,
+        deleted: bool,
+        r: &VersionRecord,
+    ) -> Result<()> {
         let json = serde_json::to_vec(r).expect("records serialize");
         self.content
             .storage()
             .put(
-                &keys::package_version(repo, deleted, r.id),
+                &keys::package_version(repo, pkg, deleted, r.id),
                 Bytes::from(json),
             )
             .await?;
         Ok(())
     }
+}
+
+fn digest_of(record: &VersionRecord) -> Result<Digest> {
+    record
+        .digest
+        .parse()
+        .map_err(|_| crate::content::error::corrupt(&record.digest))
 }
 
 fn read_id(raw: Option<Bytes>) -> Option<u64> {

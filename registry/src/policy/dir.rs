@@ -154,6 +154,11 @@ impl DirSource {
         if let Some(status) = &package.status {
             write_yaml(&self.status_path(owner, name), status)?;
         }
+        // Recorded already (a restore retried after a crash): the file stands.
+        if defining(&files, owner, name).is_some() {
+            self.publish(&files);
+            return Ok(());
+        }
         // A spec file of its own, never over an existing one.
         let base = package.name_any();
         let path = (1..)
@@ -177,15 +182,48 @@ impl DirSource {
         Ok(())
     }
 
-    fn write_link(&self, owner: &str, name: &str, repository: &str) -> io::Result<()> {
+    /// Changes `OWNER/NAME`'s stored status with `change`.
+    fn write_status(
+        &self,
+        owner: &str,
+        name: &str,
+        change: impl FnOnce(&mut PackageStatus),
+    ) -> io::Result<()> {
         let files = self.inner.files.lock().expect("policy files lock");
         let path = self.status_path(owner, name);
-        let mut status: PackageStatus = fs::read_to_string(&path)
-            .ok()
-            .and_then(|t| serde_saphyr::from_str(&t).ok())
-            .unwrap_or_default();
-        status.repository = Some(repository.to_owned());
+        let mut status = read_status(&path).unwrap_or_default();
+        change(&mut status);
         write_yaml(&path, &status)?;
+        self.publish(&files);
+        Ok(())
+    }
+
+    /// The Package that defines `OWNER/NAME`, with its stored status.
+    fn read_package(&self, owner: &str, name: &str) -> Option<Package> {
+        let files = self.inner.files.lock().expect("policy files lock");
+        let (_, package) = defining(&files, owner, name)?;
+        let mut package = package.clone();
+        package.status = read_status(&self.status_path(owner, name));
+        Some(package)
+    }
+
+    /// Removes the file that defines `OWNER/NAME` (one the registry wrote: it holds that
+    /// package alone) and its status.
+    fn remove(&self, owner: &str, name: &str) -> io::Result<()> {
+        let mut files = self.inner.files.lock().expect("policy files lock");
+        if let Some((path, _)) = defining(&files, owner, name) {
+            let path = path.to_owned();
+            let parsed = &files[&path];
+            if parsed.packages.len() != 1 || !parsed.orgs.is_empty() {
+                return Err(io::Error::other(format!(
+                    "{} defines other packages or organizations too; remove {owner}/{name} from it by hand",
+                    path.display()
+                )));
+            }
+            ignore_missing(fs::remove_file(&path))?;
+            files.remove(&path);
+        }
+        ignore_missing(fs::remove_file(self.status_path(owner, name)))?;
         self.publish(&files);
         Ok(())
     }
@@ -220,9 +258,65 @@ impl PolicySource for DirSource {
         let this = self.clone();
         let (o, n, r) = (owner.to_owned(), name.to_owned(), repository.to_owned());
         blocking(format!("{owner}/{name}"), move || {
-            this.write_link(&o, &n, &r)
+            this.write_status(&o, &n, |s| s.repository = Some(r))
         })
         .await
+    }
+
+    async fn package_resource(
+        &self,
+        owner: &str,
+        name: &str,
+    ) -> Result<Option<Package>, PolicyWriteError> {
+        Ok(self.read_package(owner, name))
+    }
+
+    async fn remove_package(&self, owner: &str, name: &str) -> Result<(), PolicyWriteError> {
+        let this = self.clone();
+        let (o, n) = (owner.to_owned(), name.to_owned());
+        blocking(format!("{owner}/{name}"), move || this.remove(&o, &n)).await
+    }
+
+    async fn mark_deleted(
+        &self,
+        owner: &str,
+        name: &str,
+        at: Option<&str>,
+    ) -> Result<(), PolicyWriteError> {
+        let this = self.clone();
+        let (o, n, at) = (owner.to_owned(), name.to_owned(), at.map(str::to_owned));
+        blocking(format!("{owner}/{name}"), move || {
+            this.write_status(&o, &n, |s| s.deleted_at = at)
+        })
+        .await
+    }
+}
+
+/// The file that defines package `OWNER/NAME`, and the package in it.
+fn defining<'a>(
+    files: &'a BTreeMap<PathBuf, Parsed>,
+    owner: &str,
+    name: &str,
+) -> Option<(&'a Path, &'a Package)> {
+    files.iter().find_map(|(path, parsed)| {
+        parsed
+            .packages
+            .iter()
+            .find(|p| p.spec.owner == owner && p.spec.name == name)
+            .map(|p| (path.as_path(), p))
+    })
+}
+
+fn read_status(path: &Path) -> Option<PackageStatus> {
+    fs::read_to_string(path)
+        .ok()
+        .and_then(|t| serde_saphyr::from_str(&t).ok())
+}
+
+fn ignore_missing(r: io::Result<()>) -> io::Result<()> {
+    match r {
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
+        r => r,
     }
 }
 
@@ -337,10 +431,7 @@ fn read_statuses(root: &Path) -> HashMap<(String, String), PackageStatus> {
                 let Some((owner, name)) = rel.as_deref().and_then(|r| r.split_once('/')) else {
                     continue;
                 };
-                if let Some(status) = fs::read_to_string(&path)
-                    .ok()
-                    .and_then(|t| serde_saphyr::from_str(&t).ok())
-                {
+                if let Some(status) = read_status(&path) {
                     out.insert((owner.to_owned(), name.to_owned()), status);
                 }
             }

@@ -46,6 +46,9 @@ pub struct PackagePolicy {
     pub access: Vec<AccessGrant>,
     pub actions_access: Vec<RepositoryGrant>,
     pub publisher: Option<Publisher>,
+    /// Deleted through the API or the pages and not restored (`status.deletedAt`): the
+    /// package is hidden, as if it did not exist, until a restore or a push.
+    pub deleted: bool,
 }
 
 /// The policy in force.
@@ -191,6 +194,13 @@ impl PolicySnapshot {
             .map(|r| (org, r))
     }
 
+    /// A copy without package `owner`/`name` (one this process just removed).
+    pub fn without_package(&self, owner: &str, name: &str) -> PolicySnapshot {
+        let mut next = self.clone();
+        next.packages.remove(&(owner.to_owned(), name.to_owned()));
+        next
+    }
+
     /// A copy with `package` added or replaced (for the package this process just
     /// created, before its source reports it back).
     pub fn with_package(&self, package: &Package) -> PolicySnapshot {
@@ -300,6 +310,7 @@ fn package_policy(
         access,
         actions_access: spec.actions_access.clone(),
         publisher: status.and_then(|s| s.publisher.clone()),
+        deleted: status.is_some_and(|s| s.deleted_at.is_some()),
     })
 }
 

@@ -36,4 +36,22 @@ pub trait PolicySource: Send + Sync {
         name: &str,
         repository: &str,
     ) -> Result<(), PolicyWriteError>;
+    /// The `Package` (spec and status) that defines `OWNER/NAME`, read from the source.
+    async fn package_resource(
+        &self,
+        owner: &str,
+        name: &str,
+    ) -> Result<Option<Package>, PolicyWriteError>;
+    /// Removes the `Package` the registry created for `OWNER/NAME` (a package deleted
+    /// through the API); its content stays, for a restore. Gone from the snapshot on
+    /// return.
+    async fn remove_package(&self, owner: &str, name: &str) -> Result<(), PolicyWriteError>;
+    /// Records in `OWNER/NAME`'s status that it was deleted at `at` (`None`: it was
+    /// restored or pushed to again). In the snapshot on return.
+    async fn mark_deleted(
+        &self,
+        owner: &str,
+        name: &str,
+        at: Option<&str>,
+    ) -> Result<(), PolicyWriteError>;
 }

@@ -446,3 +446,23 @@ where
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
+
+/// A request to the REST API (`/api/v3{path}`) with `reg`'s credentials.
+pub async fn api(reg: &TestRegistry, method: Method, path: &str) -> Resp {
+    reg.request(method, &format!("/api/v3{path}"), &[], Body::empty())
+        .await
+}
+
+/// `r` is GitHub's error JSON with `status` and `message`.
+pub fn assert_github_error(r: &Resp, status: StatusCode, message: &str) {
+    assert_eq!(r.status, status, "{}", r.text());
+    let j = r.json();
+    assert_eq!(j["message"], message, "{j}");
+    assert_eq!(j["status"], status.as_u16().to_string(), "{j}");
+    assert!(
+        j["documentation_url"]
+            .as_str()
+            .unwrap()
+            .starts_with("https://docs.github.com/")
+    );
+}

@@ -49,7 +49,8 @@ def ops():
         return {
             "list": lambda **kw: pk.list_packages_for_organization(OWNER, package_type=t, **kw),
             "get": lambda: pk.get_package_for_organization(t, NAME, OWNER),
-            # deleting and restoring whole packages are not served yet (docs/api.md)
+            "delete": lambda: pk.delete_package_for_org(t, NAME, OWNER),
+            "restore": lambda: pk.restore_package_for_org(t, NAME, OWNER),
             "versions": lambda **kw: pk.get_all_package_versions_for_package_owned_by_org(
                 t, NAME, OWNER, **kw
             ),
@@ -77,7 +78,8 @@ def ops():
         return {
             "list": lambda **kw: pk.list_packages_for_user(OWNER, package_type=t, **kw),
             "get": lambda: pk.get_package_for_user(t, NAME, OWNER),
-            # deleting and restoring whole packages are not served yet (docs/api.md)
+            "delete": lambda: pk.delete_package_for_user(t, NAME, OWNER),
+            "restore": lambda: pk.restore_package_for_user(t, NAME, OWNER),
             "versions": versions,
             "version": lambda v: pk.get_package_version_for_user(t, NAME, v, OWNER),
             "delete_version": lambda v: pk.delete_package_version_for_user(t, NAME, OWNER, v),
@@ -87,7 +89,8 @@ def ops():
         return {
             "list": lambda **kw: pk.list_packages_for_authenticated_user(package_type=t, **kw),
             "get": lambda: pk.get_package_for_authenticated_user(t, NAME),
-            # deleting and restoring whole packages are not served yet (docs/api.md)
+            "delete": lambda: pk.delete_package_for_authenticated_user(t, NAME),
+            "restore": lambda: pk.restore_package_for_authenticated_user(t, NAME),
             "versions": lambda **kw: pk.get_all_package_versions_for_package_owned_by_authenticated_user(
                 t, NAME, **kw
             ),
@@ -183,7 +186,14 @@ status, got = call("version", target.id)
 expect("get restored version", status, 200)
 out["restored_version"] = version_summary(got)
 
-# deleting and restoring whole packages are not served yet (docs/api.md)
+expect("delete package", call("delete")[0], 204)
+status, gone = call("get")
+out["get_after_package_delete"] = status
+status, packages = call("list")
+expect("list packages after the package delete", status, 200)
+out["packages_after_package_delete"] = sorted(p.name for p in packages)
+expect("restore package", call("restore")[0], 204)
+
 status, package = call("get")
 expect("get package after the restore", status, 200)
 out["final_package"] = {"id": package.id, "version_count": package.version_count}

@@ -32,7 +32,7 @@ pub fn desired_role(r: &ValidRegistry) -> Role {
             rule(
                 berth_crds::GROUP,
                 &["packages"],
-                &["get", "list", "watch", "create"],
+                &["get", "list", "watch", "create", "patch", "delete"],
             ),
             rule(berth_crds::GROUP, &["packages/status"], &["get", "patch"]),
             rule(

@@ -99,12 +99,21 @@ pub fn authorize(
 ) -> Result<RepoName, ApiError> {
     let repo =
         RepoName::parse(&format!("{owner}/{name}")).map_err(|_| ApiError::package_not_found())?;
-    if snap.package(owner, name).is_none() {
+    let policy = snap
+        .package(owner, name)
+        .ok_or_else(ApiError::package_not_found)?;
+    // A deleted package is missing to everything but its restore.
+    if policy.deleted && action != Action::Restore {
         return Err(ApiError::package_not_found());
     }
-    if action != Action::Pull {
-        // Changing a package needs reading it first: one that cannot be seen is missing.
-        authorize(snap, scope, caller, owner, name, Action::Pull)?;
+    // Changing a package needs reading it first: one that cannot be seen is missing.
+    if action != Action::Pull
+        && !matches!(
+            decide(snap, caller, owner, name, Action::Pull),
+            Decision::Allow | Decision::Create
+        )
+    {
+        return Err(ApiError::package_not_found());
     }
     match decide(snap, caller, owner, name, action) {
         Decision::Allow | Decision::Create => {}

@@ -61,7 +61,12 @@ fn packages_routes(prefix: &str, scope: Scope) -> Router<Arc<AppState>> {
         )
         .route(
             &package,
-            get(move |c: Call| run(Op::GetPackage, scope, packages::get(c, scope))),
+            get(move |c: Call| run(Op::GetPackage, scope, packages::get(c, scope)))
+                .delete(move |c: Call| run(Op::DeletePackage, scope, packages::delete(c, scope))),
+        )
+        .route(
+            &format!("{package}/restore"),
+            post(move |c: Call| run(Op::RestorePackage, scope, packages::restore(c, scope))),
         )
         .route(
             &format!("{package}/versions"),

@@ -3,11 +3,13 @@
 
 use super::access::Scope;
 
-/// A packages operation (deleting and restoring whole packages are not served yet).
+/// A packages operation.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Op {
     ListPackages,
     GetPackage,
+    DeletePackage,
+    RestorePackage,
     ListVersions,
     GetVersion,
     DeleteVersion,
@@ -20,7 +22,7 @@ macro_rules! docs {
 
 /// By operation, then scope (`/user`, `/users`, `/orgs`); GitHub's anchors are not
 /// regular enough to compose.
-const DOCS: [[&str; 3]; 6] = [
+const DOCS: [[&str; 3]; 8] = [
     docs!(
         "list-packages-for-the-authenticated-users-namespace",
         "list-packages-for-a-user",
@@ -30,6 +32,16 @@ const DOCS: [[&str; 3]; 6] = [
         "get-a-package-for-the-authenticated-user",
         "get-a-package-for-a-user",
         "get-a-package-for-an-organization"
+    ),
+    docs!(
+        "delete-a-package-for-the-authenticated-user",
+        "delete-a-package-for-a-user",
+        "delete-a-package-for-an-organization"
+    ),
+    docs!(
+        "restore-a-package-for-the-authenticated-user",
+        "restore-a-package-for-a-user",
+        "restore-a-package-for-an-organization"
     ),
     docs!(
         "list-package-versions-for-a-package-owned-by-the-authenticated-user",
@@ -82,8 +94,8 @@ mod tests {
         all.dedup();
         assert_eq!(
             all.len(),
-            18,
-            "18 operations (6 under each scope), 18 pages"
+            24,
+            "24 operations (8 under each scope), 24 pages"
         );
         assert!(
             all.iter()

@@ -1,7 +1,8 @@
-//! `GET {owner}/packages` and `GET {owner}/packages/container/{name}`.
+//! `GET {owner}/packages`, and `GET|DELETE {owner}/packages/container/{name}` and its
+//! `POST …/restore`.
 
 use axum::Json;
-use axum::http::{HeaderValue, header};
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::IntoResponse;
 use serde_json::Value;
 
@@ -11,6 +12,7 @@ use super::json::{AccountKind, PackageView, minimal_repository, owner_path, pack
 use super::paging::{link, page_of};
 use super::{Answer, Call};
 use crate::oci::reference::RepoName;
+use crate::packages::deletion::policy_for_restore;
 use crate::policy::{Action, Decision, decide};
 use berth_crds::access::Visibility;
 
@@ -25,7 +27,7 @@ pub async fn list(c: Call, scope: Scope) -> Answer {
             let mut names: Vec<String> = c
                 .snap
                 .packages()
-                .filter(|p| p.owner == login)
+                .filter(|p| p.owner == login && !p.deleted)
                 .filter(|p| match wanted {
                     Some("public") => p.visibility == Visibility::Public,
                     // GitHub: internal is private where granular permissions do not apply.
@@ -44,7 +46,7 @@ pub async fn list(c: Call, scope: Scope) -> Answer {
         Some(_) => Vec::new(),
         None => {
             return Err(ApiError::new(
-                axum::http::StatusCode::BAD_REQUEST,
+                StatusCode::BAD_REQUEST,
                 "package_type is required: container",
             ));
         }
@@ -67,6 +69,32 @@ pub async fn get(c: Call, scope: Scope) -> Answer {
     let (login, kind, name) = package_of(&c, scope)?;
     authorize(&c.snap, scope, &c.caller, &login, &name, Action::Pull)?;
     Ok(Json(package_json(&c, &login, kind, &name).await?).into_response())
+}
+
+/// `DELETE {owner}/packages/container/{name}`: 204; every version goes, restorable.
+pub async fn delete(c: Call, scope: Scope) -> Answer {
+    let (login, _, name) = package_of(&c, scope)?;
+    let repo = authorize(&c.snap, scope, &c.caller, &login, &name, Action::Delete)?;
+    c.app.packages().delete_package(&repo).await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+/// `POST {owner}/packages/container/{name}/restore`: 204. Who may restore is decided by
+/// the policy the package had (its `Package` may have gone with it). GitHub's `token`
+/// parameter has no documented meaning and is ignored.
+pub async fn restore(c: Call, scope: Scope) -> Answer {
+    let (login, _, name) = package_of(&c, scope)?;
+    let repo =
+        RepoName::parse(&format!("{login}/{name}")).map_err(|_| ApiError::package_not_found())?;
+    let packages = c.app.packages();
+    let deleted = packages
+        .deleted_package(&repo)
+        .await?
+        .ok_or_else(ApiError::package_not_found)?;
+    let snap = policy_for_restore(&c.snap, &deleted);
+    authorize(&snap, scope, &c.caller, &login, &name, Action::Restore)?;
+    packages.restore_package(&repo).await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
 }
 
 /// The owner and package name a package path names; only containers are here.
@@ -97,10 +125,10 @@ pub async fn package_json(
         .ok_or_else(ApiError::package_not_found)?;
     let packages = c.app.packages();
     let record = packages.record_of(&repo).await?;
-    let version_count = packages.version_count(&repo).await?;
+    let version_count = packages.version_count(&repo, record.id).await?;
     let download_count = packages
         .downloads
-        .of(&**c.app.content.storage(), &repo)
+        .of(&**c.app.content.storage(), &repo, record.id)
         .await?
         .values()
         .sum();

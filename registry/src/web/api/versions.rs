@@ -31,9 +31,11 @@ pub async fn list(c: Call, scope: Scope) -> Answer {
         }
     };
     let page = page_of(&c.query)?;
-    let (versions, total) = c.app.packages().versions(&repo, state, page).await?;
+    let packages = c.app.packages();
+    let pkg = packages.record_of(&repo).await?.id;
+    let (versions, total) = packages.versions(&repo, pkg, state, page).await?;
     let path = owner_path(&login, kind);
-    let downloads = downloads(&c, &repo).await?;
+    let downloads = downloads(&c, &repo, pkg).await?;
     let body: Vec<_> = versions
         .iter()
         .map(|v| version(&c.bases, &path, &name, v, count(&downloads, v)))
@@ -51,13 +53,13 @@ pub async fn list(c: Call, scope: Scope) -> Answer {
 pub async fn get(c: Call, scope: Scope) -> Answer {
     let (login, kind, name) = package_of(&c, scope)?;
     let repo = authorize(&c.snap, scope, &c.caller, &login, &name, Action::Pull)?;
-    let v = c
-        .app
-        .packages()
-        .version(&repo, version_id(&c)?)
+    let packages = c.app.packages();
+    let pkg = packages.record_of(&repo).await?.id;
+    let v = packages
+        .version(&repo, pkg, version_id(&c)?)
         .await?
         .ok_or_else(version_not_found)?;
-    let n = count(&downloads(&c, &repo).await?, &v);
+    let n = count(&downloads(&c, &repo, pkg).await?, &v);
     Ok(Json(version(&c.bases, &owner_path(&login, kind), &name, &v, n)).into_response())
 }
 
@@ -65,9 +67,10 @@ pub async fn get(c: Call, scope: Scope) -> Answer {
 pub async fn delete(c: Call, scope: Scope) -> Answer {
     let (login, _, name) = package_of(&c, scope)?;
     let repo = authorize(&c.snap, scope, &c.caller, &login, &name, Action::Delete)?;
-    c.app
-        .packages()
-        .delete_version(&repo, version_id(&c)?, Rules::Packages)
+    let packages = c.app.packages();
+    let pkg = packages.record_of(&repo).await?.id;
+    packages
+        .delete_version(&repo, pkg, version_id(&c)?, Rules::Packages)
         .await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
@@ -76,15 +79,19 @@ pub async fn delete(c: Call, scope: Scope) -> Answer {
 pub async fn restore(c: Call, scope: Scope) -> Answer {
     let (login, _, name) = package_of(&c, scope)?;
     let repo = authorize(&c.snap, scope, &c.caller, &login, &name, Action::Restore)?;
-    c.app
-        .packages()
-        .restore_version(&repo, version_id(&c)?)
+    let packages = c.app.packages();
+    let pkg = packages.record_of(&repo).await?.id;
+    packages
+        .restore_version(&repo, pkg, version_id(&c)?)
         .await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
-async fn downloads(c: &Call, repo: &RepoName) -> Result<Counts, ApiError> {
-    Ok(c.app.downloads.of(&**c.app.content.storage(), repo).await?)
+async fn downloads(c: &Call, repo: &RepoName, pkg: u64) -> Result<Counts, ApiError> {
+    Ok(c.app
+        .downloads
+        .of(&**c.app.content.storage(), repo, pkg)
+        .await?)
 }
 
 fn count(downloads: &Counts, v: &Version) -> u64 {

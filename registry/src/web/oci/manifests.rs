@@ -110,9 +110,10 @@ pub async fn delete(app: &AppState, repo: &RepoName, reference: &str) -> Handled
             if app.content.manifest_get(repo, &reference).await.is_err() {
                 return Err(content::Error::ManifestUnknown.into());
             }
-            let version = packages.record_version(repo, digest).await?;
+            let pkg = packages.record_of(repo).await?.id;
+            let version = packages.record_version(repo, pkg, digest).await?;
             packages
-                .delete_version(repo, version.id, Rules::Oci)
+                .delete_version(repo, pkg, version.id, Rules::Oci)
                 .await?;
         }
     }
