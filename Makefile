@@ -25,3 +25,4 @@ bench:
 	bench/run.sh
 	bench/operator.sh
 	bench/s3.sh
+	bench/api.sh

@@ -80,6 +80,9 @@ pub struct Config {
     pub config_dir: PathBuf,
     /// How long a deleted package version can be restored (GHCR: 30 days).
     pub restore_window: Duration,
+    /// Whether manifest GETs count downloads (on unless `--no-download-counts`: the
+    /// benchmark's baseline, or a site that keeps no counts).
+    pub count_downloads: bool,
 }
 
 impl Default for Config {
@@ -91,6 +94,7 @@ impl Default for Config {
             max_staleness: None,
             upload_state_key_file: None,
             restore_window: Duration::from_secs(30 * 24 * 3600),
+            count_downloads: true,
             limits: Limits::default(),
             hosts: None,
             policy_dir: None,

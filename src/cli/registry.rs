@@ -53,6 +53,10 @@ pub struct ServeArgs {
     /// one); without it the key is made once and kept in storage.
     #[arg(long, env = "BERTH_UPLOAD_STATE_KEY_FILE")]
     upload_state_key_file: Option<PathBuf>,
+    /// Do not count downloads (the benchmark's baseline; the API then shows the counts
+    /// stored before).
+    #[arg(long, env = "BERTH_NO_DOWNLOAD_COUNTS")]
+    no_download_counts: bool,
 }
 
 pub fn run(command: RegistryCommand) -> anyhow::Result<()> {
@@ -145,6 +149,9 @@ fn resolve(args: &ServeArgs) -> anyhow::Result<Config> {
     }
     if let Some(file) = &args.upload_state_key_file {
         config.upload_state_key_file = Some(file.clone());
+    }
+    if args.no_download_counts {
+        config.count_downloads = false;
     }
     Ok(config)
 }

@@ -66,7 +66,7 @@ pub fn standalone(config: &Config) -> Result<Started, StartError> {
         hosts,
         package_locks: KeyedLocks::default(),
         restore_window: config.restore_window,
-        downloads: Default::default(),
+        downloads: crate::packages::downloads::Downloads::new(config.count_downloads),
         package_status: None,
     });
     Ok(Started {
