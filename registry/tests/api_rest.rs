@@ -322,12 +322,11 @@ async fn manifest_gets_count_downloads_and_heads_do_not() {
     assert_eq!(p["download_count"], 3, "{p}");
 
     // A flush writes this process's counts; another process reads them from storage.
-    let storage = reg.state.content.storage().clone();
-    reg.state.downloads.flush(&*storage).await.unwrap();
+    reg.state.downloads.flush(&reg.state.content).await.unwrap();
     let other = berth_registry::packages::downloads::Downloads::default();
     let repo = berth_registry::oci::reference::RepoName::parse("alice/app").unwrap();
     let pkg = p["id"].as_u64().unwrap();
-    let counts = other.of(&*storage, &repo, pkg).await.unwrap();
+    let counts = other.of(&reg.state.content, &repo, pkg).await.unwrap();
     assert_eq!(counts.get(&digest), Some(&3));
     // Flushed counts are not counted twice by the process that flushed them.
     let v = api(&alice, Method::GET, "/user/packages/container/app/versions")

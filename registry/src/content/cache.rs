@@ -19,16 +19,22 @@ use bytes::Bytes;
 /// Entries held at most.
 const ENTRIES: u64 = 100_000;
 
-/// A positive, time-bounded cache of metadata objects by storage key.
-pub struct MetadataCache {
+/// A positive, time-bounded cache of metadata objects by storage key (or, with
+/// `V = Listing`, of the listings of directories: those of package version records, where
+/// a listing that misses another process's new entry for up to the bound is the stated
+/// staleness).
+pub struct MetadataCache<V = Bytes> {
     /// `None` when the bound is zero: every read goes to storage.
-    entries: Option<moka::sync::Cache<String, Bytes>>,
+    entries: Option<moka::sync::Cache<String, V>>,
     /// Bumped by every local write; a read that saw it change does not fill the cache.
     /// The lock also makes "check, then insert" one step against writers.
     epoch: Mutex<u64>,
 }
 
-impl MetadataCache {
+/// A directory's entries, as cached.
+pub type Listing = std::sync::Arc<Vec<String>>;
+
+impl<V: Clone + Send + Sync + 'static> MetadataCache<V> {
     pub fn new(ttl: Duration) -> Self {
         MetadataCache {
             entries: (!ttl.is_zero()).then(|| {
@@ -42,7 +48,7 @@ impl MetadataCache {
     }
 
     /// A cached value, or `None` (then read storage after taking [`Self::epoch`]).
-    pub fn get(&self, key: &str) -> Option<Bytes> {
+    pub fn get(&self, key: &str) -> Option<V> {
         self.entries.as_ref()?.get(key)
     }
 
@@ -52,7 +58,7 @@ impl MetadataCache {
     }
 
     /// Remembers what a read found, unless a local write happened since `epoch`.
-    pub fn fill(&self, key: &str, value: &Option<Bytes>, epoch: u64) {
+    pub fn fill(&self, key: &str, value: &Option<V>, epoch: u64) {
         let (Some(entries), Some(value)) = (&self.entries, value) else {
             return;
         };
@@ -63,7 +69,7 @@ impl MetadataCache {
     }
 
     /// Records a local write that storage has accepted (`None`: a delete).
-    pub fn wrote(&self, key: &str, value: Option<Bytes>) {
+    pub fn wrote(&self, key: &str, value: Option<V>) {
         let mut epoch = self.epoch.lock().expect("cache epoch poisoned");
         *epoch += 1;
         if let Some(entries) = &self.entries {
@@ -85,7 +91,7 @@ mod tests {
 
     #[test]
     fn fills_serve_until_the_bound_passes() {
-        let c = MetadataCache::new(Duration::from_millis(200));
+        let c: MetadataCache = MetadataCache::new(Duration::from_millis(200));
         let e = c.epoch();
         let filled = std::time::Instant::now();
         c.fill("t", &b("v1"), e);
@@ -99,7 +105,7 @@ mod tests {
 
     #[test]
     fn local_writes_replace_entries_and_beat_racing_reads() {
-        let c = MetadataCache::new(Duration::from_secs(60));
+        let c: MetadataCache = MetadataCache::new(Duration::from_secs(60));
         let before_write = c.epoch();
         c.wrote("t", b("new"));
         // A read that started before the write and found the old value.
@@ -111,11 +117,11 @@ mod tests {
 
     #[test]
     fn misses_and_a_zero_bound_cache_nothing() {
-        let c = MetadataCache::new(Duration::from_secs(60));
+        let c: MetadataCache = MetadataCache::new(Duration::from_secs(60));
         let e = c.epoch();
         c.fill("gone", &None, e);
         assert_eq!(c.get("gone"), None);
-        let off = MetadataCache::new(Duration::ZERO);
+        let off: MetadataCache = MetadataCache::new(Duration::ZERO);
         let e = off.epoch();
         off.fill("t", &b("v"), e);
         off.wrote("u", b("v"));

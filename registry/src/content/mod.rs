@@ -44,6 +44,8 @@ pub struct Content {
     manifest_bytes: moka::sync::Cache<Digest, Bytes>,
     /// Tags and repository links, for at most the configured staleness bound.
     metadata: cache::MetadataCache,
+    /// Listings of version-record directories, for the same bound.
+    listings: cache::MetadataCache<cache::Listing>,
     /// The key of upload states: given, or made once and kept in storage.
     upload_key: tokio::sync::OnceCell<UploadStateKey>,
     upload_locks: locks::KeyedLocks,
@@ -61,6 +63,7 @@ impl Content {
                 .weigher(|_, v: &Bytes| u32::try_from(v.len()).unwrap_or(u32::MAX))
                 .build(),
             metadata: cache::MetadataCache::new(Duration::ZERO),
+            listings: cache::MetadataCache::new(Duration::ZERO),
             upload_key: tokio::sync::OnceCell::new(),
             upload_locks: locks::KeyedLocks::default(),
         }
@@ -70,7 +73,26 @@ impl Content {
     /// seen within it; this process's own changes at once.
     pub fn with_max_staleness(mut self, bound: Duration) -> Self {
         self.metadata = cache::MetadataCache::new(bound);
+        self.listings = cache::MetadataCache::new(bound);
         self
+    }
+
+    /// The entries of directory `dir`, possibly as listed up to the staleness bound ago
+    /// (a page of versions lists their directory; the next pages reuse it).
+    pub async fn cached_list(&self, dir: &str) -> Result<std::sync::Arc<Vec<String>>> {
+        if let Some(v) = self.listings.get(dir) {
+            return Ok(v);
+        }
+        let epoch = self.listings.epoch();
+        let listed = self.storage.list_shared(dir).await?;
+        self.listings.fill(dir, &Some(listed.clone()), epoch);
+        Ok(listed)
+    }
+
+    /// Records that this process changed directory `dir`'s entries: its next listing
+    /// reads storage.
+    pub fn listing_changed(&self, dir: &str) {
+        self.listings.wrote(dir, None);
     }
 
     /// Signs upload states with `key` (every replica must be given the same one).
@@ -112,13 +134,22 @@ impl Content {
     async fn cached_put(&self, key: &str, value: Bytes) -> Result<()> {
         self.storage.put(key, value.clone()).await?;
         self.metadata.wrote(key, Some(value));
+        self.parent_changed(key);
         Ok(())
+    }
+
+    /// A tag or link written or removed here changes its directory's listing.
+    fn parent_changed(&self, key: &str) {
+        if let Some((dir, _)) = key.rsplit_once('/') {
+            self.listing_changed(dir);
+        }
     }
 
     /// Deletes a tag or link through the cache; `false` if there was none.
     async fn cached_delete(&self, key: &str) -> Result<bool> {
         let existed = self.storage.delete(key).await?;
         self.metadata.wrote(key, None);
+        self.parent_changed(key);
         Ok(existed)
     }
 

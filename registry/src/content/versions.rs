@@ -31,14 +31,15 @@ impl Content {
         Ok(out)
     }
 
-    /// Every tag of `repo`, by the digest it points at (read from storage).
+    /// Every tag of `repo`, by the digest it points at (each tag possibly from the cache,
+    /// as a pull by tag reads it).
     pub async fn tags_by_digest(&self, repo: &RepoName) -> Result<HashMap<Digest, Vec<String>>> {
         let mut out: HashMap<Digest, Vec<String>> = HashMap::new();
-        let mut names = self.storage.list(&keys::tags(repo)).await?;
+        let mut names = (*self.cached_list(&keys::tags(repo)).await?).clone();
         names.sort_unstable();
         for name in names {
             let Ok(tag) = Tag::parse(&name) else { continue };
-            if let Some(raw) = self.storage.get(&keys::tag(repo, &tag)).await? {
+            if let Some(raw) = self.cached_get(&keys::tag(repo, &tag)).await? {
                 let digest: Digest = std::str::from_utf8(&raw)
                     .ok()
                     .and_then(|s| s.trim().parse().ok())

@@ -48,7 +48,7 @@ impl Packages<'_> {
         if policy.is_some_and(|p| p.visibility == berth_crds::access::Visibility::Public) {
             let downloads: u64 = self
                 .downloads
-                .of(&**self.content.storage(), repo, pkg)
+                .of(self.content, repo, pkg)
                 .await?
                 .values()
                 .sum();

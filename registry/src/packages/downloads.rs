@@ -12,10 +12,10 @@ use std::time::Duration;
 
 use bytes::Bytes;
 
+use crate::content::Content;
 use crate::content::{Result, keys};
 use crate::oci::digest::Digest;
 use crate::oci::reference::RepoName;
-use crate::storage::Storage;
 
 /// How often counts reach storage.
 pub const FLUSH_INTERVAL: Duration = Duration::from_secs(10);
@@ -27,8 +27,8 @@ pub type Counts = BTreeMap<String, u64>;
 pub struct Downloads {
     /// This process's name among the writers (new at every start).
     process: String,
-    /// Counted and not yet flushed, by repository.
-    pending: Mutex<HashMap<String, Counts>>,
+    /// Counted and not yet flushed, by repository and version digest.
+    pending: Mutex<HashMap<String, HashMap<Digest, u64>>>,
     /// Off: downloads are not counted (the stored counts are still read).
     counting: bool,
 }
@@ -48,22 +48,28 @@ impl Downloads {
         }
     }
 
-    /// One download of `digest` in `repo`.
+    /// One download of `digest` in `repo`. On the pull path: no allocation once the
+    /// version was counted since the last flush.
     pub fn count(&self, repo: &RepoName, digest: &Digest) {
         if !self.counting {
             return;
         }
         let mut pending = self.pending.lock().expect("counts lock");
-        *pending
-            .entry(repo.to_string())
-            .or_default()
-            .entry(digest.to_string())
-            .or_default() += 1;
+        if !pending.contains_key(repo.as_str()) {
+            pending.insert(repo.to_string(), HashMap::new());
+        }
+        let counts = pending.get_mut(repo.as_str()).expect("just inserted");
+        match counts.get_mut(digest) {
+            Some(n) => *n += 1,
+            None => {
+                counts.insert(digest.clone(), 1);
+            }
+        }
     }
 
     /// Writes the pending counts into this process's objects; returns the packages whose
     /// counts were written. Counts whose write fails stay pending for the next flush.
-    pub async fn flush(&self, storage: &dyn Storage) -> Result<Vec<(RepoName, u64)>> {
+    pub async fn flush(&self, content: &Content) -> Result<Vec<(RepoName, u64)>> {
         let batch = std::mem::take(&mut *self.pending.lock().expect("counts lock"));
         let mut failed = None;
         let mut flushed = Vec::new();
@@ -71,7 +77,7 @@ impl Downloads {
             let Ok(name) = RepoName::parse(&repo) else {
                 continue;
             };
-            match self.add(storage, &name, &counts).await {
+            match self.add(content, &name, &counts).await {
                 Ok(Some(pkg)) => flushed.push((name, pkg)),
                 Ok(None) => {}
                 Err(e) => {
@@ -91,11 +97,12 @@ impl Downloads {
     /// its id, or `None` when no package is live there.
     async fn add(
         &self,
-        storage: &dyn Storage,
+        content: &Content,
         repo: &RepoName,
-        counts: &Counts,
+        counts: &HashMap<Digest, u64>,
     ) -> Result<Option<u64>> {
-        let Some(pkg) = super::PackageRecord::load_from(storage, repo)
+        let storage = content.storage();
+        let Some(pkg) = super::PackageRecord::load(content, repo)
             .await?
             .map(|r| r.id)
             .filter(|id| *id != 0)
@@ -105,27 +112,28 @@ impl Downloads {
         let key = keys::package_downloads(repo, pkg, &self.process);
         let mut stored = read_counts(storage.get(&key).await?);
         for (digest, n) in counts {
-            *stored.entry(digest.clone()).or_default() += n;
+            *stored.entry(digest.to_string()).or_default() += n;
         }
         let json = serde_json::to_vec(&stored).expect("counts serialize");
         storage.put(&key, Bytes::from(json)).await?;
+        content.listing_changed(&keys::package_downloads_dir(repo, pkg));
         Ok(Some(pkg))
     }
 
     /// Package `pkg`'s downloads (at `repo`) by version digest: every process's flushed
     /// counts, plus this process's pending ones.
-    pub async fn of(&self, storage: &dyn Storage, repo: &RepoName, pkg: u64) -> Result<Counts> {
+    pub async fn of(&self, content: &Content, repo: &RepoName, pkg: u64) -> Result<Counts> {
         let dir = keys::package_downloads_dir(repo, pkg);
         let mut total = Counts::new();
-        for process in storage.list(&dir).await? {
-            let stored = read_counts(storage.get(&format!("{dir}/{process}")).await?);
+        for process in content.cached_list(&dir).await?.iter() {
+            let stored = read_counts(content.storage().get(&format!("{dir}/{process}")).await?);
             for (digest, n) in stored {
                 *total.entry(digest).or_default() += n;
             }
         }
         if let Some(pending) = self.pending.lock().expect("counts lock").get(repo.as_str()) {
             for (digest, n) in pending {
-                *total.entry(digest.clone()).or_default() += n;
+                *total.entry(digest.to_string()).or_default() += n;
             }
         }
         Ok(total)

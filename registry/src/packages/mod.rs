@@ -93,6 +93,12 @@ impl Packages<'_> {
     /// nothing was pushed to yet, or whose record predates ids. A name whose package was
     /// deleted has none until a restore or a push.
     pub async fn record_of(&self, repo: &RepoName) -> Result<PackageRecord> {
+        // Most calls find it; only making one takes the package's turn.
+        if let Some(r) = PackageRecord::load(self.content, repo).await?
+            && r.id != 0
+        {
+            return Ok(r);
+        }
         let _turn = self.locks.lock(repo.as_str()).await;
         let record = match PackageRecord::load(self.content, repo).await? {
             Some(r) if r.id != 0 => return Ok(r),
@@ -129,13 +135,17 @@ impl Packages<'_> {
     /// Flushes this process's download counts, then reports each flushed package's
     /// total to the status sink.
     pub async fn flush_downloads(&self) -> Result<()> {
-        let storage = &**self.content.storage();
-        let flushed = self.downloads.flush(storage).await?;
+        let flushed = self.downloads.flush(self.content).await?;
         let Some(status) = self.status else {
             return Ok(());
         };
         for (repo, pkg) in flushed {
-            let total = self.downloads.of(storage, &repo, pkg).await?.values().sum();
+            let total = self
+                .downloads
+                .of(self.content, &repo, pkg)
+                .await?
+                .values()
+                .sum();
             status.downloaded(&repo, total).await;
         }
         Ok(())
@@ -162,7 +172,7 @@ pub async fn after_manifest_push(
     let pushed = Metadata::of(manifest, config.as_deref());
     let (owner, name) = (repo.owner(), repo.package());
     // One creation per package, however many pushes race to make it.
-    let _turn = packages.locks.lock(repo.as_str()).await;
+    let turn = packages.locks.lock(repo.as_str()).await;
     let snap = packages.policy.snapshot();
     // A push brings a deleted package (one a user applied, which stays) back as a new
     // package: its old versions stay deleted, restorable no more.
@@ -221,6 +231,9 @@ pub async fn after_manifest_push(
         },
     };
     let record = record.with_id(packages.content, repo).await?;
+    // The version needs no turn (its id is claimed by a create-if-absent write), so
+    // concurrent pushes to one package overlap from here.
+    drop(turn);
     packages.record_version(repo, record.id, digest).await?;
     packages.report(repo, true).await;
     Ok(())

@@ -82,7 +82,7 @@ pub fn last_tagged_refusal() -> Error {
 }
 
 /// Version records read at once when a page is listed.
-const READ_AHEAD: usize = 16;
+const READ_AHEAD: usize = 32;
 
 fn now() -> String {
     jiff::Timestamp::now().to_string()
@@ -142,9 +142,7 @@ impl Packages<'_> {
             }
         };
         self.write_record(repo, pkg, false, &record).await?;
-        storage
-            .delete(&keys::package_version(repo, pkg, true, id))
-            .await?;
+        self.remove_record(repo, pkg, true, id).await?;
         Ok(record)
     }
 
@@ -157,15 +155,15 @@ impl Packages<'_> {
         page: Page,
     ) -> Result<(Vec<Version>, usize)> {
         let deleted = state == State::Deleted;
-        let entries = match state {
-            State::Active => self.record_unrecorded(repo, pkg).await?,
-            State::Deleted => {
-                self.content
-                    .storage()
-                    .list(&keys::package_versions(repo, pkg, true))
-                    .await?
-            }
-        };
+        // The first page looks for manifests without a version (a later page of the
+        // same walk reuses the directory's listing, within the staleness bound).
+        if state == State::Active && page.number <= 1 {
+            self.record_unrecorded(repo, pkg).await?;
+        }
+        let entries = self
+            .content
+            .cached_list(&keys::package_versions(repo, pkg, deleted))
+            .await?;
         let mut ids: Vec<u64> = entries
             .iter()
             .filter_map(|e| keys::version_of_entry(e))
@@ -193,8 +191,14 @@ impl Packages<'_> {
     }
 
     /// How many active versions `repo`'s package has.
+    /// (The manifests that have no version yet are recorded by the next listing; a
+    /// package GET does not look for them, as that lists every manifest.)
     pub async fn version_count(&self, repo: &RepoName, pkg: u64) -> Result<usize> {
-        Ok(self.record_unrecorded(repo, pkg).await?.len())
+        Ok(self
+            .content
+            .cached_list(&keys::package_versions(repo, pkg, false))
+            .await?
+            .len())
     }
 
     /// Version `id` of `repo`'s package, active or deleted.
@@ -275,11 +279,7 @@ impl Packages<'_> {
         // The deleted record first: a crash between the two writes leaves the version
         // listed as both, never as neither, and the next delete or restore settles it.
         self.write_record(repo, pkg, true, &deleted).await?;
-        self.content
-            .storage()
-            .delete(&keys::package_version(repo, pkg, false, id))
-            .await?;
-        Ok(())
+        self.remove_record(repo, pkg, false, id).await
     }
 
     /// GitHub's rules for deleting a version, and ours: see [`Self::delete_version`].
@@ -290,10 +290,7 @@ impl Packages<'_> {
             .package(repo.owner(), repo.package())
             .is_some_and(|p| p.visibility == berth_crds::access::Visibility::Public);
         if public {
-            let downloads = self
-                .downloads
-                .of(&**self.content.storage(), repo, pkg)
-                .await?;
+            let downloads = self.downloads.of(self.content, repo, pkg).await?;
             if downloads.get(&digest.to_string()).copied().unwrap_or(0) > MAX_PUBLIC_DOWNLOADS {
                 return Err(Error::Refused(format!(
                     "Publicly visible package versions with more than {MAX_PUBLIC_DOWNLOADS} downloads cannot be deleted. Contact the registry's administrators for help."
@@ -373,31 +370,28 @@ impl Packages<'_> {
             ..record
         };
         self.write_record(repo, pkg, false, &active).await?;
-        self.content
-            .storage()
-            .delete(&keys::package_version(repo, pkg, true, id))
-            .await?;
+        self.remove_record(repo, pkg, true, id).await?;
         Ok(restored.iter().map(Tag::to_string).collect())
     }
 
     /// Records the manifests of `repo` that have no version yet (pushed before versions
     /// were recorded, or by a push that failed between its link and its record).
-    /// Returns the entries of the active versions' directory, as they are after that.
-    async fn record_unrecorded(&self, repo: &RepoName, pkg: u64) -> Result<Vec<String>> {
+    async fn record_unrecorded(&self, repo: &RepoName, pkg: u64) -> Result<()> {
         let storage = self.content.storage();
-        let dir = keys::package_versions(repo, pkg, false);
         let (linked, active) =
             futures_util::future::try_join(self.content.manifest_digests(repo), async {
-                Ok(storage.list(&dir).await?)
+                Ok(storage
+                    .list(&keys::package_versions(repo, pkg, false))
+                    .await?)
             })
             .await?;
         if linked.len() <= active.len() {
-            return Ok(active);
+            return Ok(());
         }
         for digest in linked {
             self.record_version(repo, pkg, &digest).await?;
         }
-        Ok(storage.list(&dir).await?)
+        Ok(())
     }
 
     fn with_tags(
@@ -469,6 +463,18 @@ impl Packages<'_> {
                 Bytes::from(json),
             )
             .await?;
+        self.content
+            .listing_changed(&keys::package_versions(repo, pkg, deleted));
+        Ok(())
+    }
+
+    async fn remove_record(&self, repo: &RepoName, pkg: u64, deleted: bool, id: u64) -> Result<()> {
+        self.content
+            .storage()
+            .delete(&keys::package_version(repo, pkg, deleted, id))
+            .await?;
+        self.content
+            .listing_changed(&keys::package_versions(repo, pkg, deleted));
         Ok(())
     }
 }

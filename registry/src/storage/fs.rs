@@ -38,6 +38,7 @@ const STALE_TMP: Duration = Duration::from_secs(24 * 3600);
 #[derive(Clone, Debug)]
 pub struct FsStorage {
     root: Arc<PathBuf>,
+    listings: listing::Listings,
 }
 
 impl FsStorage {
@@ -50,6 +51,7 @@ impl FsStorage {
         }
         let storage = FsStorage {
             root: Arc::new(root),
+            listings: listing::Listings::default(),
         };
         storage.remove_stale_tmp()?;
         Ok(storage)
@@ -274,15 +276,13 @@ impl Storage for FsStorage {
 
     async fn list(&self, prefix: &str) -> Result<Vec<String>> {
         let path = self.key_path(prefix)?;
-        blocking(move || {
-            let Some(entries) = not_found_as_none(fs::read_dir(path))? else {
-                return Ok(Vec::new());
-            };
-            entries
-                .map(|e| e.map(|e| e.file_name().to_string_lossy().into_owned()))
-                .collect()
-        })
-        .await
+        blocking(move || listing::read(&path)).await
+    }
+
+    async fn list_shared(&self, prefix: &str) -> Result<Arc<Vec<String>>> {
+        let path = self.key_path(prefix)?;
+        let listings = self.listings.clone();
+        blocking(move || listings.list(&path)).await
     }
 
     async fn blob_len(&self, digest: &Digest) -> Result<Option<u64>> {
@@ -461,6 +461,7 @@ impl Storage for FsStorage {
     }
 }
 
+mod listing;
 mod read;
 #[cfg(test)]
 mod tests;

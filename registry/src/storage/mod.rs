@@ -79,6 +79,11 @@ pub trait Storage: Send + Sync + 'static {
     async fn delete(&self, key: &str) -> Result<bool>;
     /// The names directly under `prefix` (objects and sub-prefixes), unordered.
     async fn list(&self, prefix: &str) -> Result<Vec<String>>;
+    /// [`Self::list`], shared: a backend that can tell a directory did not change
+    /// answers from its last listing (the filesystem, by the directory's mtime).
+    async fn list_shared(&self, prefix: &str) -> Result<std::sync::Arc<Vec<String>>> {
+        Ok(std::sync::Arc::new(self.list(prefix).await?))
+    }
 
     /// A blob's length, if the blob is stored.
     async fn blob_len(&self, digest: &Digest) -> Result<Option<u64>>;

@@ -128,7 +128,7 @@ pub async fn package_json(
     let version_count = packages.version_count(&repo, record.id).await?;
     let download_count = packages
         .downloads
-        .of(&**c.app.content.storage(), &repo, record.id)
+        .of(&c.app.content, &repo, record.id)
         .await?
         .values()
         .sum();

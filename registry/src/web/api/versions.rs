@@ -88,10 +88,7 @@ pub async fn restore(c: Call, scope: Scope) -> Answer {
 }
 
 async fn downloads(c: &Call, repo: &RepoName, pkg: u64) -> Result<Counts, ApiError> {
-    Ok(c.app
-        .downloads
-        .of(&**c.app.content.storage(), repo, pkg)
-        .await?)
+    Ok(c.app.downloads.of(&c.app.content, repo, pkg).await?)
 }
 
 fn count(downloads: &Counts, v: &Version) -> u64 {
