@@ -196,3 +196,91 @@ async fn a_package_deleted_through_one_replica_is_gone_on_the_other_and_restored
     until_manifest(&client, &a, "one", 200).await;
     until_manifest(&client, &a, "two", 200).await;
 }
+
+/// `METHOD /api/v3{path}` on `berth` with `pat` ("" = anonymous): status and body.
+async fn as_user(berth: &Berth, pat: &str, method: reqwest::Method, path: &str) -> (u16, String) {
+    let mut r = reqwest::Client::new().request(method, berth.url(&format!("/api/v3{path}")));
+    if !pat.is_empty() {
+        r = r.header("authorization", format!("token {pat}"));
+    }
+    let r = r.send().await.unwrap();
+    (r.status().as_u16(), r.text().await.unwrap())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_permission_axes_hold_on_both_replicas() {
+    let (a, b) = two_replicas().await;
+    let policy = a.data_dir.join("policy");
+    std::fs::create_dir_all(&policy).unwrap();
+    std::fs::write(
+        policy.join(".acme.tmp"),
+        "apiVersion: berth.dev/v1alpha1\nkind: Organization\nmetadata: {name: acme}\nspec: {owners: [olivia], members: [bob]}\n",
+    )
+    .unwrap();
+    std::fs::rename(policy.join(".acme.tmp"), policy.join("acme.yaml")).unwrap();
+    let client = a.admin_client();
+    push(&client, &a, "acme/app", "v1").await;
+    push(&client, &a, "acme/app", "v2").await;
+    // `berth token create` waits on a process: off the runtime's threads.
+    let tokens = tokio::task::block_in_place(|| {
+        [
+            ("olivia", "read:packages"),
+            ("olivia", "read:packages,write:packages,delete:packages"),
+            ("bob", "read:packages,write:packages,delete:packages"),
+            ("eve", "read:packages,write:packages,delete:packages"),
+        ]
+        .map(|(user, scopes)| a.create_token(user, scopes, None))
+    });
+    let [reader, owner, member, stranger] = tokens.each_ref().map(String::as_str);
+    let app = "/orgs/acme/packages/container/app";
+    // Asked of the replica that did not take the pushes, once its watchers have the
+    // organization and the tokens.
+    eventually(|| async {
+        let (s, body) = as_user(&b, reader, reqwest::Method::GET, app).await;
+        (s == 200).then_some(()).ok_or(format!("{s}: {body}"))
+    })
+    .await;
+    let (_, versions) = as_user(&b, reader, reqwest::Method::GET, &format!("{app}/versions")).await;
+    let versions: Value = serde_json::from_str(&versions).unwrap();
+    let id = versions[0]["id"].as_u64().unwrap();
+
+    // Existence hiding: a member without a grant and a stranger see what a missing
+    // package looks like, byte for byte.
+    for method in [reqwest::Method::GET, reqwest::Method::DELETE] {
+        let nosuch = "/orgs/acme/packages/container/nosuch";
+        let missing = as_user(&b, stranger, method.clone(), nosuch).await;
+        assert_eq!(missing.0, 404, "{}", missing.1);
+        for (who, pat) in [("bob", member), ("eve", stranger)] {
+            let got = as_user(&b, pat, method.clone(), app).await;
+            assert_eq!(got, missing, "{who}: {method} {app}");
+        }
+    }
+    // Scopes: reading is not deleting; no credentials is a 401.
+    let (s, body) = as_user(
+        &b,
+        reader,
+        reqwest::Method::DELETE,
+        &format!("{app}/versions/{id}"),
+    )
+    .await;
+    assert_eq!(s, 403, "{body}");
+    let (s, body) = as_user(&b, "", reqwest::Method::GET, app).await;
+    assert_eq!(s, 401, "{body}");
+    // The organization's owner deletes through one replica; the other sees it gone.
+    let (s, body) = as_user(&b, owner, reqwest::Method::DELETE, app).await;
+    assert_eq!(s, 204, "{body}");
+    eventually(|| async {
+        let (s, body) = as_user(&a, owner, reqwest::Method::GET, app).await;
+        (s == 404).then_some(()).ok_or(format!("{s}: {body}"))
+    })
+    .await;
+    let (s, body) = as_user(&a, owner, reqwest::Method::POST, &format!("{app}/restore")).await;
+    assert_eq!(s, 204, "{body}");
+    // The other replica has it back once its watcher reads the restored Package.
+    let version = format!("{app}/versions/{id}");
+    eventually(|| async {
+        let (s, body) = as_user(&b, reader, reqwest::Method::GET, &version).await;
+        (s == 200).then_some(()).ok_or(format!("{s}: {body}"))
+    })
+    .await;
+}

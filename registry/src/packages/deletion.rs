@@ -146,17 +146,20 @@ impl Packages<'_> {
             self.policy.snapshot().package(owner, name),
             &tombstone.resource,
         ) {
-            (Some(p), _) if p.deleted => self
-                .policy
-                .mark_deleted(owner, name, None)
-                .await
-                .map_err(Error::Policy)?,
-            (Some(_), _) => {}
-            (None, Some(resource)) => self
+            // The registry's own Package, made again. Even when this process's policy
+            // still shows it (another replica removed it, and this one's watcher has not
+            // caught up): making it is idempotent, and one that exists stands.
+            (_, Some(resource)) => self
                 .policy
                 .create_package(recreated(resource))
                 .await
                 .map_err(Error::Policy)?,
+            (Some(p), None) if p.deleted => self
+                .policy
+                .mark_deleted(owner, name, None)
+                .await
+                .map_err(Error::Policy)?,
+            (Some(_), None) => {}
             (None, None) => {
                 return Err(Error::Refused(format!(
                     "{repo}'s Package resource was removed since its delete; apply it again, then restore"

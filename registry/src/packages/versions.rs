@@ -82,7 +82,7 @@ pub fn last_tagged_refusal() -> Error {
 }
 
 /// Version records read at once when a page is listed.
-const READ_AHEAD: usize = 32;
+const READ_AHEAD: usize = 100;
 
 fn now() -> String {
     jiff::Timestamp::now().to_string()

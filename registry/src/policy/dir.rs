@@ -154,8 +154,9 @@ impl DirSource {
         if let Some(status) = &package.status {
             write_yaml(&self.status_path(owner, name), status)?;
         }
-        // Recorded already (a restore retried after a crash): the file stands.
-        if defining(&files, owner, name).is_some() {
+        // Recorded already (a restore retried after a crash): the file stands. On disk,
+        // not only in this process's view, which may lag another process's removal.
+        if defining(&files, owner, name).is_some_and(|(path, _)| path.exists()) {
             self.publish(&files);
             return Ok(());
         }
