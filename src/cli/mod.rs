@@ -8,10 +8,18 @@ mod operator;
 mod registry;
 mod token;
 
+/// `berth --version`: the release and the git revision it was built from.
+pub const VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (git ",
+    env!("BERTH_GIT_REVISION"),
+    ")"
+);
+
 #[derive(Parser)]
 #[command(
     name = "berth",
-    version,
+    version = VERSION,
     about = "GitHub's Container registry, self-hosted"
 )]
 pub struct Cli {
@@ -52,5 +60,27 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Token { command } => token::run(command),
         Command::Operator(args) => operator::run(args),
         Command::Crdgen(args) => operator::crdgen(args),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    use super::*;
+
+    #[test]
+    fn the_version_names_the_release_and_the_git_revision() {
+        let version = Cli::command().render_version();
+        assert!(
+            version.starts_with(&format!("berth {} (git ", env!("CARGO_PKG_VERSION"))),
+            "{version}"
+        );
+        let revision = env!("BERTH_GIT_REVISION");
+        assert!(
+            revision == "unknown" || revision.chars().all(|c| c.is_ascii_hexdigit()),
+            "{revision}"
+        );
+        assert_ne!(revision, "", "{version}");
     }
 }
