@@ -43,13 +43,36 @@ fn http_range(range: &Range<u64>) -> String {
     format!("bytes={}-{}", range.start, range.end - 1)
 }
 
-/// An S3 response body as the registry's byte stream.
+/// Bytes gathered from the S3 response before they go on to the client: the SDK hands
+/// over the frames it receives (16 KiB and less), and writing each to the client's
+/// socket costs more than copying them into one buffer.
+const FRAME: usize = 256 * 1024;
+
+/// An S3 response body as the registry's byte stream, in frames of up to `FRAME`.
 fn body_stream(body: S3Body) -> ByteStream {
-    futures_util::stream::try_unfold(body, |mut body| async move {
-        match body.try_next().await {
-            Ok(Some(chunk)) => Ok(Some((chunk, body))),
-            Ok(None) => Ok(None),
-            Err(e) => Err(io::Error::other(e)),
+    futures_util::stream::try_unfold(Some(body), |body| async move {
+        let Some(mut body) = body else {
+            return Ok(None);
+        };
+        let mut frame = bytes::BytesMut::new();
+        loop {
+            match body.try_next().await.map_err(io::Error::other)? {
+                // A frame that is large by itself goes on without a copy.
+                Some(chunk) if frame.is_empty() && chunk.len() >= FRAME => {
+                    return Ok(Some((chunk, Some(body))));
+                }
+                Some(chunk) => {
+                    if frame.is_empty() {
+                        frame.reserve(FRAME);
+                    }
+                    frame.extend_from_slice(&chunk);
+                    if frame.len() >= FRAME {
+                        return Ok(Some((frame.freeze(), Some(body))));
+                    }
+                }
+                None if frame.is_empty() => return Ok(None),
+                None => return Ok(Some((frame.freeze(), None))),
+            }
         }
     })
     .boxed()
