@@ -14,15 +14,11 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 export PATH=$root/.tools/bin:$PATH
-KEY=bench-key
-SECRET=bench-secret-key
 VERSIONS=${BENCH_VERSIONS:-10000}
-
-need() { command -v "$1" >/dev/null || { echo "bench: $1 is missing: run scripts/tools.sh bench s3" >&2; exit 1; }; }
-for t in minio wrk curl python3; do need "$t"; done
 
 # shellcheck source=lib.sh
 . "$root/bench/lib.sh"
+for t in minio wrk curl python3; do need "$t"; done
 cargo build --release --locked -q
 work=$(mktemp -d)
 pids=()
@@ -109,12 +105,8 @@ pkg_get=$(wrk_get fs /api/v3/users/bench/packages/container/app -H "Authorizatio
 kill "$started_pid"
 
 # --- (a) on MinIO
-minio_port=$(free_port)
-minio=http://127.0.0.1:$minio_port
-start minio env MINIO_ROOT_USER=$KEY MINIO_ROOT_PASSWORD=$SECRET MINIO_BROWSER=off \
-  minio server --quiet --address "127.0.0.1:$minio_port" --console-address 127.0.0.1:0 "$work/minio"
-wait_http "$minio/minio/health/ready"
-curl -sS -f --aws-sigv4 "aws:amz:us-east-1:s3" --user "$KEY:$SECRET" -X PUT -o /dev/null "$minio/berth"
+start_minio
+s3 -X PUT -o /dev/null "$minio/berth"
 cat >"$work/s3.yaml" <<YAML
 apiVersion: berth.dev/v1alpha1
 kind: Registry

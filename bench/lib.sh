@@ -7,6 +7,12 @@ WRK_SECONDS=${BENCH_WRK_SECONDS:-10}
 WRK_CONNECTIONS=32
 REPEAT=${BENCH_REPEAT:-3}
 
+# MinIO's credentials in the S3 benchmarks.
+KEY=bench-key
+SECRET=bench-secret-key
+
+need() { command -v "$1" >/dev/null || { echo "bench: $1 is missing: run scripts/tools.sh bench s3" >&2; exit 1; }; }
+
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 wait_http() { for _ in $(seq 300); do curl -sf -o /dev/null "$1" && return 0; sleep 0.05; done; echo "bench: $1 never answered" >&2; exit 1; }
 
@@ -126,3 +132,16 @@ for n in range(int(sys.argv[2])):
     print("sha256:" + h.hexdigest())
 PY
 }
+
+# start_minio: MinIO on a fresh port with its data in $work/minio; sets `minio` (its URL).
+start_minio() {
+  local port
+  port=$(free_port)
+  minio=http://127.0.0.1:$port
+  start minio env MINIO_ROOT_USER=$KEY MINIO_ROOT_PASSWORD=$SECRET MINIO_BROWSER=off \
+    minio server --quiet --address "127.0.0.1:$port" --console-address 127.0.0.1:0 "$work/minio"
+  wait_http "$minio/minio/health/ready"
+}
+
+# s3 CURL-ARGS...: curl signed as MinIO's root user.
+s3() { curl -sS -f --aws-sigv4 "aws:amz:us-east-1:s3" --user "$KEY:$SECRET" "$@"; }

@@ -18,14 +18,10 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 export PATH=$root/.tools/bin:$PATH
-KEY=bench-key
-SECRET=bench-secret-key
-
-need() { command -v "$1" >/dev/null || { echo "bench: $1 is missing: run scripts/tools.sh bench s3" >&2; exit 1; }; }
-for t in minio distribution-registry wrk curl python3; do need "$t"; done
 
 # shellcheck source=lib.sh
 . "$root/bench/lib.sh"
+for t in minio distribution-registry wrk curl python3; do need "$t"; done
 cargo build --release --locked -q
 work=$(mktemp -d)
 pids=()
@@ -37,12 +33,7 @@ best_min() { python3 -c "import sys; print(min(map(float, sys.argv[1:])))" "$@";
 cpu_seconds() { awk -v hz="$(getconf CLK_TCK)" '{printf "%.3f", ($14 + $15) / hz}' "/proc/$1/stat"; }
 
 # --- MinIO, and its own speed for one SIZE_MIB object
-minio_port=$(free_port)
-minio=http://127.0.0.1:$minio_port
-start minio env MINIO_ROOT_USER=$KEY MINIO_ROOT_PASSWORD=$SECRET MINIO_BROWSER=off \
-  minio server --quiet --address "127.0.0.1:$minio_port" --console-address 127.0.0.1:0 "$work/minio"
-wait_http "$minio/minio/health/ready"
-s3() { curl -sS -f --aws-sigv4 "aws:amz:us-east-1:s3" --user "$KEY:$SECRET" "$@"; }
+start_minio
 for b in raw distribution berth; do s3 -X PUT -o /dev/null "$minio/$b"; done
 
 # One blob per repetition (they differ in their first bytes), so that every push

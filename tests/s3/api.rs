@@ -81,20 +81,22 @@ async fn until_manifest(client: &reqwest::Client, berth: &Berth, reference: &str
     .await
 }
 
-/// Polls until `GET /api/v3{path}` answers `status` on `berth`; returns its body.
-async fn until_api(client: &reqwest::Client, berth: &Berth, path: &str, status: u16) -> Value {
+/// Polls until `GET /api/v3{path}` with `pat` answers `status` on `berth`; returns its
+/// body.
+async fn until_api(berth: &Berth, pat: &str, path: &str, status: u16) -> Value {
     eventually(|| async {
-        let (got, body) = api(client, berth, reqwest::Method::GET, path).await;
-        (got == status).then_some(body.clone()).ok_or_else(|| {
-            format!(
-                "{path} answered {got}, never {status}, on {}: {body}",
-                berth.host()
-            )
-        })
+        let (got, body) = as_user(berth, pat, reqwest::Method::GET, path).await;
+        (got == status)
+            .then(|| serde_json::from_str(&body).unwrap_or(Value::Null))
+            .ok_or_else(|| {
+                format!(
+                    "{path} answered {got}, never {status}, on {}: {body}",
+                    berth.host()
+                )
+            })
     })
     .await
 }
-
 #[tokio::test(flavor = "multi_thread")]
 async fn a_version_deleted_through_one_replica_is_deleted_on_the_other_and_restored_back() {
     let (a, b) = two_replicas().await;
@@ -174,11 +176,11 @@ async fn a_package_deleted_through_one_replica_is_gone_on_the_other_and_restored
     push(&client, &a, "admin/app", "one").await;
     push(&client, &b, "admin/app", "two").await;
     let path = "/user/packages/container/app";
-    let before = until_api(&client, &b, path, 200).await;
+    let before = until_api(&b, a.token(), path, 200).await;
 
     let (status, body) = api(&client, &a, reqwest::Method::DELETE, path).await;
     assert_eq!(status, 204, "{body}");
-    until_api(&client, &b, path, 404).await;
+    until_api(&b, a.token(), path, 404).await;
     until_manifest(&client, &b, "one", 404).await;
     until_manifest(&client, &b, "two", 404).await;
 
@@ -190,7 +192,7 @@ async fn a_package_deleted_through_one_replica_is_gone_on_the_other_and_restored
     )
     .await;
     assert_eq!(status, 204, "{body}");
-    let after = until_api(&client, &a, path, 200).await;
+    let after = until_api(&a, a.token(), path, 200).await;
     assert_eq!(after["id"], before["id"], "the same package: {after}");
     assert_eq!(after["version_count"], 2, "{after}");
     until_manifest(&client, &a, "one", 200).await;
@@ -235,11 +237,7 @@ async fn the_permission_axes_hold_on_both_replicas() {
     let app = "/orgs/acme/packages/container/app";
     // Asked of the replica that did not take the pushes, once its watchers have the
     // organization and the tokens.
-    eventually(|| async {
-        let (s, body) = as_user(&b, reader, reqwest::Method::GET, app).await;
-        (s == 200).then_some(()).ok_or(format!("{s}: {body}"))
-    })
-    .await;
+    until_api(&b, reader, app, 200).await;
     let (_, versions) = as_user(&b, reader, reqwest::Method::GET, &format!("{app}/versions")).await;
     let versions: Value = serde_json::from_str(&versions).unwrap();
     let id = versions[0]["id"].as_u64().unwrap();
@@ -269,18 +267,10 @@ async fn the_permission_axes_hold_on_both_replicas() {
     // The organization's owner deletes through one replica; the other sees it gone.
     let (s, body) = as_user(&b, owner, reqwest::Method::DELETE, app).await;
     assert_eq!(s, 204, "{body}");
-    eventually(|| async {
-        let (s, body) = as_user(&a, owner, reqwest::Method::GET, app).await;
-        (s == 404).then_some(()).ok_or(format!("{s}: {body}"))
-    })
-    .await;
+    until_api(&a, owner, app, 404).await;
     let (s, body) = as_user(&a, owner, reqwest::Method::POST, &format!("{app}/restore")).await;
     assert_eq!(s, 204, "{body}");
     // The other replica has it back once its watcher reads the restored Package.
     let version = format!("{app}/versions/{id}");
-    eventually(|| async {
-        let (s, body) = as_user(&b, reader, reqwest::Method::GET, &version).await;
-        (s == 200).then_some(()).ok_or(format!("{s}: {body}"))
-    })
-    .await;
+    until_api(&b, reader, &version, 200).await;
 }
