@@ -2,18 +2,31 @@
 CARGO ?= cargo
 export PATH := $(CURDIR)/.tools/bin:$(PATH)
 
-.PHONY: run test tools lint unit bench crds
+.PHONY: run test tools lint unit bench crds image push-image
 
 ## Run the registry on 127.0.0.1:5000 with ./berth-data (filesystem storage).
 run:
 	$(CARGO) run --release -- registry serve --single-host
 
-## Install/build every tool the tests use, then run every test.
+## Install/build every tool the tests use, build the tests and the image of the berth
+## binary they run (one compile of berth; `make image` is the release image), then run
+## every test.
 test: tools lint
+	$(CARGO) test --workspace --all-targets --locked --no-run
+	BERTH_IMAGE_BINARY=target/debug/berth scripts/image.sh build localhost/berth:test
 	$(CARGO) test --workspace --all-targets --locked --no-fail-fast
 
 tools:
 	scripts/tools.sh
+
+## Build Berth's container image, localhost/berth:VERSION, with podman from scratch.
+image:
+	scripts/tools.sh image
+	scripts/image.sh build
+
+## Push the built image: make push-image IMAGE=REGISTRY/NAME:TAG [PUSH_FLAGS='--creds U:PAT'].
+push-image:
+	scripts/image.sh push $(IMAGE) $(PUSH_FLAGS)
 
 lint:
 	$(CARGO) fmt --all --check

@@ -26,6 +26,7 @@ pub struct Server {
 impl Server {
     /// A standalone registry for `config`, bound to its address.
     pub async fn bind(config: &Config) -> Result<Server, StartError> {
+        crate::start::check_format(config).await?;
         let started = crate::start::standalone(config)?;
         let listener = TcpListener::bind(config.listen).await?;
         Ok(Server { listener, started })
@@ -36,6 +37,7 @@ impl Server {
         config: &Config,
         opts: &ClusterOptions,
     ) -> Result<Server, StartError> {
+        crate::start::check_format(config).await?;
         let started = crate::start::cluster(config, opts).await?;
         let listener = TcpListener::bind(config.listen).await?;
         Ok(Server { listener, started })
@@ -90,7 +92,7 @@ impl Server {
 /// Checks storage once at start (creating an S3 bucket when so configured), so a
 /// misconfiguration is in the log at once rather than at the first probe.
 async fn first_storage_check(state: Arc<AppState>) {
-    match state.content.storage().check().await {
+    match state.content.check().await {
         Ok(()) => tracing::info!("storage is ready"),
         Err(e) => tracing::warn!(error = %e, "storage is not ready"),
     }

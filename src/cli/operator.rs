@@ -12,7 +12,7 @@ pub struct OperatorArgs {
     #[arg(long, env = "BERTH_WATCH_NAMESPACE")]
     namespace: Option<String>,
     /// The registry image for Registries that name none (default: this operator's own).
-    #[arg(long, env = "BERTH_IMAGE", default_value = concat!("ghcr.io/berth-dev/berth:", env!("CARGO_PKG_VERSION")))]
+    #[arg(long, env = "BERTH_IMAGE", default_value = concat!("localhost/berth:", env!("CARGO_PKG_VERSION")))]
     image: String,
     /// Health (/livez, /readyz) and /metrics.
     #[arg(long, env = "BERTH_OPERATOR_LISTEN", default_value = "0.0.0.0:8080")]

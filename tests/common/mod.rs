@@ -200,7 +200,7 @@ impl Berth {
 
     /// Starts `cmd` (a `registry serve`) serving every host on one address unless it says
     /// `--host`, and learns its address and, on a fresh `data_dir`, its bootstrap token.
-    fn spawn(mut cmd: Command, data_dir: &Path) -> Berth {
+    pub fn spawn(mut cmd: Command, data_dir: &Path) -> Berth {
         let fresh = !data_dir.join("auth/bootstrapped").exists();
         if !cmd.get_args().any(|a| a == "--host") {
             cmd.arg("--single-host");

@@ -6,6 +6,7 @@
 mod common;
 
 mod chart;
+mod crd_upgrade;
 mod s3;
 mod sequence;
 

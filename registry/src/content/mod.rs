@@ -15,6 +15,7 @@ use crate::storage::{ByteStream, Storage};
 mod blobs;
 mod cache;
 pub mod error;
+pub mod format;
 pub mod keys;
 pub(crate) mod locks;
 mod manifests;
@@ -49,6 +50,8 @@ pub struct Content {
     /// The key of upload states: given, or made once and kept in storage.
     upload_key: tokio::sync::OnceCell<UploadStateKey>,
     upload_locks: locks::KeyedLocks,
+    /// Set once storage was seen to hold a layout this binary reads.
+    format_checked: tokio::sync::OnceCell<()>,
 }
 
 impl Content {
@@ -66,7 +69,19 @@ impl Content {
             listings: cache::MetadataCache::new(Duration::ZERO),
             upload_key: tokio::sync::OnceCell::new(),
             upload_locks: locks::KeyedLocks::default(),
+            format_checked: tokio::sync::OnceCell::new(),
         }
+    }
+
+    /// Storage answers and holds a layout this binary reads. The layout is checked
+    /// until it once passes, so a store that was unreachable at start is checked as
+    /// soon as it answers, before the registry reports ready.
+    pub async fn check(&self) -> Result<(), format::FormatError> {
+        self.storage.check().await?;
+        self.format_checked
+            .get_or_try_init(|| format::ensure(&*self.storage))
+            .await?;
+        Ok(())
     }
 
     /// Caches tags and repository links for up to `bound`: another process's change is

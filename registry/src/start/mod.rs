@@ -9,6 +9,7 @@ use crate::auth::Authenticator;
 use crate::auth::keys::SigningKeys;
 use crate::auth::oidc::{IssuerConfigError, TrustedIssuers};
 use crate::config::Config;
+use crate::content::format::FormatError;
 use crate::content::{Content, UploadStateKey};
 use crate::hosts::Hosts;
 use crate::policy::PolicySettings;
@@ -36,6 +37,8 @@ pub enum StartError {
     Issuer(#[from] IssuerConfigError),
     #[error("connecting to the Kubernetes API: {0}")]
     Kube(String),
+    #[error(transparent)]
+    Format(FormatError),
 }
 
 /// A registry's state, and what must live as long as it.
@@ -71,6 +74,20 @@ pub fn content_of(config: &Config) -> io::Result<Content> {
         content = content.with_upload_state_key(key);
     }
     Ok(content)
+}
+
+/// Refuses storage whose layout this binary does not read, before anything is written
+/// to it. Storage that cannot be reached yet is left to readiness, which checks the
+/// layout before it first passes (a replica may start before its bucket answers).
+pub async fn check_format(config: &Config) -> Result<(), StartError> {
+    match content_of(config)?.check().await {
+        Ok(()) => Ok(()),
+        Err(FormatError::Storage(e)) => {
+            tracing::warn!(error = %e, "storage is not ready; its layout is checked once it answers");
+            Ok(())
+        }
+        Err(e) => Err(StartError::Format(e)),
+    }
 }
 
 /// The hosts to serve, which the config must name.

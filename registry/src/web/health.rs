@@ -18,11 +18,11 @@ pub fn router() -> Router<Arc<AppState>> {
         .route("/metrics", get(metrics))
 }
 
-/// Ready when storage answers and the policy has been read. The body names what is
+/// Ready when storage answers with a layout this binary reads and the policy has been read. The body names what is
 /// wrong, and lists policy problems (the last good policy stays in force meanwhile, so
 /// they do not make the registry unready).
 async fn readyz(State(app): State<Arc<AppState>>) -> Response {
-    if let Err(e) = app.content.storage().check().await {
+    if let Err(e) = app.content.check().await {
         return (StatusCode::SERVICE_UNAVAILABLE, format!("storage: {e}\n")).into_response();
     }
     if !app.policy.is_synced() {
