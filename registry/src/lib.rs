@@ -5,6 +5,7 @@ pub mod cluster;
 pub mod config;
 pub mod content;
 pub mod hosts;
+pub mod maintenance;
 pub mod metrics;
 pub mod oci;
 pub mod packages;

@@ -7,7 +7,7 @@ mod common;
 use axum::body::Body;
 use axum::http::{Method, StatusCode};
 use berth_registry::hosts::Hosts;
-use common::{TestRegistry, api, assert_github_error};
+use common::{TestRegistry, api, assert_github_error, delete_version};
 
 #[tokio::test]
 async fn a_pushed_package_and_its_versions_are_listed_as_github_does() {
@@ -92,19 +92,7 @@ async fn a_deleted_version_cannot_be_pulled_until_it_is_restored_with_its_tags()
     let alice = reg.as_user("alice", "read:packages,write:packages,delete:packages");
     alice.push_image("alice/app", "keep", "k").await;
     let (digest, _) = alice.push_image("alice/app", "gone", "g").await;
-    let versions = api(&alice, Method::GET, "/user/packages/container/app/versions")
-        .await
-        .json();
-    let id = versions[0]["id"].as_u64().unwrap();
-    assert_eq!(versions[0]["name"], digest.as_str());
-
-    api(
-        &alice,
-        Method::DELETE,
-        &format!("/user/packages/container/app/versions/{id}"),
-    )
-    .await
-    .assert_status(StatusCode::NO_CONTENT);
+    let id = delete_version(&alice, "/user/packages/container/app", &digest).await;
     alice
         .get(&format!("/v2/alice/app/manifests/{digest}"))
         .await

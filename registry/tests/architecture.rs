@@ -154,7 +154,13 @@ fn only_the_wiring_knows_every_part() {
 fn nothing_below_the_http_surfaces_speaks_http_frameworks() {
     let g = graph();
     for module in [
-        "content", "storage", "packages", "policy", "cluster", "start",
+        "content",
+        "storage",
+        "packages",
+        "policy",
+        "cluster",
+        "start",
+        "maintenance",
     ] {
         assert!(
             !g.uses_axum.contains_key(module),

@@ -4,6 +4,7 @@ use clap::{Parser, Subcommand};
 
 use crate::logging::LogFormat;
 
+mod fsck;
 mod operator;
 mod registry;
 mod token;
@@ -47,6 +48,8 @@ enum Command {
     Operator(operator::OperatorArgs),
     /// Write the CRDs (Registry, Package, Organization) as YAML.
     Crdgen(operator::CrdgenArgs),
+    /// Check that storage holds everything the registry serves or can restore.
+    Fsck(fsck::FsckArgs),
     /// Personal access tokens and signing keys (standalone mode).
     Token {
         #[command(subcommand)]
@@ -60,6 +63,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Token { command } => token::run(command),
         Command::Operator(args) => operator::run(args),
         Command::Crdgen(args) => operator::crdgen(args),
+        Command::Fsck(args) => fsck::run(args),
     }
 }
 

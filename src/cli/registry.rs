@@ -1,7 +1,7 @@
 //! `berth registry serve`.
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
 use berth_crds::Registry;
@@ -117,26 +117,9 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
 
 /// Defaults, then the `--config` Registry, then flags.
 fn resolve(args: &ServeArgs) -> anyhow::Result<Config> {
-    let mut config = Config::default();
-    if let Some(path) = &args.config {
-        if let Some(dir) = path.parent() {
-            config.config_dir = dir.to_owned();
-        }
-        let text = std::fs::read_to_string(path)
-            .with_context(|| format!("reading --config {}", path.display()))?;
-        let registry: Registry = serde_saphyr::from_str(&text)
-            .with_context(|| format!("{} is not a Registry resource", path.display()))?;
-        config
-            .apply(&registry.spec)
-            .with_context(|| format!("in {}", path.display()))?;
-    }
+    let mut config = storage_config(args.config.as_deref(), args.data_dir.as_deref())?;
     if let Some(listen) = args.listen {
         config.listen = listen;
-    }
-    if let Some(dir) = &args.data_dir {
-        // With S3 storage, the data dir still holds this process's own state: signing
-        // keys, PATs and (by default) the policy directory.
-        config.data_dir = dir.clone();
     }
     if let Some(dir) = &args.policy_dir {
         config.policy_dir = Some(dir.clone());
@@ -154,6 +137,29 @@ fn resolve(args: &ServeArgs) -> anyhow::Result<Config> {
         config.count_downloads = false;
     }
     Ok(config)
+}
+
+/// Defaults, then the `config` Registry, then the data dir: where `registry serve` and
+/// the maintenance commands find storage.
+pub fn storage_config(config: Option<&Path>, data_dir: Option<&Path>) -> anyhow::Result<Config> {
+    let mut out = Config::default();
+    if let Some(path) = config {
+        if let Some(dir) = path.parent() {
+            out.config_dir = dir.to_owned();
+        }
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("reading --config {}", path.display()))?;
+        let registry: Registry = serde_saphyr::from_str(&text)
+            .with_context(|| format!("{} is not a Registry resource", path.display()))?;
+        out.apply(&registry.spec)
+            .with_context(|| format!("in {}", path.display()))?;
+    }
+    if let Some(dir) = data_dir {
+        // With S3 storage, the data dir still holds this process's own state: signing
+        // keys, PATs and (by default) the policy directory.
+        out.data_dir = dir.to_owned();
+    }
+    Ok(out)
 }
 
 async fn shutdown_signal() {

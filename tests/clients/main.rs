@@ -6,6 +6,7 @@
 mod common;
 
 mod crane;
+mod fsck;
 mod oras;
 mod podman;
 mod regctl;

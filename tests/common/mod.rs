@@ -85,6 +85,8 @@ pub struct Berth {
     /// The bootstrap admin's PAT (user `admin`, a site admin), printed at the first start
     /// on a data dir.
     pub admin_token: Option<String>,
+    /// The `--config` it was started with, if any.
+    pub config_file: Option<PathBuf>,
     _owned_dir: Option<tempfile::TempDir>,
 }
 
@@ -150,7 +152,9 @@ impl Berth {
         for (k, v) in env {
             cmd.env(k, v);
         }
-        Berth::spawn(cmd, state_dir)
+        let mut berth = Berth::spawn(cmd, state_dir);
+        berth.config_file = Some(file);
+        berth
     }
 
     /// `n` replicas configured by `config` on one state directory (signing keys, PATs,
@@ -250,6 +254,7 @@ impl Berth {
             addr,
             data_dir: data_dir.to_owned(),
             admin_token,
+            config_file: None,
             _owned_dir: None,
         }
     }
@@ -283,6 +288,23 @@ impl Berth {
     }
 
     /// SIGKILL, as a crash would.
+    /// `berth fsck ARGS…` on this registry's storage (its config and data dir, with the
+    /// test MinIO's credentials), whether or not it succeeds.
+    pub fn fsck(&self, args: &[&str]) -> Output {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_berth"));
+        cmd.arg("fsck")
+            .args(args)
+            .arg("--data-dir")
+            .arg(&self.data_dir);
+        if let Some(file) = &self.config_file {
+            cmd.arg("--config").arg(file);
+        }
+        cmd.env("AWS_ACCESS_KEY_ID", minio::ACCESS_KEY)
+            .env("AWS_SECRET_ACCESS_KEY", minio::SECRET_KEY)
+            .output()
+            .expect("running berth fsck")
+    }
+
     pub fn kill(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();

@@ -88,18 +88,25 @@ pub fn referrer(repo: &RepoName, subject: &Digest, referrer: &Digest) -> String 
     )
 }
 
+/// Everything kept about the packages at `repo`'s name: the live one's record, the
+/// deleted ones, and each package id's directory (`_pkg-<id>`).
+pub fn package_root(repo: &RepoName) -> String {
+    format!("packages/{}/{}", repo.owner(), repo.package())
+}
+
+/// The package id of an entry of [`package_root`], if it is a package's directory.
+pub fn package_of_entry(name: &str) -> Option<u64> {
+    name.strip_prefix("_pkg-")?.parse().ok()
+}
+
 /// What the registry keeps about a package (metadata, times).
 pub fn package_record(repo: &RepoName) -> String {
-    format!("packages/{}/{}/_record", repo.owner(), repo.package())
+    format!("{}/_record", package_root(repo))
 }
 
 /// The deleted packages once at `repo`'s name, one entry per package id.
 pub fn deleted_packages(repo: &RepoName) -> String {
-    format!(
-        "packages/{}/{}/_deleted-packages",
-        repo.owner(),
-        repo.package()
-    )
+    format!("{}/_deleted-packages", package_root(repo))
 }
 
 pub fn deleted_package(repo: &RepoName, id: u64) -> String {
@@ -108,7 +115,7 @@ pub fn deleted_package(repo: &RepoName, id: u64) -> String {
 
 /// Where package `id` (at `repo`'s name) keeps its versions, digests and downloads.
 fn package_dir(repo: &RepoName, id: u64) -> String {
-    format!("packages/{}/{}/_pkg-{id:016}", repo.owner(), repo.package())
+    format!("{}/_pkg-{id:016}", package_root(repo))
 }
 
 /// The directory of package `id`'s active (`deleted == false`) or deleted version

@@ -453,6 +453,26 @@ pub async fn api(reg: &TestRegistry, method: Method, path: &str) -> Resp {
         .await
 }
 
+/// Deletes the version of `package` (an API path such as `/user/packages/container/app`)
+/// whose name is `digest`, through the REST API; returns its id.
+pub async fn delete_version(reg: &TestRegistry, package: &str, digest: &str) -> u64 {
+    let versions = api(reg, Method::GET, &format!("{package}/versions"))
+        .await
+        .json();
+    let id = versions
+        .as_array()
+        .expect("a list of versions")
+        .iter()
+        .find(|v| v["name"] == digest)
+        .unwrap_or_else(|| panic!("{digest} is not a version of {package}: {versions}"))["id"]
+        .as_u64()
+        .unwrap();
+    api(reg, Method::DELETE, &format!("{package}/versions/{id}"))
+        .await
+        .assert_status(StatusCode::NO_CONTENT);
+    id
+}
+
 /// `r` is GitHub's error JSON with `status` and `message`.
 pub fn assert_github_error(r: &Resp, status: StatusCode, message: &str) {
     assert_eq!(r.status, status, "{}", r.text());
