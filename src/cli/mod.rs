@@ -4,7 +4,7 @@ use clap::{Parser, Subcommand};
 
 use crate::logging::LogFormat;
 
-mod fsck;
+mod maintenance;
 mod operator;
 mod registry;
 mod token;
@@ -49,7 +49,9 @@ enum Command {
     /// Write the CRDs (Registry, Package, Organization) as YAML.
     Crdgen(operator::CrdgenArgs),
     /// Check that storage holds everything the registry serves or can restore.
-    Fsck(fsck::FsckArgs),
+    Fsck(maintenance::FsckArgs),
+    /// Garbage collection: `--dry-run` prints what nothing live or restorable reaches.
+    Gc(maintenance::GcArgs),
     /// Personal access tokens and signing keys (standalone mode).
     Token {
         #[command(subcommand)]
@@ -63,7 +65,8 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Token { command } => token::run(command),
         Command::Operator(args) => operator::run(args),
         Command::Crdgen(args) => operator::crdgen(args),
-        Command::Fsck(args) => fsck::run(args),
+        Command::Fsck(args) => maintenance::fsck(args),
+        Command::Gc(args) => maintenance::gc(args),
     }
 }
 

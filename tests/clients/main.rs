@@ -6,7 +6,7 @@
 mod common;
 
 mod crane;
-mod fsck;
+mod maintenance;
 mod oras;
 mod podman;
 mod regctl;

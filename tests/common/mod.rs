@@ -291,8 +291,17 @@ impl Berth {
     /// `berth fsck ARGS…` on this registry's storage (its config and data dir, with the
     /// test MinIO's credentials), whether or not it succeeds.
     pub fn fsck(&self, args: &[&str]) -> Output {
+        self.maintenance("fsck", args)
+    }
+
+    /// `berth gc ARGS…`, as [`Berth::fsck`].
+    pub fn gc(&self, args: &[&str]) -> Output {
+        self.maintenance("gc", args)
+    }
+
+    fn maintenance(&self, command: &str, args: &[&str]) -> Output {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_berth"));
-        cmd.arg("fsck")
+        cmd.arg(command)
             .args(args)
             .arg("--data-dir")
             .arg(&self.data_dir);
@@ -302,7 +311,7 @@ impl Berth {
         cmd.env("AWS_ACCESS_KEY_ID", minio::ACCESS_KEY)
             .env("AWS_SECRET_ACCESS_KEY", minio::SECRET_KEY)
             .output()
-            .expect("running berth fsck")
+            .unwrap_or_else(|e| panic!("running berth {command}: {e}"))
     }
 
     pub fn kill(&mut self) {

@@ -11,10 +11,9 @@
 use std::collections::HashSet;
 use std::fmt;
 
-use bytes::Bytes;
 use futures_util::TryStreamExt;
 
-use super::walk;
+use super::walk::{self, ManifestLink, read_blob};
 use crate::content::{Content, Result, keys};
 use crate::oci::digest::{Digest, DigestHasher};
 use crate::oci::manifest::Manifest;
@@ -206,7 +205,7 @@ impl Fsck<'_> {
             .await?
             .into_iter()
             .collect();
-        let layers: HashSet<Digest> = self.layer_links(repo).await?;
+        let layers = walk::layer_links(self.storage, repo).await?;
 
         for tag in self.storage.list(&keys::tags(repo)).await? {
             self.report.tags += 1;
@@ -380,53 +379,27 @@ impl Fsck<'_> {
         Ok(Some(hasher.finish()))
     }
 
-    async fn layer_links(&self, repo: &RepoName) -> Result<HashSet<Digest>> {
-        let mut out = HashSet::new();
-        for alg in keys::ALGORITHMS {
-            for name in self.storage.list(&keys::layer_links(repo, alg)).await? {
-                out.extend(keys::linked_digest(alg, &name));
-            }
-        }
-        Ok(out)
-    }
-
-    /// Every deleted version of every package id at `repo`'s name: restorable until
-    /// garbage collection removes its record, so its bytes must still be there.
+    /// Every deleted version at `repo`'s name: restorable until garbage collection
+    /// removes its record, so its bytes must still be there.
     async fn deleted_versions(&mut self, repo: &RepoName) -> Result<()> {
-        for id in package_ids(self.storage, repo).await? {
-            let dir = keys::package_versions(repo, id, true);
-            for entry in self.storage.list(&dir).await? {
-                let key = format!("{dir}/{entry}");
-                let Some(raw) = self.storage.get(&key).await? else {
+        for (key, version) in walk::deleted_versions(self.storage, repo).await? {
+            let version = match version {
+                Ok(v) => v,
+                Err(error) => {
+                    self.problem(Problem::RecordUnreadable { key, error });
                     continue;
-                };
-                let record: DeletedRecord = match serde_json::from_slice(&raw) {
-                    Ok(r) => r,
-                    Err(e) => {
-                        self.problem(Problem::RecordUnreadable {
-                            key,
-                            error: e.to_string(),
-                        });
-                        continue;
-                    }
-                };
-                let Ok(digest) = record.digest.parse::<Digest>() else {
-                    self.problem(Problem::RecordUnreadable {
-                        key,
-                        error: "no digest".into(),
-                    });
-                    continue;
-                };
-                self.report.deleted_versions += 1;
-                match read_blob(self.storage, &digest).await? {
-                    None => self.problem(Problem::ManifestMissing {
-                        repo: repo.as_str().to_owned(),
-                        digest,
-                    }),
-                    Some(bytes) => {
-                        self.manifest(repo, &digest, record.media_type.as_deref(), &bytes, None)
-                            .await?
-                    }
+                }
+            };
+            self.report.deleted_versions += 1;
+            match read_blob(self.storage, &version.digest).await? {
+                None => self.problem(Problem::ManifestMissing {
+                    repo: repo.as_str().to_owned(),
+                    digest: version.digest,
+                }),
+                Some(bytes) => {
+                    let media_type = version.media_type.as_deref();
+                    self.manifest(repo, &version.digest, media_type, &bytes, None)
+                        .await?
                 }
             }
         }
@@ -436,44 +409,4 @@ impl Fsck<'_> {
     fn problem(&mut self, p: Problem) {
         self.report.problems.push(p);
     }
-}
-
-/// A manifest's link (`content::manifests` writes it).
-#[derive(serde::Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct ManifestLink {
-    media_type: String,
-}
-
-/// The fields of a deleted version's record this check needs (`packages::versions`
-/// writes it).
-#[derive(serde::Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct DeletedRecord {
-    digest: String,
-    #[serde(default)]
-    media_type: Option<String>,
-}
-
-/// The package ids that have kept data at `repo`'s name (`_pkg-<id>` directories).
-async fn package_ids(storage: &dyn Storage, repo: &RepoName) -> Result<Vec<u64>> {
-    let entries = storage.list(&keys::package_root(repo)).await?;
-    Ok(entries
-        .iter()
-        .filter_map(|c| keys::package_of_entry(c))
-        .collect())
-}
-
-async fn read_blob(storage: &dyn Storage, digest: &Digest) -> Result<Option<Bytes>> {
-    let Some(len) = storage.blob_len(digest).await? else {
-        return Ok(None);
-    };
-    let Some(stream) = storage.blob_read(digest, 0..len).await? else {
-        return Ok(None);
-    };
-    let chunks: Vec<Bytes> = stream
-        .try_collect()
-        .await
-        .map_err(crate::storage::StorageError::Io)?;
-    Ok(Some(chunks.concat().into()))
 }

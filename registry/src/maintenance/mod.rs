@@ -2,4 +2,5 @@
 //! registry serves is all there (garbage collection builds on the same walk).
 
 pub mod fsck;
+pub mod gc;
 pub mod walk;
