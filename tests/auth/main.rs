@@ -8,6 +8,7 @@ mod common;
 mod anonymous;
 mod bad_input;
 mod crane;
+mod curl;
 mod hiding;
 mod hosts;
 mod revocation;

@@ -168,6 +168,12 @@ impl Authenticator {
         let (scheme, credentials) = value.split_once(' ').ok_or(AuthError::Malformed)?;
         let credentials = credentials.trim();
         if scheme.eq_ignore_ascii_case("bearer") {
+            // GHCR's shortcut for scripts: `Bearer $(echo $PAT | base64)` straight on /v2/,
+            // without a trip to /token. It signs in as the PAT would at /token, with the
+            // same scopes and checks.
+            if let Some(pat) = bearer_pat(credentials) {
+                return Ok(self.sign_in(&pat)?.identity);
+            }
             let claims = self.verify_registry_token(credentials)?;
             if let Some(pat) = &claims.berth.pat {
                 self.check_pat_id(pat)?;
@@ -277,9 +283,48 @@ impl Authenticator {
 }
 
 /// `user:secret` from a Basic credential.
+/// The PAT in a Bearer credential that is one, as it is or base64-encoded (with the
+/// newline `echo` adds); `None` for anything else (a registry token).
+fn bearer_pat(credentials: &str) -> Option<String> {
+    if credentials.starts_with(pat::PREFIX) {
+        return Some(credentials.to_owned());
+    }
+    // A registry token (a JWT) has dots, which base64 never does.
+    if credentials.contains('.') {
+        return None;
+    }
+    let raw = base64::engine::general_purpose::STANDARD
+        .decode(credentials)
+        .ok()?;
+    let text = String::from_utf8(raw).ok()?;
+    let text = text.trim_end_matches(['\n', '\r']);
+    text.starts_with(pat::PREFIX).then(|| text.to_owned())
+}
+
 fn decode_basic(b64: &str) -> Option<(String, String)> {
     let raw = base64::engine::general_purpose::STANDARD.decode(b64).ok()?;
     let text = String::from_utf8(raw).ok()?;
     let (user, secret) = text.split_once(':')?;
     Some((user.to_owned(), secret.to_owned()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_bearer_pat_is_read_raw_or_base64_with_echo_s_newline() {
+        let pat = "bpat_0123456789abcdef";
+        let b64 = |s: &str| base64::engine::general_purpose::STANDARD.encode(s);
+        assert_eq!(bearer_pat(pat).as_deref(), Some(pat));
+        assert_eq!(bearer_pat(&b64(pat)).as_deref(), Some(pat));
+        assert_eq!(bearer_pat(&b64(&format!("{pat}\n"))).as_deref(), Some(pat));
+        assert_eq!(
+            bearer_pat("eyJhbGciOiJFUzI1NiJ9.e30.sig"),
+            None,
+            "a registry token"
+        );
+        assert_eq!(bearer_pat(&b64("not a pat")), None);
+        assert_eq!(bearer_pat("%%%"), None);
+    }
 }
