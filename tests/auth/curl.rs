@@ -4,7 +4,7 @@
 use std::process::Command;
 
 use crate::common::{Berth, run_stdout, tool};
-use crate::support::{basic, pat, publish, share_package};
+use crate::support::tool_with_read_only_carol;
 
 /// `curl` with the shortcut's header for `pat`, as a shell would build it (`echo` adds a
 /// newline before base64); returns the status and the body.
@@ -29,14 +29,7 @@ fn curl(berth: &Berth, method: &str, path: &str, pat: &str) -> (u16, String) {
 #[test]
 fn a_base64_pat_as_bearer_pulls_and_keeps_its_scopes() {
     let berth = Berth::start();
-    let (_admin, digest) = publish(&berth, "acme/tool:v1", "v1\n");
-    let read_pat = pat(&berth, "carol", "read:packages");
-    share_package(
-        &berth,
-        "acme/tool",
-        &["access: [{user: carol, role: write}]"],
-        &basic("carol", &read_pat),
-    );
+    let (digest, read_pat) = tool_with_read_only_carol(&berth);
 
     let (status, body) = curl(&berth, "GET", "/v2/acme/tool/manifests/v1", &read_pat);
     assert_eq!(status, 200, "{body}");

@@ -3,19 +3,12 @@
 
 use crate::common::Berth;
 use crate::common::podman::Podman;
-use crate::support::{Http, basic, output_text, pat, publish, share_package};
+use crate::support::{Http, basic, output_text, pat, publish, tool_with_read_only_carol};
 
 #[test]
 fn a_read_only_pat_pulls_but_cannot_push() {
     let berth = Berth::start();
-    let (_admin, digest) = publish(&berth, "acme/tool:v1", "v1\n");
-    let read_pat = pat(&berth, "carol", "read:packages");
-    share_package(
-        &berth,
-        "acme/tool",
-        &["access: [{user: carol, role: write}]"],
-        &basic("carol", &read_pat),
-    );
+    let (digest, read_pat) = tool_with_read_only_carol(&berth);
 
     let reader = Podman::new();
     reader.login(&berth, "carol", &read_pat);

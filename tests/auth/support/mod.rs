@@ -83,6 +83,20 @@ pub fn read_status(berth: &Berth, repo: &str, authorization: &str) -> u16 {
         .status
 }
 
+/// `acme/tool:v1` published by the admin, carol a writer of it with a `read:packages`
+/// PAT (which caps her at reading): the published digest and her PAT.
+pub fn tool_with_read_only_carol(berth: &Berth) -> (String, String) {
+    let (_admin, digest) = publish(berth, "acme/tool:v1", "v1\n");
+    let read_pat = pat(berth, "carol", "read:packages");
+    share_package(
+        berth,
+        "acme/tool",
+        &["access: [{user: carol, role: write}]"],
+        &basic("carol", &read_pat),
+    );
+    (digest, read_pat)
+}
+
 /// [`write_package`], then waits until `reader` (an `Authorization` value) may read it.
 pub fn share_package(berth: &Berth, repo: &str, spec: &[&str], reader: &str) {
     write_package(berth, repo, spec);
