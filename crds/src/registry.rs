@@ -78,6 +78,26 @@ pub struct AuthSpec {
     /// Issuers of workload tokens (the `GITHUB_TOKEN` analogue) this registry trusts.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub oidc_issuers: Vec<OidcIssuer>,
+    /// How many failed sign-ins an account or a client address may make before it is
+    /// refused for a while (429 with Retry-After). Per replica.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sign_in_limit: Option<SignInLimitSpec>,
+}
+
+/// Failed sign-ins allowed per account and per client address in `period`; the budget
+/// refills evenly over the period. 0 turns a limit off.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SignInLimitSpec {
+    /// Per account (the user a Basic credential names); default 10.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub per_account: Option<u32>,
+    /// Per client address; default 100, so a NAT or CI fleet is not locked out by one user.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub per_address: Option<u32>,
+    /// The period, e.g. `1m` (the default).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub period: Option<String>,
 }
 
 /// A trusted OIDC issuer of workload tokens.

@@ -42,6 +42,7 @@ pub struct AuthConfig {
     pub token_ttl: Duration,
     pub anonymous_pulls: bool,
     pub oidc_issuers: Vec<OidcIssuer>,
+    pub sign_in_limit: crate::auth::limit::SignInLimit,
 }
 
 impl Default for AuthConfig {
@@ -51,6 +52,7 @@ impl Default for AuthConfig {
             token_ttl: Duration::from_secs(300),
             anonymous_pulls: true,
             oidc_issuers: Vec::new(),
+            sign_in_limit: crate::auth::limit::SignInLimit::default(),
         }
     }
 }
@@ -143,6 +145,14 @@ impl Config {
             self.auth.anonymous_pulls = auth.anonymous_pulls.unwrap_or(true);
             if let Some(ttl) = &auth.token_ttl {
                 self.auth.token_ttl = duration("auth.tokenTtl", ttl)?;
+            }
+            if let Some(limit) = &auth.sign_in_limit {
+                let l = &mut self.auth.sign_in_limit;
+                l.per_account = limit.per_account.unwrap_or(l.per_account);
+                l.per_address = limit.per_address.unwrap_or(l.per_address);
+                if let Some(period) = &limit.period {
+                    l.period = duration("auth.signInLimit.period", period)?;
+                }
             }
         }
         if let Some(window) = &spec.restore_window {

@@ -72,7 +72,9 @@ impl Server {
         });
         let stop_flushing = tokio_util::sync::CancellationToken::new();
         let flusher = tokio::spawn(flush_downloads(state.clone(), stop_flushing.clone()));
-        let result = axum::serve(listener, app(state.clone()))
+        // The peer's address is a sign-in limit's key (`AppState::client_address`).
+        let service = app(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
+        let result = axum::serve(listener, service)
             .with_graceful_shutdown(shutdown)
             .await;
         purger.abort();

@@ -28,9 +28,34 @@ pub struct AppState {
     pub restore_window: std::time::Duration,
     /// Manifest downloads counted here, flushed in batches by the server.
     pub downloads: Downloads,
+    /// Whether a client's address is the last `X-Forwarded-For` entry (set by the
+    /// ingress in front of a cluster's pods) rather than the connection's peer.
+    pub trust_forwarded_for: bool,
 }
 
 impl AppState {
+    /// The address a request came from, for the sign-in limits: the connection's peer
+    /// (`None` in process, without one), or behind the cluster's ingress the address it
+    /// appended to `X-Forwarded-For`.
+    pub fn client_address(&self, parts: &http::request::Parts) -> Option<std::net::IpAddr> {
+        if self.trust_forwarded_for
+            && let Some(last) = parts
+                .headers
+                .get_all("x-forwarded-for")
+                .iter()
+                .filter_map(|v| v.to_str().ok())
+                .flat_map(|v| v.split(','))
+                .next_back()
+            && let Ok(address) = last.trim().parse()
+        {
+            return Some(address);
+        }
+        parts
+            .extensions
+            .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+            .map(|c| c.0.ip())
+    }
+
     /// The package use-cases over this state.
     pub fn packages(&self) -> Packages<'_> {
         Packages {

@@ -66,7 +66,17 @@ fn malformed_scopes_at_token_are_400() {
 
 #[test]
 fn credentials_that_are_not_credentials_are_401() {
-    let berth = Berth::start();
+    // Dozens of bad credentials for one account on purpose: the sign-in limit (tested in
+    // `brute_force`) is off, so each is judged on its own.
+    let config = tempfile::tempdir().unwrap();
+    let file = config.path().join("registry.yaml");
+    std::fs::write(
+        &file,
+        "apiVersion: berth.dev/v1alpha1\nkind: Registry\nmetadata: {name: test}\n\
+         spec:\n  auth:\n    signInLimit: {perAccount: 0, perAddress: 0}\n",
+    )
+    .unwrap();
+    let berth = Berth::start_with(&["--config", file.to_str().unwrap()], |_| {});
     let _ = publish(&berth, "acme/app:v1", "private\n");
     let pat = berth.token().to_owned();
     let mut near_miss = pat.clone();

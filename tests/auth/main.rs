@@ -7,6 +7,7 @@ mod common;
 
 mod anonymous;
 mod bad_input;
+mod brute_force;
 mod crane;
 mod curl;
 mod hiding;

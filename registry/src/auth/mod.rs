@@ -4,6 +4,7 @@
 //! takes effect at once. Nothing here knows a route or renders a response.
 
 use std::collections::HashMap;
+use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -14,6 +15,7 @@ use base64::Engine as _;
 pub mod identity;
 pub mod jwt;
 pub mod keys;
+pub mod limit;
 pub mod oidc;
 pub mod pat;
 pub mod scope;
@@ -23,6 +25,7 @@ use identity::Identity;
 pub use jwt::TokenError;
 use jwt::{Claims, JwtError};
 use keys::SigningKeys;
+pub use limit::Origin;
 use oidc::{OidcError, TrustedIssuers};
 use pat::PatRecord;
 
@@ -44,6 +47,18 @@ pub enum AuthError {
     Jwt(#[from] JwtError),
     #[error(transparent)]
     Oidc(#[from] OidcError),
+    #[error("too many failed sign-ins; try again in {} s", retry_after.as_secs().max(1))]
+    TooManyFailures { retry_after: Duration },
+}
+
+impl AuthError {
+    /// How long to wait, for a refusal that says so.
+    pub fn retry_after(&self) -> Option<Duration> {
+        match self {
+            AuthError::TooManyFailures { retry_after } => Some(*retry_after),
+            _ => None,
+        }
+    }
 }
 
 /// A credential presented at sign-in, once verified.
@@ -82,6 +97,7 @@ pub struct Authenticator {
     /// Verified registry tokens, so the hot path skips the ECDSA check; what they stand
     /// for (the PAT) is still checked on every request.
     verified: moka::sync::Cache<String, Arc<Claims>>,
+    limiter: limit::SignInLimiter,
     /// Rereads the PATs from their source when a well-formed one is not known yet (it may
     /// have been created a moment ago), at most once per `REFRESH_EVERY`.
     refresh: Option<PatRefresh>,
@@ -107,7 +123,14 @@ impl Authenticator {
                 .time_to_live(token_ttl)
                 .build(),
             refresh: None,
+            limiter: limit::SignInLimiter::new(limit::SignInLimit::default()),
         }
+    }
+
+    /// Limits failed sign-ins as `limit` says (the default: [`limit::SignInLimit`]'s).
+    pub fn with_sign_in_limit(mut self, limit: limit::SignInLimit) -> Self {
+        self.limiter = limit::SignInLimiter::new(limit);
+        self
     }
 
     /// Lets a sign-in with an unknown PAT reread the PATs first (a token made a moment
@@ -159,8 +182,13 @@ impl Authenticator {
         self.token_ttl
     }
 
-    /// The identity behind a request's `Authorization` header; none is anonymous.
-    pub fn authenticate(&self, authorization: Option<&HeaderValue>) -> Result<Identity, AuthError> {
+    /// The identity behind a request's `Authorization` header, sent from `address`;
+    /// none is anonymous.
+    pub fn authenticate(
+        &self,
+        authorization: Option<&HeaderValue>,
+        address: Option<IpAddr>,
+    ) -> Result<Identity, AuthError> {
         let Some(value) = authorization else {
             return Ok(Identity::anonymous());
         };
@@ -172,7 +200,11 @@ impl Authenticator {
             // without a trip to /token. It signs in as the PAT would at /token, with the
             // same scopes and checks.
             if let Some(pat) = bearer_pat(credentials) {
-                return Ok(self.sign_in(&pat)?.identity);
+                let origin = Origin {
+                    account: None,
+                    address,
+                };
+                return Ok(self.sign_in(&pat, origin)?.identity);
             }
             let claims = self.verify_registry_token(credentials)?;
             if let Some(pat) = &claims.berth.pat {
@@ -180,15 +212,33 @@ impl Authenticator {
             }
             Ok(claims.identity())
         } else if scheme.eq_ignore_ascii_case("basic") {
-            let (_user, secret) = decode_basic(credentials).ok_or(AuthError::Malformed)?;
-            Ok(self.sign_in(&secret)?.identity)
+            let (user, secret) = decode_basic(credentials).ok_or(AuthError::Malformed)?;
+            let origin = Origin {
+                account: Some(&user),
+                address,
+            };
+            Ok(self.sign_in(&secret, origin)?.identity)
         } else {
             Err(AuthError::Malformed)
         }
     }
 
-    /// Verifies a secret presented at sign-in: a PAT, or a workload token.
-    pub fn sign_in(&self, secret: &str) -> Result<SignedIn, AuthError> {
+    /// Verifies a secret presented at sign-in by `origin`: a PAT, or a workload token.
+    /// Failures count against `origin`'s budget; once it is spent, even the right secret
+    /// is refused until it refills.
+    pub fn sign_in(&self, secret: &str, origin: Origin<'_>) -> Result<SignedIn, AuthError> {
+        self.limiter
+            .check(origin)
+            .map_err(|retry_after| AuthError::TooManyFailures { retry_after })?;
+        let result = self.verify_secret(secret);
+        if result.is_err() {
+            // This attempt was checked and is answered as such; the next is refused.
+            let _ = self.limiter.failed(origin);
+        }
+        result
+    }
+
+    fn verify_secret(&self, secret: &str) -> Result<SignedIn, AuthError> {
         if secret.starts_with(pat::PREFIX) {
             if !pat::is_well_formed(secret) {
                 return Err(AuthError::BadCredentials);
@@ -224,20 +274,32 @@ impl Authenticator {
         Err(AuthError::BadCredentials)
     }
 
-    /// Credentials in an `Authorization` header at sign-in: Basic with a PAT or workload
-    /// token as the password, or a registry token being renewed.
-    pub fn sign_in_header(&self, value: &HeaderValue) -> Result<SignedIn, AuthError> {
+    /// Credentials in an `Authorization` header at sign-in from `address`: Basic with a
+    /// PAT or workload token as the password, or a registry token being renewed.
+    pub fn sign_in_header(
+        &self,
+        value: &HeaderValue,
+        address: Option<IpAddr>,
+    ) -> Result<SignedIn, AuthError> {
         let text = value.to_str().unwrap_or_default();
         match text.split_once(' ') {
             Some((scheme, b64)) if scheme.eq_ignore_ascii_case("basic") => {
-                let (_user, secret) = decode_basic(b64.trim()).ok_or(AuthError::Malformed)?;
-                self.sign_in(&secret)
+                let (user, secret) = decode_basic(b64.trim()).ok_or(AuthError::Malformed)?;
+                self.sign_in(
+                    &secret,
+                    Origin {
+                        account: Some(&user),
+                        address,
+                    },
+                )
             }
-            _ => self.authenticate(Some(value)).map(|identity| SignedIn {
-                identity,
-                pat: None,
-                expires_at: None,
-            }),
+            _ => self
+                .authenticate(Some(value), address)
+                .map(|identity| SignedIn {
+                    identity,
+                    pat: None,
+                    expires_at: None,
+                }),
         }
     }
 
@@ -283,12 +345,10 @@ impl Authenticator {
 }
 
 /// `user:secret` from a Basic credential.
-/// The PAT in a Bearer credential that is one, as it is or base64-encoded (with the
-/// newline `echo` adds); `None` for anything else (a registry token).
+/// The PAT in a Bearer credential that is one base64-encoded, as GHCR takes it (with
+/// the newline `echo` adds); `None` for anything else (a registry token). A PAT as it
+/// is is not a Bearer credential, as on GHCR.
 fn bearer_pat(credentials: &str) -> Option<String> {
-    if credentials.starts_with(pat::PREFIX) {
-        return Some(credentials.to_owned());
-    }
     // A registry token (a JWT) has dots, which base64 never does.
     if credentials.contains('.') {
         return None;
@@ -313,10 +373,10 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_bearer_pat_is_read_raw_or_base64_with_echo_s_newline() {
+    fn a_bearer_pat_is_read_base64_with_echo_s_newline() {
         let pat = "bpat_0123456789abcdef";
         let b64 = |s: &str| base64::engine::general_purpose::STANDARD.encode(s);
-        assert_eq!(bearer_pat(pat).as_deref(), Some(pat));
+        assert_eq!(bearer_pat(pat), None, "not as it is");
         assert_eq!(bearer_pat(&b64(pat)).as_deref(), Some(pat));
         assert_eq!(bearer_pat(&b64(&format!("{pat}\n"))).as_deref(), Some(pat));
         assert_eq!(

@@ -76,6 +76,8 @@ pub async fn cluster(config: &Config, opts: &ClusterOptions) -> Result<Started, 
             api: packages,
             source,
         })),
+        // The pods are served through the operator's ingress.
+        trust_forwarded_for: true,
     });
     Ok(Started {
         state,

@@ -98,7 +98,8 @@ fn hosts_of(config: &Config) -> Result<Hosts, StartError> {
 /// The authenticator both modes share: `keys` sign, the config's issuers are trusted.
 fn authenticator(config: &Config, keys: SigningKeys) -> Result<Authenticator, StartError> {
     let issuers = TrustedIssuers::from_spec(&config.auth.oidc_issuers, &config.config_dir)?;
-    Ok(Authenticator::new(keys, issuers, config.auth.token_ttl))
+    Ok(Authenticator::new(keys, issuers, config.auth.token_ttl)
+        .with_sign_in_limit(config.auth.sign_in_limit))
 }
 
 /// The policy settings from the config, with `extra_admins` as site admins too.

@@ -68,6 +68,7 @@ pub fn standalone(config: &Config) -> Result<Started, StartError> {
         restore_window: config.restore_window,
         downloads: crate::packages::downloads::Downloads::new(config.count_downloads),
         package_status: None,
+        trust_forwarded_for: false,
     });
     Ok(Started {
         state,

@@ -68,8 +68,10 @@ impl Issuer {
             audience: "berth".into(),
             dir,
         };
+        // The refusal tests present many bad tokens on purpose; the sign-in limit has
+        // its own test (`brute_force`), so it is off here.
         let config = format!(
-            "apiVersion: berth.dev/v1alpha1\nkind: Registry\nmetadata: {{name: test}}\nspec:\n  auth:\n    oidcIssuers:\n      - issuer: {}\n        audience: {}\n        jwksFile: jwks.json\n        claims: {{repository: repository, user: actor}}\n",
+            "apiVersion: berth.dev/v1alpha1\nkind: Registry\nmetadata: {{name: test}}\nspec:\n  auth:\n    signInLimit: {{perAccount: 0, perAddress: 0}}\n    oidcIssuers:\n      - issuer: {}\n        audience: {}\n        jwksFile: jwks.json\n        claims: {{repository: repository, user: actor}}\n",
             issuer.url, issuer.audience
         );
         std::fs::write(issuer.config(), config).unwrap();

@@ -32,7 +32,12 @@ pub fn caller(app: &AppState, parts: &Parts) -> Result<Identity, ApiError> {
     let text = value.to_str().map_err(|_| ApiError::bad_credentials())?;
     let (scheme, secret) = text.split_once(' ').ok_or_else(ApiError::bad_credentials)?;
     let secret = secret.trim();
-    let signed_in = |secret: &str| app.auth.sign_in(secret).map(|s| s.identity);
+    let address = app.client_address(parts);
+    let origin = crate::auth::Origin {
+        account: None,
+        address,
+    };
+    let signed_in = |secret: &str| app.auth.sign_in(secret, origin).map(|s| s.identity);
     let header = || HeaderValue::from_str(text).map_err(|_| ApiError::bad_credentials());
     let identity = if scheme.eq_ignore_ascii_case("token") {
         // GitHub's `token PAT`: a PAT or a workload token.
@@ -43,14 +48,17 @@ pub fn caller(app: &AppState, parts: &Parts) -> Result<Identity, ApiError> {
             signed_in(secret)
         } else {
             app.auth
-                .authenticate(Some(&header()?))
+                .authenticate(Some(&header()?), address)
                 .or_else(|_| signed_in(secret))
         }
     } else {
         // Basic with a PAT or workload token as the password.
-        app.auth.authenticate(Some(&header()?))
+        app.auth.authenticate(Some(&header()?), address)
     };
-    identity.map_err(|_| ApiError::bad_credentials())
+    identity.map_err(|e| match e.retry_after() {
+        Some(wait) => ApiError::too_many_failures(wait),
+        None => ApiError::bad_credentials(),
+    })
 }
 
 /// The owner a path names, and whether it is an organization. The packages operations

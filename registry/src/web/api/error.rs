@@ -18,6 +18,8 @@ pub struct ApiError {
     pub message: String,
     /// The failing operation's documentation, as GitHub points at it.
     pub documentation_url: Option<&'static str>,
+    /// For a 429: how long until a retry can succeed.
+    pub retry_after: Option<std::time::Duration>,
 }
 
 impl ApiError {
@@ -26,6 +28,7 @@ impl ApiError {
             status,
             message: message.into(),
             documentation_url: None,
+            retry_after: None,
         }
     }
 
@@ -52,6 +55,17 @@ impl ApiError {
 
     pub fn bad_credentials() -> ApiError {
         ApiError::new(StatusCode::UNAUTHORIZED, "Bad credentials")
+    }
+
+    /// Too many failed sign-ins: GitHub's wording for it, with the wait.
+    pub fn too_many_failures(wait: std::time::Duration) -> ApiError {
+        ApiError {
+            retry_after: Some(wait),
+            ..ApiError::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "Maximum number of login attempts exceeded. Please try again later.",
+            )
+        }
     }
 }
 
@@ -83,7 +97,21 @@ impl IntoResponse for ApiError {
             "documentation_url": self.documentation_url.unwrap_or(DOCS),
             "status": self.status.as_u16().to_string(),
         });
-        (self.status, axum::Json(body)).into_response()
+        let mut response = (self.status, axum::Json(body)).into_response();
+        if let Some(wait) = self.retry_after {
+            // GitHub's rate-limit headers, for the sign-in budget that ran out.
+            let retry = crate::web::oci::error::retry_after_value(wait);
+            let reset = jiff::Timestamp::now().as_second() as u64 + wait.as_secs() + 1;
+            let headers = response.headers_mut();
+            headers.insert(axum::http::header::RETRY_AFTER, retry);
+            headers.insert("x-ratelimit-remaining", 0.into());
+            headers.insert("x-ratelimit-reset", reset.into());
+            headers.insert(
+                "x-ratelimit-resource",
+                axum::http::HeaderValue::from_static("sign-in"),
+            );
+        }
+        response
     }
 }
 

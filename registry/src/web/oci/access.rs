@@ -49,8 +49,14 @@ pub fn authorize<'a>(
     };
     let identity = app
         .auth
-        .authenticate(presented)
-        .map_err(|e| unauthorized(e.to_string()))?;
+        .authenticate(presented, app.client_address(parts))
+        .map_err(|e| match e.retry_after() {
+            Some(retry_after) => Error::TooManyRequests {
+                message: e.to_string(),
+                retry_after,
+            },
+            None => unauthorized(e.to_string()),
+        })?;
     let call = call.try_map_repo(RepoName::parse)?;
     let Some((repo, action)) = call.target() else {
         // `GET /v2/` is how clients check credentials: without any, it asks for them.

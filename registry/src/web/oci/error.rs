@@ -39,6 +39,12 @@ pub enum OciError {
     /// Missing or refused credentials (401, with the challenge).
     #[error("{message}")]
     Unauthorized { message: String, challenge: String },
+    /// Too many failed sign-ins from this account or address (429, with Retry-After).
+    #[error("{message}")]
+    TooManyRequests {
+        message: String,
+        retry_after: std::time::Duration,
+    },
     /// Signed in, and not allowed to do this to a package it can see (403).
     #[error("{0}")]
     Denied(String),
@@ -65,6 +71,7 @@ impl OciError {
             MethodNotAllowed { .. } => ("UNSUPPORTED", StatusCode::METHOD_NOT_ALLOWED),
             Unauthorized { .. } => ("UNAUTHORIZED", StatusCode::UNAUTHORIZED),
             Denied(_) => ("DENIED", StatusCode::FORBIDDEN),
+            TooManyRequests { .. } => ("TOOMANYREQUESTS", StatusCode::TOO_MANY_REQUESTS),
             // The spec's UNSUPPORTED covers "an invalid set of parameters".
             InvalidParameter(_) => ("UNSUPPORTED", StatusCode::BAD_REQUEST),
             NotFound => ("NAME_UNKNOWN", StatusCode::NOT_FOUND),
@@ -161,6 +168,9 @@ impl IntoResponse for OciError {
                     headers.insert(header::WWW_AUTHENTICATE, v);
                 }
             }
+            OciError::TooManyRequests { retry_after, .. } => {
+                headers.insert(header::RETRY_AFTER, retry_after_value(*retry_after));
+            }
             OciError::MethodNotAllowed { allow, .. } => {
                 headers.insert(header::ALLOW, HeaderValue::from_static(allow));
             }
@@ -175,6 +185,12 @@ impl IntoResponse for OciError {
 }
 
 /// The `Range` of an upload that holds `offset` bytes.
+/// Whole seconds, rounded up: a client that waits as long is let in.
+pub fn retry_after_value(wait: std::time::Duration) -> HeaderValue {
+    let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+    HeaderValue::from(secs.max(1))
+}
+
 fn insert_upload_range(headers: &mut axum::http::HeaderMap, offset: u64) {
     let range = crate::oci::range::upload_range_header(offset);
     headers.insert(header::RANGE, HeaderValue::from_str(&range).expect("ascii"));

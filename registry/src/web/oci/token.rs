@@ -38,7 +38,10 @@ async fn get_token(State(app): State<Arc<AppState>>, request: Request) -> Respon
     let result = check_scopes(query.all("scope")).and_then(|()| {
         let who = match parts.headers.get(header::AUTHORIZATION) {
             None => SignedIn::anonymous(),
-            Some(value) => app.auth.sign_in_header(value).map_err(refused)?,
+            Some(value) => app
+                .auth
+                .sign_in_header(value, app.client_address(&parts))
+                .map_err(refused)?,
         };
         issue(&app, &parts, &who, false)
     });
@@ -60,10 +63,15 @@ async fn post_token(State(app): State<Arc<AppState>>, request: Request) -> Respo
     };
     let result = check_scopes(field("scope").into_iter()).and_then(|()| {
         let who = match field("grant_type") {
-            Some("password") => app
-                .auth
-                .sign_in(field("password").unwrap_or_default())
-                .map_err(refused)?,
+            Some("password") => {
+                let origin = crate::auth::Origin {
+                    account: field("username"),
+                    address: app.client_address(&parts),
+                };
+                app.auth
+                    .sign_in(field("password").unwrap_or_default(), origin)
+                    .map_err(refused)?
+            }
             Some(other) => {
                 return Err(OciError::InvalidParameter(format!(
                     "grant_type {other:?} is not supported; use password (a PAT or a workload token)"
@@ -71,7 +79,10 @@ async fn post_token(State(app): State<Arc<AppState>>, request: Request) -> Respo
             }
             // No grant: like `GET /token`, whatever the Authorization header says.
             None => match parts.headers.get(header::AUTHORIZATION) {
-                Some(value) => app.auth.sign_in_header(value).map_err(refused)?,
+                Some(value) => app
+                    .auth
+                    .sign_in_header(value, app.client_address(&parts))
+                    .map_err(refused)?,
                 None => SignedIn::anonymous(),
             },
         };
@@ -87,8 +98,15 @@ fn check_scopes<'a>(scopes: impl Iterator<Item = &'a str>) -> Result<(), OciErro
     Ok(())
 }
 
-/// Credentials refused at sign-in: a 401 asking for Basic credentials.
+/// Credentials refused at sign-in: a 401 asking for Basic credentials, or a 429 once
+/// too many have failed.
 fn refused(e: AuthError) -> OciError {
+    if let Some(retry_after) = e.retry_after() {
+        return OciError::TooManyRequests {
+            message: e.to_string(),
+            retry_after,
+        };
+    }
     OciError::Unauthorized {
         message: e.to_string(),
         challenge: r#"Basic realm="berth""#.to_owned(),
