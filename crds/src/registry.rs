@@ -211,6 +211,10 @@ pub struct S3StorageSpec {
     /// Create the bucket when it is missing (default false).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub create_bucket: Option<bool>,
+    /// Standalone mode: a PEM file of CA certificates trusted for the endpoint besides
+    /// the system's (an S3 server with a private CA), so verification stays on.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ca_bundle: Option<String>,
 }
 
 /// Filesystem storage.

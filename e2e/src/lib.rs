@@ -11,7 +11,7 @@
 //! The processes die with the test process, even if a test panics: see [`process`].
 //! `docs/testing.md` explains how to run and point the tests.
 
-mod certs;
+pub mod certs;
 mod cluster;
 mod control_plane;
 mod kubeconfig;

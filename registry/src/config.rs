@@ -204,6 +204,7 @@ fn s3_settings(spec: &S3StorageSpec) -> Result<S3Settings, ConfigError> {
     };
     s.redirect = spec.redirect.unwrap_or(false);
     s.create_bucket = spec.create_bucket.unwrap_or(false);
+    s.ca_bundle = spec.ca_bundle.as_ref().map(PathBuf::from);
     Ok(s)
 }
 

@@ -17,21 +17,49 @@ pub struct Minio {
     child: Option<Child>,
     pub addr: SocketAddr,
     data: PathBuf,
+    /// Serving TLS: the certificate directory MinIO reads, and the CA that signed it.
+    tls: Option<(PathBuf, String)>,
     _dir: tempfile::TempDir,
 }
 
 impl Minio {
     /// A private server, for tests that stop or break it.
     pub fn start() -> Minio {
+        Minio::start_with(None)
+    }
+
+    /// A private server serving TLS with a certificate for 127.0.0.1 from a CA made
+    /// here; the CA's PEM is [`Minio::ca_pem`].
+    pub fn start_tls() -> Minio {
+        let certs = berth_e2e::certs::Certs::generate().expect("test certificates");
+        let pems = (certs.serving_cert_pem, certs.serving_key_pem);
+        Minio::start_with(Some((pems, certs.ca_pem)))
+    }
+
+    /// `tls`: the serving certificate and key (PEM), and the CA's PEM.
+    fn start_with(tls: Option<((String, String), String)>) -> Minio {
         let dir = tempfile::tempdir().expect("temp dir");
+        let tls = tls.map(|((cert, key), ca)| {
+            let certs = dir.path().join("certs");
+            std::fs::create_dir_all(&certs).expect("a certificate directory");
+            std::fs::write(certs.join("public.crt"), cert).expect("the certificate");
+            std::fs::write(certs.join("private.key"), key).expect("its key");
+            (certs, ca)
+        });
         let mut m = Minio {
             child: None,
             addr: free_addr(),
             data: dir.path().join("data"),
+            tls,
             _dir: dir,
         };
         m.resume();
         m
+    }
+
+    /// The CA that signed a TLS server's certificate.
+    pub fn ca_pem(&self) -> &str {
+        &self.tls.as_ref().expect("a TLS MinIO").1
     }
 
     /// One server per test binary, shared by its tests (each uses its own bucket). It
@@ -53,9 +81,10 @@ impl Minio {
         })
     }
 
-    /// `http://127.0.0.1:PORT`.
+    /// `http://127.0.0.1:PORT`, or `https://` when serving TLS.
     pub fn endpoint(&self) -> String {
-        format!("http://{}", self.addr)
+        let scheme = if self.tls.is_some() { "https" } else { "http" };
+        format!("{scheme}://{}", self.addr)
     }
 
     /// Kills the server (as an outage would); its data stays for [`Minio::resume`].
@@ -70,11 +99,15 @@ impl Minio {
     /// ready.
     pub fn resume(&mut self) {
         assert!(self.child.is_none(), "MinIO is already running");
-        let child = Command::new(tool("setpriv"))
-            .args(["--pdeathsig", "KILL", "--"])
+        let mut cmd = Command::new(tool("setpriv"));
+        cmd.args(["--pdeathsig", "KILL", "--"])
             .arg(tool("minio"))
             .args(["server", "--quiet", "--address"])
-            .arg(self.addr.to_string())
+            .arg(self.addr.to_string());
+        if let Some((certs, _)) = &self.tls {
+            cmd.arg("--certs-dir").arg(certs);
+        }
+        let child = cmd
             // The web console would take a second port.
             .args(["--console-address", "127.0.0.1:0"])
             .arg(&self.data)
@@ -88,8 +121,17 @@ impl Minio {
             .expect("spawning minio");
         self.child = Some(child);
         let url = format!("{}/minio/health/ready", self.endpoint());
+        let mut client = reqwest::blocking::Client::builder();
+        if let Some((_, ca)) = &self.tls {
+            let ca = reqwest::Certificate::from_pem(ca.as_bytes()).expect("the test CA");
+            client = client.add_root_certificate(ca);
+        }
+        let client = client.build().expect("an HTTP client");
         wait_until("MinIO to be ready", Duration::from_secs(60), || {
-            reqwest::blocking::get(&url).is_ok_and(|r| r.status().is_success())
+            client
+                .get(&url)
+                .send()
+                .is_ok_and(|r| r.status().is_success())
         });
     }
 

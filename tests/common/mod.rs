@@ -56,6 +56,30 @@ pub fn run_stdout(cmd: &mut Command) -> String {
     String::from_utf8(run(cmd).stdout).expect("utf-8 output")
 }
 
+/// `berth registry serve --single-host --listen 127.0.0.1:0 --data-dir DATA ARGS…` that
+/// is expected to refuse to start: its output once it exits, within 30 s (one that keeps
+/// serving is killed by `timeout` and reported as such).
+pub fn serve_refused(data_dir: &Path, args: &[&std::ffi::OsStr]) -> Output {
+    let out = Command::new("timeout")
+        .arg("30")
+        .arg(env!("CARGO_BIN_EXE_berth"))
+        .args([
+            "registry",
+            "serve",
+            "--single-host",
+            "--listen",
+            "127.0.0.1:0",
+        ])
+        .arg("--data-dir")
+        .arg(data_dir)
+        .args(args)
+        .output()
+        .expect("running berth registry serve");
+    // timeout(1) exits 124 when it had to stop the command.
+    assert_ne!(out.status.code(), Some(124), "registry serve kept running");
+    out
+}
+
 /// Polls `condition` until it holds, failing after `within`.
 pub fn wait_until(what: &str, within: Duration, mut condition: impl FnMut() -> bool) {
     let deadline = Instant::now() + within;

@@ -30,7 +30,7 @@ fn storage(minio: &Minio, bucket: &str) -> (Arc<dyn Storage>, tempfile::TempDir)
     s.path_style = true;
     s.create_bucket = true;
     s.credentials_file = Some(file);
-    (Arc::new(S3Storage::new(s)), dir)
+    (Arc::new(S3Storage::new(s).expect("an S3 backend")), dir)
 }
 
 async fn ready(minio: &'static Minio) -> (Arc<dyn Storage>, String, tempfile::TempDir) {

@@ -9,6 +9,7 @@ mod backend;
 mod faults;
 mod redirect;
 mod replicas;
+mod tls;
 
 use std::time::Duration;
 

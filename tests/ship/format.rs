@@ -1,9 +1,6 @@
 //! The storage layout's format marker, as `registry serve` reads it at start.
 
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
-
-use crate::common::Berth;
+use crate::common::{Berth, serve_refused};
 
 /// The layout this build writes (`registry/src/content/format.rs`).
 const FORMAT: u32 = 1;
@@ -31,29 +28,7 @@ fn a_newer_layout_stops_registry_serve_naming_both_formats_before_writing() {
         format!(r#"{{"format": {newer}, "writtenBy": "berth 99.0.0"}}"#),
     )
     .unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_berth"))
-        .args([
-            "registry",
-            "serve",
-            "--single-host",
-            "--listen",
-            "127.0.0.1:0",
-        ])
-        .arg("--data-dir")
-        .arg(dir.path())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while child.try_wait().unwrap().is_none() {
-        if Instant::now() > deadline {
-            child.kill().unwrap();
-            panic!("registry serve kept running on a newer layout");
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    let out = child.wait_with_output().unwrap();
+    let out = serve_refused(dir.path(), &[]);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success(), "it exited {}: {stderr}", out.status);
     assert!(

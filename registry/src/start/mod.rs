@@ -54,7 +54,7 @@ pub struct Started {
 /// upload-state key. Nothing remote is contacted yet.
 pub fn content_of(config: &Config) -> io::Result<Content> {
     let storage: Arc<dyn Storage> = match &config.s3 {
-        Some(s3) => Arc::new(S3Storage::new(s3.clone())),
+        Some(s3) => Arc::new(S3Storage::new(s3.clone())?),
         None => Arc::new(FsStorage::open(&config.data_dir)?),
     };
     let mut content =

@@ -24,13 +24,44 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
 /// Attempts per S3 call; throttling and 5xx answers are retried with backoff.
 const MAX_ATTEMPTS: u32 = 3;
 
+/// Reads `spec.storage.s3.caBundle`: PEM, at least one certificate. Checked here, at
+/// start, so a wrong file is a clear error rather than a TLS failure at the first call.
+pub fn read_ca_bundle(path: &std::path::Path) -> std::io::Result<Vec<u8>> {
+    let pem = std::fs::read(path).map_err(|e| {
+        std::io::Error::new(
+            e.kind(),
+            format!("reading spec.storage.s3.caBundle {}: {e}", path.display()),
+        )
+    })?;
+    let text = String::from_utf8_lossy(&pem);
+    if !text.contains("-----BEGIN CERTIFICATE-----") {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            format!(
+                "spec.storage.s3.caBundle {} holds no PEM certificate (-----BEGIN CERTIFICATE-----)",
+                path.display()
+            ),
+        ));
+    }
+    Ok(pem)
+}
+
 /// Builds the client. Credentials come from `credentialsFile` when set, else from the
 /// environment (`AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN`), the
 /// shared credentials files (`AWS_SHARED_CREDENTIALS_FILE`, `~/.aws/credentials`), or a
 /// web identity token (IRSA), in that order. Nothing is contacted until the first call.
-pub fn build(settings: &S3Settings) -> Client {
+pub fn build(settings: &S3Settings, ca_bundle: Option<Vec<u8>>) -> Client {
+    let mut trust = tls::TrustStore::default();
+    if let Some(pem) = ca_bundle {
+        trust = trust.with_pem_certificate(pem);
+    }
+    let context = tls::TlsContext::builder()
+        .with_trust_store(trust)
+        .build()
+        .expect("a TLS context with a trust store always builds");
     let http = aws_smithy_http_client::Builder::new()
         .tls_provider(tls::Provider::Rustls(CryptoMode::Ring))
+        .tls_context(context)
         .build_https();
     let region = Region::new(settings.region.clone());
     let provider_config = ProviderConfig::without_region()

@@ -61,6 +61,9 @@ pub struct S3Settings {
     pub redirect: bool,
     /// The readiness probe creates the bucket when it is missing.
     pub create_bucket: bool,
+    /// PEM certificates trusted for the endpoint besides the system's roots (a private
+    /// CA), so verification never has to be turned off.
+    pub ca_bundle: Option<PathBuf>,
 }
 
 impl S3Settings {
@@ -75,6 +78,7 @@ impl S3Settings {
             prefix: String::new(),
             redirect: false,
             create_bucket: false,
+            ca_bundle: None,
         }
     }
 }
@@ -97,14 +101,19 @@ pub struct S3Storage {
 }
 
 impl S3Storage {
-    /// A backend for `settings`; nothing is contacted until the first call.
-    pub fn new(settings: S3Settings) -> Self {
-        S3Storage {
-            client: client::build(&settings),
+    /// A backend for `settings`; nothing is contacted until the first call. Fails only
+    /// when the CA bundle cannot be read or holds no certificate.
+    pub fn new(settings: S3Settings) -> std::io::Result<Self> {
+        let ca = match &settings.ca_bundle {
+            None => None,
+            Some(path) => Some(client::read_ca_bundle(path)?),
+        };
+        Ok(S3Storage {
+            client: client::build(&settings, ca),
             place: client::describe(&settings),
             settings,
             descriptors: moka::sync::Cache::new(DESCRIPTOR_CACHE_ENTRIES),
-        }
+        })
     }
 
     fn bucket(&self) -> &str {
