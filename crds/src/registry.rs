@@ -215,6 +215,22 @@ pub struct S3StorageSpec {
     /// the system's (an S3 server with a private CA), so verification stays on.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ca_bundle: Option<String>,
+    /// Cluster mode: the same PEM from a key of a Secret or ConfigMap in the Registry's
+    /// namespace, mounted into the registry pods by the operator.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ca_bundle_from: Option<KeyRef>,
+}
+
+/// A key of a Secret or of a ConfigMap (name exactly one).
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct KeyRef {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub secret: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub config_map: Option<String>,
+    /// The key holding the PEM, e.g. `ca.crt`.
+    pub key: String,
 }
 
 /// Filesystem storage.

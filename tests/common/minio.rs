@@ -176,9 +176,20 @@ fn uuid_like() -> String {
     )
 }
 
-/// A 127.0.0.1 address nobody listens on right now.
+/// A 127.0.0.1 address nobody listens on right now, and never one this process handed
+/// out before: a MinIO stopped for an outage keeps its port for its restart, and another
+/// test's server must not take it meanwhile (the restart would fail to bind while its
+/// health check answered from the other server).
 pub fn free_addr() -> SocketAddr {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("a free port")
+    static GIVEN: std::sync::Mutex<Vec<SocketAddr>> = std::sync::Mutex::new(Vec::new());
+    let mut given = GIVEN.lock().unwrap_or_else(|e| e.into_inner());
+    loop {
+        let addr = TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("a free port");
+        if !given.contains(&addr) {
+            given.push(addr);
+            return addr;
+        }
+    }
 }

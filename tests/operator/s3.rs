@@ -5,10 +5,12 @@
 
 use anyhow::{Context as _, Result, ensure};
 use berth_crds::Registry;
+use berth_e2e::process::Process;
 use berth_e2e::wait::until;
 use berth_e2e::{Cluster, free_port, report_ready};
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::{PersistentVolumeClaim, Secret};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
 use kube::api::{Api, PostParams};
 
 use super::support::{
@@ -18,13 +20,9 @@ use crate::common::minio::{ACCESS_KEY, Minio, SECRET_KEY, bucket_name};
 use crate::common::podman::Podman;
 use crate::common::wait_until;
 
-#[tokio::test(flavor = "multi_thread")]
-async fn replicas_on_s3_share_one_bucket() -> Result<()> {
-    let minio = tokio::task::spawn_blocking(Minio::shared).await?;
-    let cluster = Cluster::shared().await?;
-    let namespace = cluster.namespace("operator-s3").await?;
-    let ns = namespace.name();
-    let client = cluster.client().await?;
+/// This chart's CRDs, and the operator as a local process with the admin's kubeconfig,
+/// on namespace `ns`; its logs live as long as the returned directory.
+async fn operator_on(cluster: &Cluster, ns: &str) -> Result<(Process, tempfile::TempDir)> {
     cluster
         .kubectl(&[
             "apply",
@@ -33,8 +31,6 @@ async fn replicas_on_s3_share_one_bucket() -> Result<()> {
             &format!("{}/crds", super::support::chart_dir()),
         ])
         .await?;
-
-    // The operator, as a local process with the admin's kubeconfig, on this namespace.
     let op_port = free_port()?;
     let logs = tempfile::tempdir()?;
     let mut command = berth_e2e::process::command(env!("CARGO_BIN_EXE_berth"))?;
@@ -42,7 +38,90 @@ async fn replicas_on_s3_share_one_bucket() -> Result<()> {
         .args(["operator", "--namespace", ns, "--listen"])
         .arg(format!("127.0.0.1:{op_port}"))
         .env("KUBECONFIG", cluster.kubeconfig());
-    let operator = berth_e2e::process::Process::spawn("operator", command, logs.path())?;
+    let operator = Process::spawn("operator", command, logs.path())?;
+    Ok((operator, logs))
+}
+
+/// The Registry's `Degraded=True` condition, once it has one.
+async fn degraded(registries: &Api<Registry>, operator: &Process) -> Result<Condition> {
+    until(TIMEOUT, "the Registry to be Degraded", || async {
+        let r = registries.get("main").await?;
+        Ok(r.status
+            .into_iter()
+            .flat_map(|s| s.conditions)
+            .find(|c| c.type_ == "Degraded" && c.status == "True"))
+    })
+    .await
+    .with_context(|| operator.stderr())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_private_ca_for_s3_waits_for_its_secret_key_then_is_mounted() -> Result<()> {
+    let cluster = Cluster::shared().await?;
+    let namespace = cluster.namespace("operator-s3-ca").await?;
+    let ns = namespace.name();
+    let client = cluster.client().await?;
+    let (operator, _logs) = operator_on(cluster, ns).await?;
+    let registry = format!(
+        "apiVersion: berth.dev/v1alpha1\nkind: Registry\nmetadata: {{name: main}}\nspec:\n  \
+         host: pages.localhost\n  containersHost: localhost\n  image: '{IMAGE_REPOSITORY}:{IMAGE_TAG}'\n  \
+         storage:\n    s3: {{bucket: b, endpoint: 'https://s3.internal', caBundleFrom: {{secret: s3-ca, key: ca.crt}}}}\n",
+    );
+    apply_yaml::<Registry>(cluster, ns, "kubectl", &registry).await?;
+    let registries: Api<Registry> = Api::namespaced(client.clone(), ns);
+    let c = degraded(&registries, &operator).await?;
+    ensure!(
+        c.reason == "MissingCaBundle" && c.message.contains("key \"ca.crt\" of Secret \"s3-ca\""),
+        "{c:?}"
+    );
+
+    // The Secret without the key is still missing it; with the key, the pods get it.
+    let secrets = Api::<Secret>::namespaced(client.clone(), ns);
+    let mut secret: Secret = serde_json::from_value(serde_json::json!({
+        "metadata": {"name": "s3-ca"}, "stringData": {"other": "x"},
+    }))?;
+    secrets.create(&PostParams::default(), &secret).await?;
+    let deployments: Api<Deployment> = Api::namespaced(client.clone(), ns);
+    ensure!(
+        deployments.get_opt("main").await?.is_none(),
+        "no pods that could not start"
+    );
+    secret.string_data = Some(
+        [(
+            "ca.crt".to_owned(),
+            "-----BEGIN CERTIFICATE-----\n".to_owned(),
+        )]
+        .into(),
+    );
+    secrets
+        .replace("s3-ca", &PostParams::default(), &secret)
+        .await?;
+    let d = until(TIMEOUT, "the registry Deployment", || async {
+        Ok(deployments.get_opt("main").await?)
+    })
+    .await
+    .with_context(|| operator.stderr())?;
+    let pod = d.spec.template.spec.context("a pod spec")?;
+    let ca = pod
+        .volumes
+        .unwrap_or_default()
+        .into_iter()
+        .find(|v| v.name == "s3-ca")
+        .and_then(|v| v.secret)
+        .context("the CA volume")?;
+    ensure!(ca.secret_name.as_deref() == Some("s3-ca"), "{ca:?}");
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn replicas_on_s3_share_one_bucket() -> Result<()> {
+    let minio = tokio::task::spawn_blocking(Minio::shared).await?;
+    let cluster = Cluster::shared().await?;
+    let namespace = cluster.namespace("operator-s3").await?;
+    let ns = namespace.name();
+    let client = cluster.client().await?;
+
+    let (operator, _logs) = operator_on(cluster, ns).await?;
 
     let registry = format!(
         "apiVersion: berth.dev/v1alpha1\nkind: Registry\nmetadata: {{name: main}}\nspec:\n  \
@@ -56,15 +135,7 @@ async fn replicas_on_s3_share_one_bucket() -> Result<()> {
 
     // Before its credentials Secret exists: Degraded, naming it, and no Deployment.
     let registries: Api<Registry> = Api::namespaced(client.clone(), ns);
-    let degraded = until(TIMEOUT, "Degraded for the missing Secret", || async {
-        let r = registries.get("main").await?;
-        Ok(r.status
-            .into_iter()
-            .flat_map(|s| s.conditions)
-            .find(|c| c.type_ == "Degraded" && c.status == "True"))
-    })
-    .await
-    .with_context(|| operator.stderr())?;
+    let degraded = degraded(&registries, &operator).await?;
     ensure!(
         degraded.reason == "MissingCredentials" && degraded.message.contains("\"berth-s3\""),
         "{degraded:?}"

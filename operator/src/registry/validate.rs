@@ -23,7 +23,38 @@ pub enum StoragePlan {
         /// A Secret whose `AWS_ACCESS_KEY_ID` and `AWS_SECRET_ACCESS_KEY` (and any other
         /// `AWS_*` keys) become the pods' environment; unset for IRSA or instance roles.
         credentials_secret: Option<String>,
+        /// Where the endpoint's private CA comes from, mounted into the pods.
+        ca_bundle: Option<CaBundle>,
     },
+}
+
+/// A key of a Secret or ConfigMap holding PEM CA certificates.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum CaBundle {
+    Secret { name: String, key: String },
+    ConfigMap { name: String, key: String },
+}
+
+impl CaBundle {
+    fn of(r: &berth_crds::registry::KeyRef) -> Result<CaBundle, InvalidSpec> {
+        let key = r.key.clone();
+        match (&r.secret, &r.config_map) {
+            _ if key.is_empty() => Err(InvalidSpec::BadSetting(
+                "spec.storage.s3.caBundleFrom.key: name the key that holds the PEM".into(),
+            )),
+            (Some(name), None) => Ok(CaBundle::Secret {
+                name: name.clone(),
+                key,
+            }),
+            (None, Some(name)) => Ok(CaBundle::ConfigMap {
+                name: name.clone(),
+                key,
+            }),
+            _ => Err(InvalidSpec::BadSetting(
+                "spec.storage.s3.caBundleFrom: name exactly one of secret or configMap".into(),
+            )),
+        }
+    }
 }
 
 /// A Registry the operator can deploy.
@@ -71,6 +102,12 @@ pub enum InvalidSpec {
         "spec.storage.s3.credentialsSecret names Secret {0:?}, which does not exist in this namespace: create it with the keys AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY"
     )]
     MissingCredentials(String),
+    /// Found when dereferencing: the CA bundle's Secret or ConfigMap, or its key, is
+    /// not there (yet).
+    #[error(
+        "spec.storage.s3.caBundleFrom names {0}, which does not exist in this namespace: create it with the CA's PEM under that key"
+    )]
+    MissingCaBundle(String),
 }
 
 impl InvalidSpec {
@@ -84,6 +121,7 @@ impl InvalidSpec {
             InvalidSpec::BadSize(_) => "InvalidStorage",
             InvalidSpec::BadSetting(_) => "InvalidSetting",
             InvalidSpec::MissingCredentials(_) => "MissingCredentials",
+            InvalidSpec::MissingCaBundle(_) => "MissingCaBundle",
         }
     }
 }
@@ -107,9 +145,17 @@ pub fn validate(reg: &Registry, default_image: &str) -> Result<ValidRegistry, In
         return Err(InvalidSpec::NegativeReplicas(replicas));
     }
     let storage = match spec.storage.as_ref().and_then(|s| s.s3.as_ref()) {
-        Some(s3) => StoragePlan::S3 {
-            credentials_secret: s3.credentials_secret.clone(),
-        },
+        Some(s3) => {
+            if s3.ca_bundle.is_some() && s3.ca_bundle_from.is_some() {
+                return Err(InvalidSpec::BadSetting(
+                    "spec.storage.s3: caBundle is a file for standalone registries; in a cluster use caBundleFrom alone".into(),
+                ));
+            }
+            StoragePlan::S3 {
+                credentials_secret: s3.credentials_secret.clone(),
+                ca_bundle: s3.ca_bundle_from.as_ref().map(CaBundle::of).transpose()?,
+            }
+        }
         None => {
             let fs = spec
                 .storage
@@ -190,6 +236,34 @@ mod tests {
 
     fn registry(yaml: &str) -> Registry {
         serde_saphyr::from_str(yaml).unwrap()
+    }
+
+    #[test]
+    fn a_ca_bundle_comes_from_exactly_one_place() {
+        let with = |s3: &str| {
+            registry(&format!(
+                "apiVersion: berth.dev/v1alpha1\nkind: Registry\nmetadata: {{name: main, namespace: berth}}\n\
+                 spec: {{host: example.com, storage: {{s3: {{bucket: b, {s3}}}}}}}\n"
+            ))
+        };
+        let ok = validate(&with("caBundleFrom: {secret: ca, key: ca.crt}"), "berth:1").unwrap();
+        assert!(matches!(
+            ok.storage,
+            StoragePlan::S3 {
+                ca_bundle: Some(CaBundle::Secret { .. }),
+                ..
+            }
+        ));
+        for bad in [
+            "caBundleFrom: {secret: ca, configMap: ca, key: ca.crt}",
+            "caBundleFrom: {key: ca.crt}",
+            "caBundleFrom: {secret: ca, key: ''}",
+            "caBundle: /ca.pem, caBundleFrom: {secret: ca, key: ca.crt}",
+        ] {
+            let e = validate(&with(bad), "berth:1").unwrap_err();
+            assert_eq!(e.reason(), "InvalidSetting", "{bad}: {e}");
+            assert!(e.to_string().contains("spec.storage.s3"), "{bad}: {e}");
+        }
     }
 
     #[test]

@@ -17,6 +17,12 @@ pub const BOOTSTRAP_ADMIN: &str = "admin";
 
 pub fn desired_config_map(r: &ValidRegistry) -> ConfigMap {
     let mut spec = r.spec.clone();
+    // The pods read the CA bundle from the file the Deployment mounts.
+    if let Some(s3) = spec.storage.as_mut().and_then(|s| s.s3.as_mut())
+        && s3.ca_bundle_from.take().is_some()
+    {
+        s3.ca_bundle = Some(super::deployment::s3_ca_path());
+    }
     let auth = spec.auth.get_or_insert_with(Default::default);
     if !auth.site_admins.iter().any(|a| a == BOOTSTRAP_ADMIN) {
         auth.site_admins.push(BOOTSTRAP_ADMIN.into());

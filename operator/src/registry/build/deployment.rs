@@ -8,7 +8,7 @@ use berth_crds::names;
 use k8s_openapi::api::apps::v1::{Deployment, DeploymentSpec, DeploymentStrategy};
 use k8s_openapi::api::core::v1::{
     Capabilities, ConfigMapVolumeSource, Container, ContainerPort, EmptyDirVolumeSource,
-    EnvFromSource, EnvVar, EnvVarSource, HTTPGetAction, ObjectFieldSelector,
+    EnvFromSource, EnvVar, EnvVarSource, HTTPGetAction, KeyToPath, ObjectFieldSelector,
     PersistentVolumeClaimVolumeSource, PodSecurityContext, PodSpec, PodTemplateSpec, Probe,
     SeccompProfile, SecretEnvSource, SecretVolumeSource, SecurityContext, TopologySpreadConstraint,
     Volume, VolumeMount,
@@ -22,7 +22,7 @@ use super::{
     CONFIG_DIR, DATA_DIR, KEYS_DIR, PORT, UPLOAD_KEY_DIR, ValidRegistry, meta, object_name,
     selector_labels,
 };
-use crate::registry::validate::StoragePlan;
+use crate::registry::validate::{CaBundle, StoragePlan};
 
 /// The uid the registry runs as (the distroless `nonroot` user).
 const RUN_AS: i64 = 65532;
@@ -133,13 +133,19 @@ fn container(r: &ValidRegistry) -> Container {
             }),
             ..SecurityContext::default()
         }),
-        volume_mounts: Some(vec![
-            mount("config", CONFIG_DIR, true),
-            mount("signing-keys", KEYS_DIR, true),
-            mount("upload-key", UPLOAD_KEY_DIR, true),
-            mount("data", DATA_DIR, false),
-            mount("tmp", "/tmp", false),
-        ]),
+        volume_mounts: Some({
+            let mut mounts = vec![
+                mount("config", CONFIG_DIR, true),
+                mount("signing-keys", KEYS_DIR, true),
+                mount("upload-key", UPLOAD_KEY_DIR, true),
+                mount("data", DATA_DIR, false),
+                mount("tmp", "/tmp", false),
+            ];
+            if ca_bundle(r).is_some() {
+                mounts.push(mount("s3-ca", S3_CA_DIR, true));
+            }
+            mounts
+        }),
         ..Container::default()
     }
 }
@@ -196,6 +202,7 @@ fn env_from(r: &ValidRegistry) -> Option<Vec<EnvFromSource>> {
     match &r.storage {
         StoragePlan::S3 {
             credentials_secret: Some(secret),
+            ..
         } => Some(vec![EnvFromSource {
             secret_ref: Some(SecretEnvSource {
                 name: secret.clone(),
@@ -231,7 +238,7 @@ fn volumes(r: &ValidRegistry) -> Vec<Volume> {
         }),
         ..Volume::default()
     };
-    vec![
+    let mut volumes = vec![
         Volume {
             name: "config".into(),
             config_map: Some(ConfigMapVolumeSource {
@@ -263,7 +270,54 @@ fn volumes(r: &ValidRegistry) -> Vec<Volume> {
             empty_dir: Some(EmptyDirVolumeSource::default()),
             ..Volume::default()
         },
-    ]
+    ];
+    if let Some(ca) = ca_bundle(r) {
+        // The one key, as the file the pods' config names.
+        let items = |key: &str| {
+            Some(vec![KeyToPath {
+                key: key.into(),
+                path: S3_CA_FILE.into(),
+                ..KeyToPath::default()
+            }])
+        };
+        volumes.push(match ca {
+            CaBundle::Secret { name, key } => Volume {
+                name: "s3-ca".into(),
+                secret: Some(SecretVolumeSource {
+                    secret_name: Some(name.clone()),
+                    items: items(key),
+                    ..SecretVolumeSource::default()
+                }),
+                ..Volume::default()
+            },
+            CaBundle::ConfigMap { name, key } => Volume {
+                name: "s3-ca".into(),
+                config_map: Some(ConfigMapVolumeSource {
+                    name: name.clone(),
+                    items: items(key),
+                    ..ConfigMapVolumeSource::default()
+                }),
+                ..Volume::default()
+            },
+        });
+    }
+    volumes
+}
+
+/// Where the pods find the S3 endpoint's CA bundle, when the Registry names one.
+pub const S3_CA_DIR: &str = "/etc/berth/s3-ca";
+const S3_CA_FILE: &str = "ca.pem";
+
+/// The path of the mounted CA bundle, as the pods' config names it.
+pub fn s3_ca_path() -> String {
+    format!("{S3_CA_DIR}/{S3_CA_FILE}")
+}
+
+fn ca_bundle(r: &ValidRegistry) -> Option<&CaBundle> {
+    match &r.storage {
+        StoragePlan::S3 { ca_bundle, .. } => ca_bundle.as_ref(),
+        StoragePlan::Filesystem { .. } => None,
+    }
 }
 
 /// The annotations on a Deployment's pods (for tests and status).
@@ -344,6 +398,64 @@ mod tests {
         for m in c.volume_mounts.as_ref().unwrap() {
             assert!(volumes.contains(&m.name), "{}", m.name);
         }
+    }
+
+    #[test]
+    fn a_private_ca_for_s3_is_mounted_and_named_in_the_pods_config() {
+        for (from, secret) in [
+            ("{secret: s3-ca, key: ca.crt}", true),
+            ("{configMap: s3-ca, key: ca.crt}", false),
+        ] {
+            let yaml = fixture::S3_REGISTRY.replace(
+                "credentialsSecret: berth-s3}",
+                &format!("credentialsSecret: berth-s3, caBundleFrom: {from}}}"),
+            );
+            let r = fixture::registry_from(&yaml);
+            let pod = desired_deployment(&r, "abc123").spec.template.spec.unwrap();
+            let volume = pod
+                .volumes
+                .unwrap()
+                .into_iter()
+                .find(|v| v.name == "s3-ca")
+                .unwrap();
+            let items = match secret {
+                true => volume.secret.unwrap().items.unwrap(),
+                false => volume.config_map.unwrap().items.unwrap(),
+            };
+            assert_eq!(
+                (items[0].key.as_str(), items[0].path.as_str()),
+                ("ca.crt", "ca.pem")
+            );
+            let mount = pod.containers[0]
+                .volume_mounts
+                .clone()
+                .unwrap()
+                .into_iter()
+                .find(|m| m.name == "s3-ca")
+                .unwrap();
+            assert_eq!(
+                (mount.mount_path.as_str(), mount.read_only),
+                (S3_CA_DIR, Some(true))
+            );
+            let cm = super::super::desired_config_map(&r);
+            let config: berth_crds::Registry =
+                serde_saphyr::from_str(&cm.data.unwrap()[super::super::config_map::CONFIG_FILE])
+                    .unwrap();
+            let s3 = config.spec.storage.unwrap().s3.unwrap();
+            assert_eq!(
+                s3.ca_bundle,
+                Some(s3_ca_path()),
+                "the pods read the mounted file"
+            );
+            assert!(s3.ca_bundle_from.is_none());
+        }
+        // Without one, nothing is mounted.
+        let pod = desired_deployment(&fixture::registry_from(fixture::S3_REGISTRY), "abc123")
+            .spec
+            .template
+            .spec
+            .unwrap();
+        assert!(!pod.volumes.unwrap().iter().any(|v| v.name == "s3-ca"));
     }
 
     #[test]
