@@ -60,6 +60,18 @@ pub struct RegistrySpec {
     /// default, as on GHCR) or `10m`. Garbage collection keeps what it needs until then.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub restore_window: Option<String>,
+    /// Standalone mode: serve TLS with this certificate and key (PEM files, reloaded
+    /// when they change). In a cluster TLS ends at the operator's ingress.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tls: Option<TlsSpec>,
+}
+
+/// A certificate chain and its private key, as PEM files.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct TlsSpec {
+    pub cert_file: String,
+    pub key_file: String,
 }
 
 /// Authentication settings.

@@ -57,10 +57,19 @@ impl Default for AuthConfig {
     }
 }
 
+/// A certificate chain and its key (PEM files) to serve TLS with.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TlsFiles {
+    pub cert: PathBuf,
+    pub key: PathBuf,
+}
+
 /// Everything `berth registry serve` needs to run.
 #[derive(Clone, Debug)]
 pub struct Config {
     pub listen: SocketAddr,
+    /// Serve TLS (HTTP/2 by ALPN) instead of plain HTTP.
+    pub tls: Option<TlsFiles>,
     /// Filesystem storage's directory (when `s3` is unset).
     pub data_dir: PathBuf,
     /// S3 storage, instead of the data directory.
@@ -91,6 +100,7 @@ impl Default for Config {
     fn default() -> Self {
         Config {
             listen: SocketAddr::from(([127, 0, 0, 1], 5000)),
+            tls: None,
             data_dir: PathBuf::from("berth-data"),
             s3: None,
             max_staleness: None,
@@ -154,6 +164,12 @@ impl Config {
                     l.period = duration("auth.signInLimit.period", period)?;
                 }
             }
+        }
+        if let Some(tls) = &spec.tls {
+            self.tls = Some(TlsFiles {
+                cert: self.config_dir.join(&tls.cert_file),
+                key: self.config_dir.join(&tls.key_file),
+            });
         }
         if let Some(window) = &spec.restore_window {
             self.restore_window = duration("restoreWindow", window)?;
@@ -241,6 +257,25 @@ impl Limits {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn tls_files_are_read_beside_the_config() {
+        let spec: RegistrySpec =
+            serde_saphyr::from_str("tls: {certFile: tls.crt, keyFile: /etc/tls/tls.key}\n")
+                .unwrap();
+        let mut c = Config {
+            config_dir: PathBuf::from("/etc/berth"),
+            ..Config::default()
+        };
+        c.apply(&spec).unwrap();
+        let tls = c.tls.unwrap();
+        assert_eq!(tls.cert, PathBuf::from("/etc/berth/tls.crt"));
+        assert_eq!(
+            tls.key,
+            PathBuf::from("/etc/tls/tls.key"),
+            "an absolute path stays"
+        );
+    }
 
     #[test]
     fn limits_come_from_the_registry_spec_with_ghcr_defaults() {

@@ -14,5 +14,6 @@ pub mod server;
 pub mod start;
 pub mod state;
 pub mod storage;
+pub mod tls;
 pub mod watch;
 pub mod web;

@@ -21,15 +21,23 @@ pub use crate::web::app;
 pub struct Server {
     listener: TcpListener,
     started: Started,
+    tls: Option<crate::tls::Tls>,
 }
 
 impl Server {
     /// A standalone registry for `config`, bound to its address.
     pub async fn bind(config: &Config) -> Result<Server, StartError> {
         crate::start::check_format(config).await?;
+        let tls = crate::tls::Tls::load(config)
+            .await
+            .map_err(StartError::Tls)?;
         let started = crate::start::standalone(config)?;
         let listener = TcpListener::bind(config.listen).await?;
-        Ok(Server { listener, started })
+        Ok(Server {
+            listener,
+            started,
+            tls,
+        })
     }
 
     /// A registry pod in a cluster for `config`, bound to its address.
@@ -38,9 +46,16 @@ impl Server {
         opts: &ClusterOptions,
     ) -> Result<Server, StartError> {
         crate::start::check_format(config).await?;
+        let tls = crate::tls::Tls::load(config)
+            .await
+            .map_err(StartError::Tls)?;
         let started = crate::start::cluster(config, opts).await?;
         let listener = TcpListener::bind(config.listen).await?;
-        Ok(Server { listener, started })
+        Ok(Server {
+            listener,
+            started,
+            tls,
+        })
     }
 
     /// The admin token this start created (the very first start only).
@@ -62,6 +77,12 @@ impl Server {
         } = self.started;
         let purger = tokio::spawn(purge_expired_uploads(state.clone()));
         tokio::spawn(first_storage_check(state.clone()));
+        if let Some(tls) = self.tls {
+            let stop_flushing = tokio_util::sync::CancellationToken::new();
+            let flusher = tokio::spawn(flush_downloads(state.clone(), stop_flushing.clone()));
+            let result = tls.serve(self.listener, app(state.clone()), shutdown).await;
+            return finish(state, purger, stop_flushing, flusher, watchers, result).await;
+        }
         // Nagle's algorithm holds the last segment of a streamed body until the client's
         // delayed ACK (40 ms) on keep-alive connections: a 1 MB blob pull took 44 ms
         // instead of 1. Every response is written in large frames, so nothing is lost.
@@ -77,18 +98,30 @@ impl Server {
         let result = axum::serve(listener, service)
             .with_graceful_shutdown(shutdown)
             .await;
-        purger.abort();
-        // Stopped between flushes, never inside one (its batch would be lost).
-        stop_flushing.cancel();
-        let _ = flusher.await;
-        // The counts of the last interval, so a clean shutdown loses none.
-        if let Err(e) = state.packages().flush_downloads().await {
-            tracing::warn!(error = %e, "flushing download counts at shutdown failed");
-        }
-        // The watchers reload PATs and keys for as long as the server runs.
-        drop(watchers);
-        result
+        finish(state, purger, stop_flushing, flusher, watchers, result).await
     }
+}
+
+/// After serving: the background work stopped, the last download counts written.
+async fn finish(
+    state: Arc<AppState>,
+    purger: tokio::task::JoinHandle<()>,
+    stop_flushing: tokio_util::sync::CancellationToken,
+    flusher: tokio::task::JoinHandle<()>,
+    watchers: Vec<notify::RecommendedWatcher>,
+    result: io::Result<()>,
+) -> io::Result<()> {
+    purger.abort();
+    // Stopped between flushes, never inside one (its batch would be lost).
+    stop_flushing.cancel();
+    let _ = flusher.await;
+    // The counts of the last interval, so a clean shutdown loses none.
+    if let Err(e) = state.packages().flush_downloads().await {
+        tracing::warn!(error = %e, "flushing download counts at shutdown failed");
+    }
+    // The watchers reload PATs and keys for as long as the server runs.
+    drop(watchers);
+    result
 }
 
 /// Checks storage once at start (creating an S3 bucket when so configured), so a

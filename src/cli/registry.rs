@@ -21,6 +21,12 @@ pub struct ServeArgs {
     /// Address to listen on.
     #[arg(long, env = "BERTH_LISTEN")]
     listen: Option<SocketAddr>,
+    /// Serve TLS with this certificate chain (PEM; reloaded when it changes).
+    #[arg(long, env = "BERTH_TLS_CERT", requires = "tls_key")]
+    tls_cert: Option<PathBuf>,
+    /// The certificate's private key (PEM).
+    #[arg(long, env = "BERTH_TLS_KEY", requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
     /// Directory holding blobs, manifests and upload sessions.
     #[arg(long, env = "BERTH_DATA_DIR")]
     data_dir: Option<PathBuf>,
@@ -96,6 +102,11 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
         let server = server
             .with_context(|| format!("cannot serve on {} with data in {storage}", config.listen))?;
         let addr = server.local_addr()?;
+        let scheme = if config.tls.is_some() {
+            "https"
+        } else {
+            "http"
+        };
         if let Some(token) = server.bootstrap_token() {
             // Printed once, on stdout, so it can be captured; it is stored only hashed.
             println!(
@@ -104,10 +115,10 @@ fn serve(args: ServeArgs) -> anyhow::Result<()> {
             );
         }
         tracing::info!(
-            url = %format!("http://{addr}"),
+            url = %format!("{scheme}://{addr}"),
             storage = %storage,
             policy_dir = %config.policy_dir().display(),
-            "berth registry listening on http://{addr}"
+            "berth registry listening on {scheme}://{addr}"
         );
         server.serve(shutdown_signal()).await?;
         tracing::info!("berth registry stopped");
@@ -120,6 +131,12 @@ fn resolve(args: &ServeArgs) -> anyhow::Result<Config> {
     let mut config = storage_config(args.config.as_deref(), args.data_dir.as_deref())?;
     if let Some(listen) = args.listen {
         config.listen = listen;
+    }
+    if let (Some(cert), Some(key)) = (&args.tls_cert, &args.tls_key) {
+        config.tls = Some(berth_registry::config::TlsFiles {
+            cert: cert.clone(),
+            key: key.clone(),
+        });
     }
     if let Some(dir) = &args.policy_dir {
         config.policy_dir = Some(dir.clone());

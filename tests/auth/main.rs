@@ -15,5 +15,6 @@ mod hosts;
 mod revocation;
 mod scopes;
 mod support;
+mod tls;
 mod tokens;
 mod workload;

@@ -255,7 +255,9 @@ impl Berth {
             let mut tx = Some(tx);
             for line in BufReader::new(stderr).lines().map_while(Result::ok) {
                 eprintln!("[berth] {line}");
-                if let Some(rest) = line.split("listening on http://").nth(1) {
+                let rest = line.split("listening on ").nth(1);
+                let rest = rest.and_then(|r| r.split_once("://")).map(|(_, r)| r);
+                if let Some(rest) = rest {
                     let addr = rest.split_whitespace().next().unwrap_or("").to_owned();
                     if let Some(tx) = tx.take() {
                         let _ = tx.send(addr);

@@ -39,6 +39,8 @@ pub enum StartError {
     Kube(String),
     #[error(transparent)]
     Format(FormatError),
+    #[error("{0}")]
+    Tls(String),
 }
 
 /// A registry's state, and what must live as long as it.
