@@ -42,6 +42,16 @@ async fn operator_on(cluster: &Cluster, ns: &str) -> Result<(Process, tempfile::
     Ok((operator, logs))
 }
 
+/// The Registry `main` (as the pod runner's image) with `replicas` on the S3 storage
+/// `s3` (flow YAML fields).
+fn registry_on_s3(replicas: u32, s3: &str) -> String {
+    format!(
+        "apiVersion: berth.dev/v1alpha1\nkind: Registry\nmetadata: {{name: main}}\nspec:\n  \
+         host: pages.localhost\n  containersHost: localhost\n  image: '{IMAGE_REPOSITORY}:{IMAGE_TAG}'\n  \
+         replicas: {replicas}\n  storage:\n    s3: {{{s3}}}\n"
+    )
+}
+
 /// The Registry's `Degraded=True` condition, once it has one.
 async fn degraded(registries: &Api<Registry>, operator: &Process) -> Result<Condition> {
     until(TIMEOUT, "the Registry to be Degraded", || async {
@@ -62,10 +72,9 @@ async fn a_private_ca_for_s3_waits_for_its_secret_key_then_is_mounted() -> Resul
     let ns = namespace.name();
     let client = cluster.client().await?;
     let (operator, _logs) = operator_on(cluster, ns).await?;
-    let registry = format!(
-        "apiVersion: berth.dev/v1alpha1\nkind: Registry\nmetadata: {{name: main}}\nspec:\n  \
-         host: pages.localhost\n  containersHost: localhost\n  image: '{IMAGE_REPOSITORY}:{IMAGE_TAG}'\n  \
-         storage:\n    s3: {{bucket: b, endpoint: 'https://s3.internal', caBundleFrom: {{secret: s3-ca, key: ca.crt}}}}\n",
+    let registry = registry_on_s3(
+        1,
+        "bucket: b, endpoint: 'https://s3.internal', caBundleFrom: {secret: s3-ca, key: ca.crt}",
     );
     apply_yaml::<Registry>(cluster, ns, "kubectl", &registry).await?;
     let registries: Api<Registry> = Api::namespaced(client.clone(), ns);
@@ -123,13 +132,13 @@ async fn replicas_on_s3_share_one_bucket() -> Result<()> {
 
     let (operator, _logs) = operator_on(cluster, ns).await?;
 
-    let registry = format!(
-        "apiVersion: berth.dev/v1alpha1\nkind: Registry\nmetadata: {{name: main}}\nspec:\n  \
-         host: pages.localhost\n  containersHost: localhost\n  image: '{IMAGE_REPOSITORY}:{IMAGE_TAG}'\n  \
-         replicas: 2\n  storage:\n    \
-         s3: {{bucket: {}, endpoint: '{}', pathStyle: true, createBucket: true, credentialsSecret: berth-s3}}\n",
-        bucket_name(),
-        minio.endpoint(),
+    let registry = registry_on_s3(
+        2,
+        &format!(
+            "bucket: {}, endpoint: '{}', pathStyle: true, createBucket: true, credentialsSecret: berth-s3",
+            bucket_name(),
+            minio.endpoint()
+        ),
     );
     apply_yaml::<Registry>(cluster, ns, "kubectl", &registry).await?;
 

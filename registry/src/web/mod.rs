@@ -57,6 +57,13 @@ impl Surface {
 }
 
 /// The whole HTTP surface over `state`.
+/// A `Retry-After` value, for every surface's 429: whole seconds, rounded up, so a
+/// client that waits as long is let in.
+pub(crate) fn retry_after(wait: std::time::Duration) -> axum::http::HeaderValue {
+    let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+    axum::http::HeaderValue::from(secs.max(1))
+}
+
 pub fn app(state: Arc<AppState>) -> Router {
     let mut served = Router::new();
     for surface in Surface::ALL {

@@ -100,7 +100,7 @@ impl IntoResponse for ApiError {
         let mut response = (self.status, axum::Json(body)).into_response();
         if let Some(wait) = self.retry_after {
             // GitHub's rate-limit headers, for the sign-in budget that ran out.
-            let retry = crate::web::oci::error::retry_after_value(wait);
+            let retry = crate::web::retry_after(wait);
             let reset = jiff::Timestamp::now().as_second() as u64 + wait.as_secs() + 1;
             let headers = response.headers_mut();
             headers.insert(axum::http::header::RETRY_AFTER, retry);

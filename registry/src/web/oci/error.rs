@@ -169,7 +169,7 @@ impl IntoResponse for OciError {
                 }
             }
             OciError::TooManyRequests { retry_after, .. } => {
-                headers.insert(header::RETRY_AFTER, retry_after_value(*retry_after));
+                headers.insert(header::RETRY_AFTER, crate::web::retry_after(*retry_after));
             }
             OciError::MethodNotAllowed { allow, .. } => {
                 headers.insert(header::ALLOW, HeaderValue::from_static(allow));
@@ -185,12 +185,6 @@ impl IntoResponse for OciError {
 }
 
 /// The `Range` of an upload that holds `offset` bytes.
-/// Whole seconds, rounded up: a client that waits as long is let in.
-pub fn retry_after_value(wait: std::time::Duration) -> HeaderValue {
-    let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
-    HeaderValue::from(secs.max(1))
-}
-
 fn insert_upload_range(headers: &mut axum::http::HeaderMap, offset: u64) {
     let range = crate::oci::range::upload_range_header(offset);
     headers.insert(header::RANGE, HeaderValue::from_str(&range).expect("ascii"));
