@@ -24,11 +24,13 @@ use async_trait::async_trait;
 use aws_sdk_s3::Client;
 use aws_sdk_s3::presigning::PresigningConfig;
 use aws_sdk_s3::primitives::ByteStream as S3Body;
+use buffers::Buffers;
 use bytes::Bytes;
 
 use super::{ByteStream, Result, Storage, StorageError, UploadProgress};
 use crate::oci::digest::Digest;
 
+mod buffers;
 mod client;
 mod multipart;
 mod read;
@@ -172,17 +174,19 @@ impl S3Storage {
     async fn put_object(
         &self,
         key: &str,
-        data: Bytes,
+        data: impl Into<Buffers>,
         if_absent: bool,
         metadata: &[(&str, String)],
     ) -> Result<bool> {
+        let data = data.into();
         let mut put = self
             .client
             .put_object()
             .bucket(self.bucket())
             .key(key)
             .content_length(data.len() as i64)
-            .body(S3Body::from(data));
+            .checksum_crc32(data.crc32())
+            .body(data.into_body());
         if if_absent {
             put = put.if_none_match("*");
         }
@@ -191,7 +195,8 @@ impl S3Storage {
         }
         // Over plain HTTP the SDK would sign a SHA-256 of every payload: a second hash
         // of each blob, on top of the digest's. The request's CRC32 checksum (which S3
-        // verifies) still guards the bytes, and the signature still covers the request.
+        // verifies) still guards the bytes, and the signature still covers the request
+        // (the checksum header with it).
         match put.customize().disable_payload_signing().send().await {
             Ok(_) => Ok(true),
             Err(e) if if_absent && is_precondition_failed(&e) => Ok(false),

@@ -14,12 +14,13 @@
 //! only parts that the next request overwrites (same numbers) or that completion skips,
 //! and chunk objects that nothing names; all are removed with the session.
 
-use bytes::{Bytes, BytesMut};
+use bytes::Bytes;
 use futures_util::StreamExt;
 use serde::{Deserialize, Serialize};
 use tokio::task::JoinSet;
 
-use super::{META_DATA_KEY, META_SIZE, S3Body, S3Storage, classify, is_not_found};
+use super::buffers::Buffers;
+use super::{META_DATA_KEY, META_SIZE, S3Storage, classify, is_not_found};
 use crate::oci::digest::Digest;
 use crate::storage::{ByteStream, Result, StorageError, UploadProgress};
 
@@ -121,7 +122,7 @@ impl S3Storage {
             id,
             next_number: progress.next_part_number(),
             progress,
-            buffer: BytesMut::new(),
+            buffer: Buffers::default(),
             in_flight: JoinSet::new(),
         };
         while let Some(item) = body.next().await {
@@ -141,8 +142,7 @@ impl S3Storage {
         let progress = Progress::parse(progress)?;
         if progress.multipart.is_none() {
             let bytes = self.read_chunks(&progress.chunks).await?;
-            let stream = futures_util::stream::once(async move { Ok(bytes) });
-            return Ok(stream.boxed());
+            return Ok(futures_util::stream::iter(bytes.into_buffers().map(Ok)).boxed());
         }
         // Parts in flight cannot be read: complete the upload first (commit then finds
         // it completed).
@@ -238,15 +238,12 @@ impl S3Storage {
     }
 
     /// Reads chunk objects back, in order (less than one part in all).
-    async fn read_chunks(&self, chunks: &[Chunk]) -> Result<Bytes> {
-        if let [one] = chunks {
-            return self.read_chunk(one).await;
-        }
-        let mut out = BytesMut::with_capacity(chunks.iter().map(|c| c.len as usize).sum());
+    async fn read_chunks(&self, chunks: &[Chunk]) -> Result<Buffers> {
+        let mut out = Buffers::default();
         for chunk in chunks {
-            out.extend_from_slice(&self.read_chunk(chunk).await?);
+            out.push(self.read_chunk(chunk).await?);
         }
-        Ok(out.freeze())
+        Ok(out)
     }
 
     async fn read_chunk(&self, chunk: &Chunk) -> Result<Bytes> {
@@ -337,8 +334,9 @@ struct PartTarget {
 }
 
 impl PartTarget {
-    async fn send(self, number: i32, bytes: Bytes) -> Result<Part> {
+    async fn send(self, number: i32, bytes: Buffers) -> Result<Part> {
         let len = bytes.len() as u64;
+        let crc32 = bytes.crc32();
         let out = self
             .client
             .upload_part()
@@ -347,7 +345,8 @@ impl PartTarget {
             .upload_id(&self.upload_id)
             .part_number(number)
             .content_length(len as i64)
-            .body(S3Body::from(bytes))
+            .checksum_crc32(crc32)
+            .body(bytes.into_body())
             // See `put_object`: the CRC32 checksum still guards the bytes.
             .customize()
             .disable_payload_signing()
@@ -371,20 +370,14 @@ struct PartWriter<'a> {
     id: &'a str,
     progress: Progress,
     next_number: i32,
-    /// Received bytes not yet in a part.
-    buffer: BytesMut,
+    /// Received bytes not yet in a part, as they arrived.
+    buffer: Buffers,
     in_flight: JoinSet<Result<Part>>,
 }
 
 impl PartWriter<'_> {
     async fn push(&mut self, chunk: Bytes) -> Result<()> {
-        if self.buffer.capacity() - self.buffer.len() < chunk.len() {
-            // A part's worth at once: growing by doubling would copy each part twice.
-            let mut fresh = BytesMut::with_capacity(PART_SIZE.max(self.buffer.len() + chunk.len()));
-            fresh.extend_from_slice(&self.buffer);
-            self.buffer = fresh;
-        }
-        self.buffer.extend_from_slice(&chunk);
+        self.buffer.push(chunk);
         while self.progress.chunked() as usize + self.buffer.len() >= PART_SIZE {
             self.cut_part().await?;
         }
@@ -396,13 +389,12 @@ impl PartWriter<'_> {
         let stored = self.progress.chunked() as usize;
         let take = self.buffer.split_to(PART_SIZE - stored);
         let part = if stored == 0 {
-            take.freeze()
+            take
         } else {
-            let mut part = BytesMut::with_capacity(PART_SIZE);
-            part.extend_from_slice(&self.s3.read_chunks(&self.progress.chunks).await?);
-            part.extend_from_slice(&take);
+            let mut part = self.s3.read_chunks(&self.progress.chunks).await?;
+            part.append(take);
             self.progress.chunks.clear();
-            part.freeze()
+            part
         };
         let upload_id = match &self.progress.multipart {
             Some(id) => id.clone(),
@@ -454,7 +446,7 @@ impl PartWriter<'_> {
         if !self.buffer.is_empty() {
             let key = format!("uploads/{}/chunk-{}", self.id, uuid::Uuid::new_v4());
             let len = self.buffer.len() as u64;
-            let data = std::mem::take(&mut self.buffer).freeze();
+            let data = std::mem::take(&mut self.buffer);
             self.s3
                 .put_object(&self.s3.key(&key), data, false, &[])
                 .await?;
