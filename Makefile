@@ -2,7 +2,7 @@
 CARGO ?= cargo
 export PATH := $(CURDIR)/.tools/bin:$(PATH)
 
-.PHONY: run test tools lint unit bench crds image push-image
+.PHONY: run test tools lint unit bench crds image push-image fuzz
 
 ## Run the registry on 127.0.0.1:5000 with ./berth-data (filesystem storage).
 run:
@@ -27,6 +27,11 @@ image:
 ## Push the built image: make push-image IMAGE=REGISTRY/NAME:TAG [PUSH_FLAGS='--creds U:PAT'].
 push-image:
 	scripts/image.sh push $(IMAGE) $(PUSH_FLAGS)
+
+## Fuzz every parser target for FUZZ_TIME seconds each (default 300) with cargo-fuzz;
+## `scripts/fuzz.sh merge` folds new coverage into fuzz/corpus/ (see docs/security.md).
+fuzz:
+	scripts/fuzz.sh run $(FUZZ_TARGETS)
 
 lint:
 	$(CARGO) fmt --all --check

@@ -22,7 +22,9 @@ export PATH=$root/.tools/bin:$PATH
 # shellcheck source=lib.sh
 . "$root/bench/lib.sh"
 for t in minio distribution-registry wrk curl python3; do need "$t"; done
-cargo build --release --locked -q
+# BENCH_BERTH: another build of berth to measure (e.g. an older commit's, for a before/after).
+BERTH=${BENCH_BERTH:-target/release/berth}
+[[ -n ${BENCH_BERTH:-} ]] || cargo build --release --locked -q
 work=$(mktemp -d)
 pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$work"; }
@@ -60,11 +62,11 @@ cat >"$work/manifest.json" <<JSON
 {"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"$config_digest","size":2},"layers":[]}
 JSON
 
-bench_one() { # NAME PID URL -> name|rps|p99|push s|pull s|cpu s per GiB pulled|raw put s|raw get s
+bench_one() { # NAME PID URL -> name|rps|p99|push s|pull s|cpu s per GiB pulled|raw put s|raw get s|cpu s per GiB pushed
   local name=$1 pid=$2 url=$3
   local rps p99
   manifest_gets "$name" "$url"
-  local pushes=() pulls=() cpu=() raw_puts=() raw_gets=() before after i digest
+  local pushes=() pulls=() cpu=() push_cpu=() raw_puts=() raw_gets=() before after i digest
   for i in $(seq "$REPEAT"); do
     digest=$(cat "$work/blob-$i.digest")
     cat "$work/blob-$i.bin" >/dev/null # in the page cache, so the client reads memory
@@ -72,16 +74,19 @@ bench_one() { # NAME PID URL -> name|rps|p99|push s|pull s|cpu s per GiB pulled|
     sync
     raw_puts+=("$(s3 -o /dev/null -w '%{time_total}' -T "$work/blob-$i.bin" "$minio/raw/$pid-$i")")
     raw_gets+=("$(s3 -o /dev/null -w '%{time_total}' "$minio/raw/$pid-$i")")
+    before=$(cpu_seconds "$pid")
     pushes+=("$(push_blob "$url" "$work/blob-$i.bin" "$digest")")
+    after=$(cpu_seconds "$pid")
+    push_cpu+=("$(python3 -c "print(($after - $before) * 1024 / $SIZE_MIB)")")
     before=$(cpu_seconds "$pid")
     # -L follows a redirect; curl sends the Authorization header to the registry only.
     pulls+=("$(curl -sS -f -L "${AUTH[@]}" -o /dev/null -w '%{time_total}' "$url/v2/bench/app/blobs/$digest")")
     after=$(cpu_seconds "$pid")
     cpu+=("$(python3 -c "print(($after - $before) * 1024 / $SIZE_MIB)")")
   done
-  printf '%s|%s|%s|%s|%s|%s|%s|%s\n' "$name" "$rps" "$p99" "$(best_min "${pushes[@]}")" \
+  printf '%s|%s|%s|%s|%s|%s|%s|%s|%s\n' "$name" "$rps" "$p99" "$(best_min "${pushes[@]}")" \
     "$(best_min "${pulls[@]}")" "$(best_min "${cpu[@]}")" "$(best_min "${raw_puts[@]}")" \
-    "$(best_min "${raw_gets[@]}")"
+    "$(best_min "${raw_gets[@]}")" "$(best_min "${push_cpu[@]}")"
 }
 
 results=()
@@ -123,7 +128,7 @@ YAML
 for redirect in false true; do
   port=$(free_port)
   start "berth-$redirect" env RUST_LOG=warn AWS_ACCESS_KEY_ID=$KEY AWS_SECRET_ACCESS_KEY=$SECRET \
-    target/release/berth registry serve --single-host --listen "127.0.0.1:$port" \
+    "$BERTH" registry serve --single-host --listen "127.0.0.1:$port" \
     --config "$(berth_config $redirect)" --data-dir "$work/state-$redirect"
   wait_http "http://127.0.0.1:$port/readyz"
   sign_in "berth-$redirect" "http://127.0.0.1:$port"
@@ -139,23 +144,24 @@ mkdir -p bench/results
   echo "Machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo); one MinIO (single drive, temp dir); blob ${SIZE_MIB} MiB; wrk ${WRK_CONNECTIONS} connections for ${WRK_SECONDS} s; best of $REPEAT."
   python3 -c "print(f'Limit on the empty store: MinIO raw PUT {$raw_put:.2f} s ({$SIZE_MIB*1048576/1e6/$raw_put:.0f} MB/s), raw GET {$raw_get:.2f} s ({$SIZE_MIB*1048576/1e6/$raw_get:.0f} MB/s), curl with SigV4, one stream. Each row has the same limit measured right before its own pushes and pulls.')"
   echo
-  echo "| registry | manifest GET req/s | p99 | push (s) | raw PUT just before (s) | pull (s) | raw GET just before (s) | registry CPU s per GiB pulled |"
-  echo "|---|---|---|---|---|---|---|---|"
+  echo "| registry | manifest GET req/s | p99 | push (s) | raw PUT just before (s) | pull (s) | raw GET just before (s) | registry CPU s per GiB pulled | per GiB pushed |"
+  echo "|---|---|---|---|---|---|---|---|---|"
   for r in "${results[@]}"; do
-    IFS='|' read -r name rps p99 push pull cpu rput rget <<<"$r"
-    python3 -c "print(f'| $name | $rps | $p99 | {$push:.2f} | {$rput:.2f} | {$pull:.2f} | {$rget:.2f} | {$cpu:.2f} |')"
+    IFS='|' read -r name rps p99 push pull cpu rput rget pcpu <<<"$r"
+    python3 -c "print(f'| $name | $rps | $p99 | {$push:.2f} | {$rput:.2f} | {$pull:.2f} | {$rget:.2f} | {$cpu:.2f} | {$pcpu:.2f} |')"
   done
   echo
-  IFS='|' read -r _ d_rps _ d_push _ _ d_rput _ <<<"${results[0]}"
-  IFS='|' read -r _ b_rps _ b_push b_pull b_cpu b_rput b_rget <<<"${results[1]}"
-  IFS='|' read -r _ _ _ _ r_pull r_cpu _ r_rget <<<"${results[2]}"
-  python3 - "$d_push" "$d_rput" "$d_rps" "$b_rps" "$b_push" "$b_rput" "$b_pull" "$b_rget" "$r_pull" "$r_rget" "$b_cpu" "$r_cpu" <<'PY'
+  IFS='|' read -r _ d_rps _ d_push _ _ d_rput _ d_pcpu <<<"${results[0]}"
+  IFS='|' read -r _ b_rps _ b_push b_pull b_cpu b_rput b_rget b_pcpu <<<"${results[1]}"
+  IFS='|' read -r _ _ _ _ r_pull r_cpu _ r_rget _ <<<"${results[2]}"
+  python3 - "$d_push" "$d_rput" "$d_rps" "$b_rps" "$b_push" "$b_rput" "$b_pull" "$b_rget" "$r_pull" "$r_rget" "$b_cpu" "$r_cpu" "$b_pcpu" "$d_pcpu" <<'PY'
 import sys
-d_push, d_rput, d_rps, b_rps, b_push, b_rput, b_pull, b_rget, r_pull, r_rget, b_cpu, r_cpu = map(float, sys.argv[1:])
+d_push, d_rput, d_rps, b_rps, b_push, b_rput, b_pull, b_rget, r_pull, r_rget, b_cpu, r_cpu, b_pcpu, d_pcpu = map(float, sys.argv[1:])
 print("Ratios (time / MinIO's raw time just before; target <= 1.25x):")
 print(f"- push: {b_push / b_rput:.2f}x MinIO's raw PUT (distribution: {d_push / d_rput:.2f}x)")
 print(f"- pull: {b_pull / b_rget:.2f}x MinIO's raw GET streamed through Berth; {r_pull / r_rget:.2f}x with redirects")
 print(f"- manifest GETs/s: {b_rps / d_rps:.1f}x distribution v3 on S3 (target >= 2x)")
 print(f"- registry CPU per GiB pulled: {b_cpu:.2f} s streamed, {r_cpu:.2f} s with redirects")
+print(f"- registry CPU per GiB pushed: {b_pcpu:.2f} s (distribution: {d_pcpu:.2f} s)")
 PY
 } | tee bench/results/s3.md

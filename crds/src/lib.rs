@@ -12,7 +12,7 @@ pub mod quantity;
 pub mod registry;
 
 pub use access::{AccessGrant, RepositoryGrant, Role, Visibility};
-pub use organization::{Organization, OrganizationSpec};
+pub use organization::{Organization, OrganizationSpec, Webhook, WebhookEvent};
 pub use package::{Package, PackageSpec};
 pub use registry::{Registry, RegistrySpec};
 

@@ -35,6 +35,56 @@ pub struct OrganizationSpec {
     pub inherit_access_by_default: bool,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub repositories: Vec<Repository>,
+    /// Receivers of GitHub's `package` and `registry_package` events for the
+    /// organization's packages, as an organization webhook on GitHub.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub webhooks: Vec<Webhook>,
+}
+
+/// An organization webhook: where events are sent and the secret that signs them.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Webhook {
+    /// The receiver, `http://` or `https://`. Loopback, link-local and private
+    /// addresses are refused unless the Registry allows them
+    /// (`spec.webhooks.allowPrivateTargets`).
+    #[schemars(regex(pattern = r"^https?://[^\s/]+"))]
+    pub url: String,
+    /// Standalone: a file holding the secret, relative to the policy directory. Each
+    /// delivery carries `X-Hub-Signature-256`, the HMAC-SHA256 of its body with it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub secret_file: Option<String>,
+    /// The events sent (GitHub's names); both by default.
+    #[serde(default = "all_events")]
+    pub events: Vec<WebhookEvent>,
+    /// An inactive webhook keeps its configuration and receives nothing.
+    #[serde(default = "yes")]
+    pub active: bool,
+}
+
+/// A webhook event Berth sends.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Hash, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum WebhookEvent {
+    /// `package`: published (a new version) and updated.
+    Package,
+    /// `registry_package`: the same events under the older name, which many
+    /// receivers still listen for.
+    RegistryPackage,
+}
+
+impl WebhookEvent {
+    /// The `X-GitHub-Event` header's value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            WebhookEvent::Package => "package",
+            WebhookEvent::RegistryPackage => "registry_package",
+        }
+    }
+}
+
+fn all_events() -> Vec<WebhookEvent> {
+    vec![WebhookEvent::Package, WebhookEvent::RegistryPackage]
 }
 
 fn yes() -> bool {

@@ -64,6 +64,20 @@ pub struct RegistrySpec {
     /// when they change). In a cluster TLS ends at the operator's ingress.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tls: Option<TlsSpec>,
+    /// How webhook deliveries (configured on Organizations) are made.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub webhooks: Option<WebhooksSpec>,
+}
+
+/// Webhook delivery settings.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct WebhooksSpec {
+    /// Deliver to loopback, link-local (cloud metadata at 169.254.169.254) and private
+    /// addresses too. Off by default: a webhook URL must not reach inside the network the
+    /// registry runs in.
+    #[serde(default)]
+    pub allow_private_targets: bool,
 }
 
 /// A certificate chain and its private key, as PEM files.

@@ -94,6 +94,9 @@ pub struct Config {
     /// Whether manifest GETs count downloads (on unless `--no-download-counts`: the
     /// benchmark's baseline, or a site that keeps no counts).
     pub count_downloads: bool,
+    /// Whether webhooks may be delivered to loopback, link-local and private addresses
+    /// (`spec.webhooks.allowPrivateTargets`).
+    pub allow_private_webhook_targets: bool,
 }
 
 impl Default for Config {
@@ -107,6 +110,7 @@ impl Default for Config {
             upload_state_key_file: None,
             restore_window: Duration::from_secs(30 * 24 * 3600),
             count_downloads: true,
+            allow_private_webhook_targets: false,
             limits: Limits::default(),
             hosts: None,
             policy_dir: None,
@@ -170,6 +174,9 @@ impl Config {
                 cert: self.config_dir.join(&tls.cert_file),
                 key: self.config_dir.join(&tls.key_file),
             });
+        }
+        if let Some(w) = &spec.webhooks {
+            self.allow_private_webhook_targets = w.allow_private_targets;
         }
         if let Some(window) = &spec.restore_window {
             self.restore_window = duration("restoreWindow", window)?;

@@ -76,6 +76,9 @@ impl Server {
             state, watchers, ..
         } = self.started;
         let purger = tokio::spawn(purge_expired_uploads(state.clone()));
+        if let Some(webhooks) = &state.webhooks {
+            tokio::spawn(webhooks.clone().run());
+        }
         tokio::spawn(first_storage_check(state.clone()));
         if let Some(tls) = self.tls {
             let stop_flushing = tokio_util::sync::CancellationToken::new();

@@ -31,6 +31,8 @@ pub struct AppState {
     /// Whether a client's address is the last `X-Forwarded-For` entry (set by the
     /// ingress in front of a cluster's pods) rather than the connection's peer.
     pub trust_forwarded_for: bool,
+    /// Webhook deliveries: events recorded on push, delivered by the server's task.
+    pub webhooks: Option<Arc<crate::webhooks::Webhooks>>,
 }
 
 impl AppState {
@@ -65,6 +67,10 @@ impl AppState {
             status: self.package_status.as_deref(),
             restore_window: self.restore_window,
             downloads: &self.downloads,
+            events: self
+                .webhooks
+                .as_deref()
+                .map(|w| w as &dyn crate::packages::events::EventSink),
         }
     }
 }

@@ -2,7 +2,8 @@
 # Sourced by scripts/tools.sh, which provides BIN, STAMPS, TOOLS_DIR, log, go_tool, debian.
 #
 #   .tools/api/js  `npm ci` of tests/api/js/package-lock.json: @octokit/rest, @octokit/openapi
-#                  (GitHub's OpenAPI document), ajv and ajv-formats
+#                  (GitHub's OpenAPI document), ajv and ajv-formats; @octokit/webhooks and
+#                  @octokit/openapi-webhooks (the webhook suite's receiver)
 #   .tools/api/py  a venv with tests/api/py/requirements.txt (githubkit and every dependency,
 #                  exact versions with hashes: `pip install --require-hashes`)
 #
@@ -36,7 +37,9 @@ api_node() {
   (cd "$dir" && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error >/dev/null)
   local pkg version expected
   for pkg in @octokit/rest=$OCTOKIT_REST_VERSION @octokit/openapi=$OCTOKIT_OPENAPI_VERSION \
-    ajv=$AJV_VERSION ajv-formats=$AJV_FORMATS_VERSION; do
+    ajv=$AJV_VERSION ajv-formats=$AJV_FORMATS_VERSION \
+    @octokit/webhooks=$OCTOKIT_WEBHOOKS_VERSION \
+    @octokit/openapi-webhooks=$OCTOKIT_OPENAPI_WEBHOOKS_VERSION; do
     expected=${pkg##*=} pkg=${pkg%=*}
     version=$(node -p "require('$dir/node_modules/$pkg/package.json').version")
     [[ $version == "$expected" ]] ||

@@ -35,22 +35,34 @@ impl SigningKeys {
         let mut keys = SigningKeys::default();
         for path in files {
             let pem = fs::read_to_string(&path)?;
-            let bad = |e: String| {
+            keys.add_pem(&pem).map_err(|e| {
                 io::Error::new(
                     io::ErrorKind::InvalidData,
                     format!("{}: {e}", path.display()),
                 )
-            };
-            let pair = rcgen::KeyPair::from_pem(&pem).map_err(|e| bad(e.to_string()))?;
-            let kid = key_id(pair.public_key_raw());
-            let encoding =
-                EncodingKey::from_ec_pem(pem.as_bytes()).map_err(|e| bad(e.to_string()))?;
-            let decoding = DecodingKey::from_ec_pem(pair.public_key_pem().as_bytes())
-                .map_err(|e| bad(e.to_string()))?;
-            keys.verifiers.insert(kid.clone(), decoding);
-            keys.signer = Some((kid, encoding));
+            })?;
         }
         Ok(keys)
+    }
+
+    /// Keys from PEM texts held in memory, in signing order (the last one signs).
+    pub fn from_pems<'a>(pems: impl IntoIterator<Item = &'a str>) -> Result<SigningKeys, String> {
+        let mut keys = SigningKeys::default();
+        for pem in pems {
+            keys.add_pem(pem)?;
+        }
+        Ok(keys)
+    }
+
+    fn add_pem(&mut self, pem: &str) -> Result<(), String> {
+        let pair = rcgen::KeyPair::from_pem(pem).map_err(|e| e.to_string())?;
+        let kid = key_id(pair.public_key_raw());
+        let encoding = EncodingKey::from_ec_pem(pem.as_bytes()).map_err(|e| e.to_string())?;
+        let decoding = DecodingKey::from_ec_pem(pair.public_key_pem().as_bytes())
+            .map_err(|e| e.to_string())?;
+        self.verifiers.insert(kid.clone(), decoding);
+        self.signer = Some((kid, encoding));
+        Ok(())
     }
 
     /// Writes a new key into `dir`, which becomes the signer; returns its key id.

@@ -186,6 +186,30 @@ pub fn upload_state_key() -> &'static str {
     "_berth/upload-state-key"
 }
 
+/// Webhook deliveries not yet made, by name (`MILLIS-UUID`, so a listing is in the order
+/// the events happened).
+pub fn webhook_pending_dir() -> &'static str {
+    "_berth/webhooks/pending"
+}
+
+pub fn webhook_pending(name: &str) -> String {
+    format!("{}/{name}", webhook_pending_dir())
+}
+
+/// A replica's claim on delivering one pending event, until the time it names.
+pub fn webhook_claim(name: &str) -> String {
+    format!("_berth/webhooks/claims/{name}")
+}
+
+/// Deliveries made (or given up on), with the receiver's answer, per hook.
+pub fn webhook_deliveries(hook: u64) -> String {
+    format!("_berth/webhooks/deliveries/{hook}")
+}
+
+pub fn webhook_delivery(hook: u64, name: &str) -> String {
+    format!("{}/{name}", webhook_deliveries(hook))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

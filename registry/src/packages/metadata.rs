@@ -63,7 +63,7 @@ impl Metadata {
 }
 
 /// `config.Labels` of an image config (OCI and Docker share the shape).
-fn config_labels(bytes: &[u8]) -> serde_json::Map<String, Value> {
+pub fn config_labels(bytes: &[u8]) -> serde_json::Map<String, Value> {
     serde_json::from_slice::<Value>(bytes)
         .ok()
         .and_then(|v| v.get("config")?.get("Labels")?.as_object().cloned())

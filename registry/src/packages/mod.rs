@@ -19,7 +19,9 @@ use crate::storage::Storage;
 pub mod create;
 pub mod deletion;
 pub mod downloads;
+pub mod events;
 pub mod ids;
+pub mod json;
 pub mod metadata;
 mod status;
 pub mod versions;
@@ -39,6 +41,8 @@ pub struct Packages<'a> {
     pub restore_window: std::time::Duration,
     /// This process's download counts.
     pub downloads: &'a downloads::Downloads,
+    /// Where events go (the webhooks), recorded before a push is answered.
+    pub events: Option<&'a dyn events::EventSink>,
 }
 
 /// The largest image config read for labels.
@@ -155,6 +159,7 @@ impl Packages<'_> {
 /// After a manifest push by `id`: create the package if this push was authorized to
 /// (`may_create`), link it to its source repository if it had none, and record the
 /// metadata the image carries.
+#[allow(clippy::too_many_arguments)]
 pub async fn after_manifest_push(
     packages: &Packages<'_>,
     id: &Identity,
@@ -162,6 +167,8 @@ pub async fn after_manifest_push(
     repo: &RepoName,
     digest: &Digest,
     manifest: &Manifest,
+    tags: &[String],
+    origin: &events::PushOrigin,
 ) -> Result<()> {
     let config = match (manifest.kind, &manifest.config) {
         (ManifestKind::Image, Some(c)) if c.size <= MAX_CONFIG => {
@@ -234,7 +241,29 @@ pub async fn after_manifest_push(
     // The version needs no turn (its id is claimed by a create-if-absent write), so
     // concurrent pushes to one package overlap from here.
     drop(turn);
-    packages.record_version(repo, record.id, digest).await?;
+    let version = packages.record_version(repo, record.id, digest).await?;
     packages.report(repo, true).await;
+    if let Some(sink) = packages.events {
+        let labels = config
+            .as_deref()
+            .map(metadata::config_labels)
+            .unwrap_or_default();
+        let actor = id
+            .user_name()
+            .or(id.repository())
+            .unwrap_or("anonymous")
+            .to_owned();
+        sink.published(events::Published {
+            repo,
+            actor: &actor,
+            package: &record,
+            version: &version,
+            tags,
+            media_type: &manifest.media_type,
+            labels: &labels,
+            origin,
+        })
+        .await?;
+    }
     Ok(())
 }

@@ -362,6 +362,18 @@ fn spec_files(dir: &Path) -> Vec<PathBuf> {
 
 /// The Packages and Organizations in one file (several documents may share it).
 fn parse(path: &Path, text: &str) -> Result<Parsed, String> {
+    parse_documents(path, text).map(|(orgs, packages)| Parsed {
+        orgs,
+        packages,
+        error: None,
+    })
+}
+
+/// The documents of one policy file, as `parse` reads them; also a fuzz target's way in.
+pub fn parse_documents(
+    path: &Path,
+    text: &str,
+) -> Result<(Vec<Organization>, Vec<Package>), String> {
     let docs: Vec<Value> = serde_saphyr::from_multiple(text).map_err(|e| e.to_string())?;
     let stem = path
         .file_stem()
@@ -410,7 +422,7 @@ fn parse(path: &Path, text: &str) -> Result<Parsed, String> {
             }
         }
     }
-    Ok(parsed)
+    Ok((parsed.orgs, parsed.packages))
 }
 
 fn read_statuses(root: &Path) -> HashMap<(String, String), PackageStatus> {

@@ -4,7 +4,7 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 use berth_crds::access::{AccessGrant, RepositoryGrant, Visibility};
-use berth_crds::organization::{Organization, PackageCreation};
+use berth_crds::organization::{Organization, PackageCreation, Webhook};
 use berth_crds::package::{Package, Publisher};
 use kube::ResourceExt;
 
@@ -21,6 +21,8 @@ pub struct OrgPolicy {
     pub creation: PackageCreation,
     pub inherit_access_by_default: bool,
     pub repositories: Vec<RepoPolicy>,
+    /// Its webhooks with a usable URL (others are problems).
+    pub webhooks: Vec<Webhook>,
 }
 
 /// A repository of an organization.
@@ -242,7 +244,20 @@ fn org_policy(org: &Organization, problems: &mut Vec<String>) -> OrgPolicy {
             access,
         });
     }
+    let mut webhooks = Vec::new();
+    for hook in &spec.webhooks {
+        match http::Uri::try_from(hook.url.as_str()) {
+            Ok(u) if matches!(u.scheme_str(), Some("http" | "https")) && u.host().is_some() => {
+                webhooks.push(hook.clone())
+            }
+            _ => problems.push(format!(
+                "Organization {name}: webhook URL {:?} is not an http(s) URL; it receives nothing",
+                hook.url
+            )),
+        }
+    }
     OrgPolicy {
+        webhooks,
         owners: spec.owners.iter().cloned().collect(),
         members,
         teams,

@@ -78,6 +78,9 @@ pub async fn cluster(config: &Config, opts: &ClusterOptions) -> Result<Started, 
         })),
         // The pods are served through the operator's ingress.
         trust_forwarded_for: true,
+        // Webhook secrets live in Secrets the pods do not mount yet: webhooks are
+        // standalone-only for now (docs/webhooks.md).
+        webhooks: None,
     });
     Ok(Started {
         state,

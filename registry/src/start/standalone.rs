@@ -15,6 +15,7 @@ use crate::content::locks::KeyedLocks;
 use crate::metrics::Metrics;
 use crate::policy::dir::DirSource;
 use crate::state::AppState;
+use crate::webhooks::Webhooks;
 
 /// The user the first start makes a token for; a site admin.
 pub const BOOTSTRAP_ADMIN: &str = "admin";
@@ -58,17 +59,25 @@ pub fn standalone(config: &Config) -> Result<Started, StartError> {
         .ok()
     })
     .collect();
+    let policy: Arc<dyn crate::policy::PolicySource> = Arc::new(policy);
+    let webhooks = Arc::new(Webhooks::new(
+        content.storage().clone(),
+        policy.clone(),
+        Some(config.policy_dir()),
+        config.allow_private_webhook_targets,
+    ));
     let state = Arc::new(AppState {
         content: Arc::new(content),
         metrics: Metrics::default(),
         auth,
-        policy: Arc::new(policy),
+        policy,
         hosts,
         package_locks: KeyedLocks::default(),
         restore_window: config.restore_window,
         downloads: crate::packages::downloads::Downloads::new(config.count_downloads),
         package_status: None,
         trust_forwarded_for: false,
+        webhooks: Some(webhooks),
     });
     Ok(Started {
         state,

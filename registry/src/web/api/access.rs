@@ -7,9 +7,9 @@ use axum::http::request::Parts;
 use axum::http::{HeaderValue, StatusCode, header};
 
 use super::error::ApiError;
-use super::json::AccountKind;
 use crate::auth::identity::Identity;
 use crate::oci::reference::RepoName;
+use crate::packages::json::AccountKind;
 use crate::policy::{Action, Decision, PolicySnapshot, decide};
 use crate::state::AppState;
 

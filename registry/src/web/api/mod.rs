@@ -23,7 +23,7 @@ use crate::state::AppState;
 
 mod access;
 mod error;
-mod json;
+use crate::packages::json;
 mod ops;
 mod owners;
 mod packages;

@@ -7,8 +7,8 @@ use axum::response::IntoResponse;
 use serde_json::Value;
 
 use super::error::ApiError;
-use super::json::{AccountKind, simple_user};
 use super::{Answer, Call};
+use crate::packages::json::{AccountKind, simple_user};
 
 /// `GET /user`
 pub async fn me(c: Call) -> Answer {

@@ -8,11 +8,13 @@ use serde_json::Value;
 
 use super::access::{Scope, authorize, owner};
 use super::error::ApiError;
-use super::json::{AccountKind, PackageView, minimal_repository, owner_path, package, simple_user};
 use super::paging::{link, page_of};
 use super::{Answer, Call};
 use crate::oci::reference::RepoName;
 use crate::packages::deletion::policy_for_restore;
+use crate::packages::json::{
+    AccountKind, PackageView, minimal_repository, owner_path, package, simple_user,
+};
 use crate::policy::{Action, Decision, decide};
 use berth_crds::access::Visibility;
 

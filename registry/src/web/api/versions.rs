@@ -7,12 +7,12 @@ use axum::response::IntoResponse;
 
 use super::access::{Scope, authorize};
 use super::error::ApiError;
-use super::json::{owner_path, version};
 use super::packages::package_of;
 use super::paging::{link, page_of};
 use super::{Answer, Call};
 use crate::oci::reference::RepoName;
 use crate::packages::downloads::Counts;
+use crate::packages::json::{owner_path, version};
 use crate::packages::versions::{Rules, State, Version};
 use crate::policy::Action;
 

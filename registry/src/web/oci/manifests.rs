@@ -72,6 +72,17 @@ pub async fn put(
         .content
         .manifest_put(repo, &reference, content_type, body, &extra_tags)
         .await?;
+    let tags: Vec<String> = match &reference {
+        Reference::Tag(t) => Some(t.as_str().to_owned()),
+        Reference::Digest(_) => None,
+    }
+    .into_iter()
+    .chain(extra_tags.iter().map(|t| t.as_str().to_owned()))
+    .collect();
+    let origin = crate::packages::events::PushOrigin {
+        site: crate::hosts::site_base(&app.hosts, parts),
+        registry: crate::hosts::realm_and_service(&app.hosts, parts).1,
+    };
     crate::packages::after_manifest_push(
         &app.packages(),
         &access.identity,
@@ -79,6 +90,8 @@ pub async fn put(
         repo,
         &put.digest,
         &put.manifest,
+        &tags,
+        &origin,
     )
     .await?;
     let mut resp = StatusCode::CREATED.into_response();

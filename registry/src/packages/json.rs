@@ -1,5 +1,5 @@
-//! The JSON GitHub's schemas describe, built from the registry's records: pure
-//! functions, so the shape is tested without a server.
+//! The JSON GitHub's schemas describe (the REST API's and the webhooks'), built from the
+//! registry's records: pure functions, so the shape is tested without a server.
 
 use serde_json::{Value, json};
 use sha2::{Digest as _, Sha256};
@@ -65,6 +65,25 @@ pub fn simple_user(bases: &Bases, login: &str, kind: AccountKind, site_admin: bo
         },
         "site_admin": site_admin,
         "user_view_type": "public",
+    })
+}
+
+/// GitHub's `organization-simple-webhooks` for `login` (the webhooks' `organization`).
+pub fn organization_simple(bases: &Bases, login: &str) -> Value {
+    let api = format!("{}/orgs/{login}", bases.api);
+    json!({
+        "login": login,
+        "id": account_id(login),
+        "node_id": node_id(AccountKind::Organization, account_id(login)),
+        "url": api,
+        "repos_url": format!("{api}/repos"),
+        "events_url": format!("{api}/events"),
+        "hooks_url": format!("{api}/hooks"),
+        "issues_url": format!("{api}/issues"),
+        "members_url": format!("{api}/members{{/member}}"),
+        "public_members_url": format!("{api}/public_members{{/member}}"),
+        "avatar_url": format!("{}/avatars/{login}", bases.site),
+        "description": null,
     })
 }
 

@@ -1,0 +1,4 @@
+#![no_main]
+
+// The target and its properties: berth_registry::fuzzing.
+libfuzzer_sys::fuzz_target!(|data: &[u8]| berth_registry::fuzzing::target("manifest")(data));

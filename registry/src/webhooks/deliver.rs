@@ -1,0 +1,277 @@
+//! Delivery: every process runs [`Webhooks::run`], which takes the pending events oldest
+//! first, claims one (a create-if-absent claim object, so two replicas do not send it at
+//! once), sends it, and either records the delivery or puts it back with a later time.
+//! A claim names its expiry; one left by a killed process is taken over once it passes,
+//! so the worst a crash does is send an event twice (same `X-GitHub-Delivery`).
+
+use std::collections::HashSet;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use hmac::{Hmac, KeyInit, Mac};
+use serde::{Deserialize, Serialize};
+use sha2::Sha256;
+
+use super::outbox::{self, Pending, now_ms};
+use super::{Webhooks, target};
+use crate::content::Result;
+use crate::content::keys;
+
+/// How long a claim holds: longer than a delivery can take (its timeouts are 15 s).
+const CLAIM_MS: i64 = 30_000;
+/// Retries go on this long after the event; then the delivery is recorded as failed.
+const GIVE_UP_MS: i64 = 25 * 3600 * 1000;
+/// How much of a receiver's answer is kept in the delivery record.
+const RESPONSE_CAP: usize = 4096;
+/// How often pending events are looked for when nothing woke the loop (another
+/// replica's events, retries coming due).
+const POLL: Duration = Duration::from_secs(1);
+
+/// A delivery made, or given up on: what `berth webhook deliveries` lists.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DeliveryRecord {
+    pub delivery: String,
+    pub hook: u64,
+    pub url: String,
+    pub event: String,
+    pub action: String,
+    pub package: String,
+    pub attempts: u32,
+    pub delivered_at_ms: i64,
+    /// The receiver's status, when it answered.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<u16>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// The start of the receiver's answer.
+    #[serde(default)]
+    pub response: String,
+    /// The body sent, so the delivery can be made again.
+    pub body: String,
+}
+
+impl DeliveryRecord {
+    pub fn succeeded(&self) -> bool {
+        self.status.is_some_and(|s| (200..300).contains(&s))
+    }
+}
+
+#[derive(Serialize, Deserialize)]
+struct Claim {
+    process: String,
+    until_ms: i64,
+}
+
+/// The `X-Hub-Signature-256` value of `body` with `secret`.
+pub fn signature(secret: &[u8], body: &[u8]) -> String {
+    let mut mac = Hmac::<Sha256>::new_from_slice(secret).expect("HMAC takes any key length");
+    mac.update(body);
+    format!("sha256={}", hex::encode(mac.finalize().into_bytes()))
+}
+
+impl Webhooks {
+    /// Delivers pending events until the process ends.
+    pub async fn run(self: Arc<Self>) {
+        loop {
+            if let Err(e) = self.deliver_due().await {
+                tracing::warn!(error = %e, "webhook delivery pass failed; retrying");
+            }
+            tokio::select! {
+                _ = self.wake.notified() => {}
+                _ = tokio::time::sleep(POLL) => {}
+            }
+        }
+    }
+
+    /// One pass over the outbox: every due event whose hook and package have no older
+    /// event still waiting.
+    pub async fn deliver_due(&self) -> Result<usize> {
+        let storage = &*self.storage;
+        let mut blocked = HashSet::new();
+        let mut sent = 0;
+        for name in outbox::names(storage).await? {
+            let Some(mut p) = outbox::read(storage, &name).await? else {
+                continue; // delivered meanwhile by another replica
+            };
+            let lane = (p.hook, p.package.clone());
+            if blocked.contains(&lane) {
+                continue;
+            }
+            let now = now_ms();
+            if p.next_at_ms > now || !self.claim(&name, now).await? {
+                blocked.insert(lane);
+                continue;
+            }
+            let outcome = self.send(&p).await;
+            p.attempts += 1;
+            match outcome {
+                Ok((status, response)) if (200..300).contains(&status) => {
+                    self.record(&p, Some(status), None, response).await?;
+                    storage.delete(&keys::webhook_pending(&name)).await?;
+                    sent += 1;
+                }
+                outcome => {
+                    let (status, error, response) = match outcome {
+                        Ok((s, r)) => (Some(s), format!("the receiver answered {s}"), r),
+                        Err(e) => (None, e, String::new()),
+                    };
+                    blocked.insert(lane);
+                    if now - p.created_at_ms > GIVE_UP_MS {
+                        tracing::warn!(delivery = %p.delivery, url = %p.url, error = %error, "webhook given up after a day of retries");
+                        self.record(&p, status, Some(error), response).await?;
+                        storage.delete(&keys::webhook_pending(&name)).await?;
+                    } else {
+                        tracing::info!(delivery = %p.delivery, url = %p.url, attempt = p.attempts, error = %error, "webhook delivery failed; will retry");
+                        p.next_at_ms = now + backoff_ms(p.attempts);
+                        p.last_error = Some(error);
+                        outbox::write(storage, &p).await?;
+                    }
+                }
+            }
+            storage.delete(&keys::webhook_claim(&name)).await?;
+        }
+        Ok(sent)
+    }
+
+    /// Claims `name` for this process; `false` while another holds it.
+    async fn claim(&self, name: &str, now: i64) -> Result<bool> {
+        let key = keys::webhook_claim(name);
+        let claim = Claim {
+            process: self.process.clone(),
+            until_ms: now + CLAIM_MS,
+        };
+        let bytes = Bytes::from(serde_json::to_vec(&claim).expect("a claim serializes"));
+        if self.storage.put_if_absent(&key, bytes.clone()).await? {
+            return Ok(true);
+        }
+        let held = self
+            .storage
+            .get(&key)
+            .await?
+            .and_then(|b| serde_json::from_slice::<Claim>(&b).ok());
+        if held.is_some_and(|c| c.until_ms > now) {
+            return Ok(false);
+        }
+        // Left by a process that died: take it over.
+        self.storage.delete(&key).await?;
+        Ok(self.storage.put_if_absent(&key, bytes).await?)
+    }
+
+    /// Sends `p`: the receiver's status and the start of its answer, or why nothing
+    /// was sent or answered.
+    async fn send(&self, p: &Pending) -> std::result::Result<(u16, String), String> {
+        let url = reqwest::Url::parse(&p.url).map_err(|e| format!("{}: {e}", p.url))?;
+        target::check_url(&url, self.allow_private)?;
+        let hook = self
+            .hooks_of(&p.owner)
+            .into_iter()
+            .find(|h| Self::hook_id(&p.owner, h) == p.hook);
+        let mut request = self
+            .client
+            .post(url)
+            .header("content-type", "application/json")
+            .header("x-github-event", &p.event)
+            .header("x-github-delivery", &p.delivery)
+            .header("x-github-hook-id", p.hook.to_string())
+            .header("x-github-hook-installation-target-type", "organization")
+            .header(
+                "x-github-hook-installation-target-id",
+                crate::packages::json::account_id(&p.owner).to_string(),
+            );
+        if let Some(secret) = hook.and_then(|h| h.secret_file) {
+            let path = match &self.secrets_dir {
+                Some(dir) => dir.join(&secret),
+                None => secret.into(),
+            };
+            let secret = std::fs::read(&path)
+                .map_err(|e| format!("reading the webhook secret {}: {e}", path.display()))?;
+            let secret = secret.trim_ascii_end();
+            request = request.header("x-hub-signature-256", signature(secret, p.body.as_bytes()));
+        }
+        let response = request
+            .body(p.body.clone())
+            .send()
+            .await
+            .map_err(|e| error_chain(&e))?;
+        let status = response.status().as_u16();
+        let mut answer = Vec::new();
+        let mut response = response;
+        while let Ok(Some(chunk)) = response.chunk().await {
+            answer.extend_from_slice(&chunk[..chunk.len().min(RESPONSE_CAP - answer.len())]);
+            if answer.len() >= RESPONSE_CAP {
+                break;
+            }
+        }
+        Ok((status, String::from_utf8_lossy(&answer).into_owned()))
+    }
+
+    async fn record(
+        &self,
+        p: &Pending,
+        status: Option<u16>,
+        error: Option<String>,
+        response: String,
+    ) -> Result<()> {
+        let record = DeliveryRecord {
+            delivery: p.delivery.clone(),
+            hook: p.hook,
+            url: p.url.clone(),
+            event: p.event.clone(),
+            action: p.action.clone(),
+            package: p.package.clone(),
+            attempts: p.attempts,
+            delivered_at_ms: now_ms(),
+            status,
+            error,
+            response,
+            body: p.body.clone(),
+        };
+        let name = format!("{:013}-{}", record.delivered_at_ms, p.delivery);
+        let bytes = serde_json::to_vec(&record).expect("a delivery record serializes");
+        self.storage
+            .put(&keys::webhook_delivery(p.hook, &name), bytes.into())
+            .await?;
+        Ok(())
+    }
+}
+
+/// Retry `n` waits 2^n seconds, at most 10 minutes: a receiver down for minutes gets
+/// its events within minutes of coming back.
+fn backoff_ms(attempts: u32) -> i64 {
+    1000 * (1i64 << attempts.min(10)).min(600)
+}
+
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut out = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        out.push_str(": ");
+        out.push_str(&s.to_string());
+        source = s.source();
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_signature_is_githubs_hmac_sha256_in_hex() {
+        // GitHub's documented example: secret "It's a Secret to Everybody",
+        // payload "Hello, World!".
+        assert_eq!(
+            signature(b"It's a Secret to Everybody", b"Hello, World!"),
+            "sha256=757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17"
+        );
+    }
+
+    #[test]
+    fn backoff_doubles_up_to_ten_minutes() {
+        assert_eq!(backoff_ms(1), 2_000);
+        assert_eq!(backoff_ms(5), 32_000);
+        assert_eq!(backoff_ms(30), 600_000);
+    }
+}

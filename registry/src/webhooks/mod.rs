@@ -1,0 +1,106 @@
+//! Webhooks as GitHub sends them: `package` and `registry_package` events for an
+//! organization's packages, signed with the hook's secret (`X-Hub-Signature-256`), and
+//! delivered at least once by whichever replica gets to them.
+//!
+//! An event is written to storage (`outbox.rs`) before the push that caused it is
+//! answered; delivery (`deliver.rs`) runs in every registry process, claims one pending
+//! event at a time, and retries with backoff for a day, so a receiver that is down, or a
+//! replica killed mid-delivery, loses nothing. Deliveries to one hook for one package go
+//! out in the order their events happened. Where the request may go is `target.rs`.
+
+mod deliver;
+mod outbox;
+mod payload;
+mod target;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use berth_crds::organization::{Webhook, WebhookEvent};
+
+use crate::content::Result;
+use crate::packages::events::{EventSink, Published};
+use crate::packages::json;
+use crate::policy::PolicySource;
+use crate::storage::Storage;
+
+pub use deliver::DeliveryRecord;
+pub use outbox::Pending;
+
+/// The webhook service of one registry process.
+pub struct Webhooks {
+    storage: Arc<dyn Storage>,
+    policy: Arc<dyn PolicySource>,
+    /// What relative `secretFile`s are relative to (the policy directory).
+    secrets_dir: Option<PathBuf>,
+    allow_private: bool,
+    client: reqwest::Client,
+    /// This process, in the claims it writes.
+    process: String,
+    wake: tokio::sync::Notify,
+}
+
+impl Webhooks {
+    pub fn new(
+        storage: Arc<dyn Storage>,
+        policy: Arc<dyn PolicySource>,
+        secrets_dir: Option<PathBuf>,
+        allow_private: bool,
+    ) -> Webhooks {
+        Webhooks {
+            storage,
+            policy,
+            secrets_dir,
+            allow_private,
+            client: target::client(allow_private),
+            process: uuid::Uuid::new_v4().to_string(),
+            wake: tokio::sync::Notify::new(),
+        }
+    }
+
+    /// The hook's id, as `X-GitHub-Hook-ID` carries it: stable for an organization and
+    /// URL (Berth keeps no hook table), below 2^53.
+    pub fn hook_id(owner: &str, hook: &Webhook) -> u64 {
+        json::account_id(&format!("hook {owner} {}", hook.url))
+    }
+
+    fn hooks_of(&self, owner: &str) -> Vec<Webhook> {
+        self.policy
+            .snapshot()
+            .org(owner)
+            .map(|o| o.webhooks.clone())
+            .unwrap_or_default()
+    }
+}
+
+#[async_trait]
+impl EventSink for Webhooks {
+    async fn published(&self, event: Published<'_>) -> Result<()> {
+        let owner = event.repo.owner();
+        let mut wrote = false;
+        for hook in self.hooks_of(owner).iter().filter(|h| h.active) {
+            for kind in [WebhookEvent::Package, WebhookEvent::RegistryPackage] {
+                if !hook.events.contains(&kind) {
+                    continue;
+                }
+                let body = payload::published(kind.as_str(), &event);
+                let pending = Pending::new(
+                    Self::hook_id(owner, hook),
+                    owner,
+                    &hook.url,
+                    kind.as_str(),
+                    "published",
+                    event.repo.as_str(),
+                    body.to_string(),
+                );
+                outbox::write(&*self.storage, &pending).await?;
+                wrote = true;
+            }
+        }
+        if wrote {
+            self.wake.notify_one();
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,136 @@
+//! Every push is delivered as GitHub's `package` and `registry_package` events, signed,
+//! valid against GitHub's schema, in order; and at least once, whatever is down.
+
+use std::collections::HashSet;
+use std::time::Duration;
+
+use serde_json::Value;
+
+use crate::common::minio::free_addr;
+use crate::common::podman::Podman;
+use crate::common::{Berth, wait_until};
+use crate::receiver::Receiver;
+use crate::support::{SECRET, pending, registry};
+
+const WITHIN: Duration = Duration::from_secs(60);
+
+/// Each delivery passed the receiver's checks and describes `digest` tagged `tag`.
+fn assert_published(d: &Value, digest: &str, tag: &str) {
+    assert_eq!(d["verified"], true, "the signature verifies: {d}");
+    assert_eq!(
+        d["errors"],
+        serde_json::json!([]),
+        "the payload matches GitHub's schema: {d}"
+    );
+    assert_eq!(d["action"], "published", "{d}");
+    assert_eq!(d["package"], "acme/app", "{d}");
+    assert_eq!(d["tag"], tag, "{d}");
+    assert_eq!(d["digest"], digest, "{d}");
+    assert_eq!(d["sender"], "admin", "{d}");
+    assert!(
+        d["user_agent"]
+            .as_str()
+            .unwrap_or("")
+            .starts_with("GitHub-Hookshot/"),
+        "{d}"
+    );
+}
+
+fn events(ds: &[Value]) -> Vec<&str> {
+    ds.iter()
+        .map(|d| d["event"].as_str().unwrap_or(""))
+        .collect()
+}
+
+#[test]
+fn a_push_and_a_tag_move_each_send_both_events_signed_valid_and_in_order() {
+    let receiver_addr = free_addr();
+    let receiver = Receiver::start(receiver_addr, SECRET);
+    let dir = tempfile::tempdir().unwrap();
+    let berth = registry(dir.path(), receiver_addr);
+    let podman = Podman::admin(&berth);
+    let image = format!("{}/acme/app:v1", berth.host());
+    let first = podman.publish(
+        &image,
+        "first",
+        &[("org.opencontainers.image.description", "the app")],
+    );
+    // The tag moves: a new version is published under the same tag.
+    let second = podman.publish(&image, "second", &[]);
+    assert_ne!(first, second);
+
+    let ds = receiver.wait_for(4, WITHIN);
+    assert_eq!(ds.len(), 4, "two events per push, nothing else: {ds:?}");
+    for d in &ds[..2] {
+        assert_published(d, &first, "v1");
+    }
+    for d in &ds[2..] {
+        assert_published(d, &second, "v1");
+    }
+    let mut kinds = events(&ds);
+    kinds.sort();
+    assert_eq!(
+        kinds,
+        ["package", "package", "registry_package", "registry_package"]
+    );
+    let ids: HashSet<_> = ds.iter().map(|d| d["delivery"].clone()).collect();
+    assert_eq!(ids.len(), 4, "a delivery id per event");
+    let hooks: HashSet<_> = ds.iter().map(|d| d["hook_id"].clone()).collect();
+    assert_eq!(hooks.len(), 1, "one hook: {hooks:?}");
+    wait_until("the outbox to empty", WITHIN, || {
+        pending(&berth.data_dir).is_empty()
+    });
+}
+
+#[test]
+fn a_receiver_down_and_a_registry_killed_with_events_undelivered_lose_nothing() {
+    let receiver_addr = free_addr();
+    let dir = tempfile::tempdir().unwrap();
+    let mut berth = registry(dir.path(), receiver_addr);
+    let podman = Podman::admin(&berth);
+    let image = format!("{}/acme/app:v1", berth.host());
+    let first = podman.publish(&image, "first", &[]);
+    let second = podman.publish(&image, "second", &[]);
+
+    // Nobody listens: every event waits in storage, the oldest retried (the others
+    // wait behind it, to keep the package's order).
+    wait_until("the oldest event to have been tried", WITHIN, || {
+        let p = pending(&berth.data_dir);
+        p.len() == 4 && p[0]["attempts"].as_u64() >= Some(2)
+    });
+    let waiting: HashSet<String> = pending(&berth.data_dir)
+        .iter()
+        .map(|e| e["delivery"].as_str().unwrap().to_owned())
+        .collect();
+    assert!(
+        pending(&berth.data_dir)[0]["lastError"]
+            .as_str()
+            .is_some_and(|e| !e.is_empty()),
+        "a failed attempt says why"
+    );
+
+    // kill -9 with the events undelivered, then a new process on the same storage.
+    berth.kill();
+    let args = crate::support::prepare(dir.path(), &[format!("http://{receiver_addr}/hook")], true);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let berth = Berth::start_in(dir.path(), &args);
+    let receiver = Receiver::start(receiver_addr, SECRET);
+
+    // A claim held at the kill expires after 30 s; retries back off for some seconds.
+    let ds = receiver.wait_for(4, Duration::from_secs(120));
+    let delivered: HashSet<String> = ds
+        .iter()
+        .map(|d| d["delivery"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(delivered, waiting, "the very events that waited, each once");
+    for d in &ds[..2] {
+        assert_published(d, &first, "v1");
+    }
+    for d in &ds[2..] {
+        assert_published(d, &second, "v1");
+    }
+    wait_until("the outbox to empty", WITHIN, || {
+        pending(&berth.data_dir).is_empty()
+    });
+    assert_eq!(receiver.received().len(), 4, "no duplicates once delivered");
+}

@@ -1,0 +1,62 @@
+//! A standalone registry whose organization `acme` has one webhook, and what its outbox
+//! holds.
+
+use std::net::SocketAddr;
+use std::path::Path;
+
+use serde_json::Value;
+
+use crate::common::Berth;
+
+pub const SECRET: &str = "a secret shared with the receiver";
+
+/// Writes `acme`'s Organization with webhooks to `urls` (the secret in a file beside it)
+/// and a Registry config allowing private targets when `allow_private`; returns the
+/// arguments for `registry serve`.
+pub fn prepare(dir: &Path, urls: &[String], allow_private: bool) -> Vec<String> {
+    let policy = dir.join("policy");
+    std::fs::create_dir_all(&policy).unwrap();
+    std::fs::write(policy.join("hook-secret"), format!("{SECRET}\n")).unwrap();
+    let hooks: String = urls
+        .iter()
+        .map(|u| format!("    - url: {u}\n      secretFile: hook-secret\n"))
+        .collect();
+    std::fs::write(
+        policy.join("acme.yaml"),
+        format!(
+            "apiVersion: berth.dev/v1alpha1\nkind: Organization\nmetadata: {{name: acme}}\n\
+             spec:\n  owners: [admin]\n  webhooks:\n{hooks}"
+        ),
+    )
+    .unwrap();
+    let config = dir.join("registry.yaml");
+    std::fs::write(
+        &config,
+        format!(
+            "apiVersion: berth.dev/v1alpha1\nkind: Registry\nmetadata: {{name: test}}\n\
+             spec:\n  webhooks: {{allowPrivateTargets: {allow_private}}}\n"
+        ),
+    )
+    .unwrap();
+    vec!["--config".into(), config.display().to_string()]
+}
+
+/// A registry on `dir` prepared by [`prepare`] for a receiver at `receiver`.
+pub fn registry(dir: &Path, receiver: SocketAddr) -> Berth {
+    let args = prepare(dir, &[format!("http://{receiver}/hook")], true);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    Berth::start_in(dir, &args)
+}
+
+/// The deliveries waiting in `data_dir`'s outbox.
+pub fn pending(data_dir: &Path) -> Vec<Value> {
+    let dir = data_dir.join("_berth/webhooks/pending");
+    let mut names: Vec<_> = std::fs::read_dir(&dir)
+        .map(|d| d.filter_map(|e| e.ok().map(|e| e.path())).collect())
+        .unwrap_or_default();
+    names.sort();
+    names
+        .iter()
+        .filter_map(|p| serde_json::from_slice(&std::fs::read(p).ok()?).ok())
+        .collect()
+}
