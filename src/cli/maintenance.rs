@@ -12,7 +12,7 @@ use clap::Args;
 
 /// Which storage: the same flags as `registry serve`.
 #[derive(Args)]
-pub struct StorageArgs {
+pub(super) struct StorageArgs {
     /// The Registry resource (YAML) whose storage to use, as `registry serve --config`.
     #[arg(long, env = "BERTH_CONFIG")]
     config: Option<PathBuf>,
@@ -24,7 +24,7 @@ pub struct StorageArgs {
 impl StorageArgs {
     /// Runs `work` on the storage's content, once it answers with a layout this binary
     /// reads.
-    fn with_content<T>(
+    pub(super) fn with_content<T>(
         &self,
         work: impl AsyncFnOnce(&Config, &Content) -> anyhow::Result<T>,
     ) -> anyhow::Result<T> {

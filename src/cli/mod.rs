@@ -8,6 +8,7 @@ mod maintenance;
 mod operator;
 mod registry;
 mod token;
+mod webhook;
 
 /// `berth --version`: the release and the git revision it was built from.
 pub const VERSION: &str = concat!(
@@ -57,6 +58,11 @@ enum Command {
         #[command(subcommand)]
         command: token::TokenCommand,
     },
+    /// Webhook deliveries: what was sent, what waits, and redelivery.
+    Webhook {
+        #[command(subcommand)]
+        command: webhook::WebhookCommand,
+    },
 }
 
 pub fn run(cli: Cli) -> anyhow::Result<()> {
@@ -67,6 +73,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Crdgen(args) => operator::crdgen(args),
         Command::Fsck(args) => maintenance::fsck(args),
         Command::Gc(args) => maintenance::gc(args),
+        Command::Webhook { command } => webhook::run(command),
     }
 }
 

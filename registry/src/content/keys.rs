@@ -202,8 +202,12 @@ pub fn webhook_claim(name: &str) -> String {
 }
 
 /// Deliveries made (or given up on), with the receiver's answer, per hook.
+pub fn webhook_deliveries_dir() -> &'static str {
+    "_berth/webhooks/deliveries"
+}
+
 pub fn webhook_deliveries(hook: u64) -> String {
-    format!("_berth/webhooks/deliveries/{hook}")
+    format!("{}/{hook}", webhook_deliveries_dir())
 }
 
 pub fn webhook_delivery(hook: u64, name: &str) -> String {

@@ -9,7 +9,8 @@
 //! out in the order their events happened. Where the request may go is `target.rs`.
 
 mod deliver;
-mod outbox;
+pub mod history;
+pub mod outbox;
 mod payload;
 mod target;
 

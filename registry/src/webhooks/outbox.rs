@@ -92,3 +92,12 @@ pub async fn read(storage: &dyn Storage, name: &str) -> Result<Option<Pending>> 
         .await?
         .and_then(|b| serde_json::from_slice(&b).ok()))
 }
+
+/// Every pending delivery, oldest first.
+pub async fn all(storage: &dyn Storage) -> Result<Vec<Pending>> {
+    let mut out = Vec::new();
+    for name in names(storage).await? {
+        out.extend(read(storage, &name).await?);
+    }
+    Ok(out)
+}
