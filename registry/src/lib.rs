@@ -1,5 +1,6 @@
 //! Berth's registry server: the OCI Distribution API over content-addressed storage.
 
+pub mod audit;
 pub mod auth;
 pub mod cluster;
 pub mod config;

@@ -111,6 +111,8 @@ pub struct Berth {
     pub admin_token: Option<String>,
     /// The `--config` it was started with, if any.
     pub config_file: Option<PathBuf>,
+    /// Every line it logged so far.
+    pub log: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
     _owned_dir: Option<tempfile::TempDir>,
 }
 
@@ -251,14 +253,21 @@ impl Berth {
         // The first log line names the address; the rest is echoed for failing tests.
         let stderr = child.stderr.take().expect("piped stderr");
         let (tx, rx) = mpsc::channel();
+        let log = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let kept = log.clone();
         std::thread::spawn(move || {
             let mut tx = Some(tx);
             for line in BufReader::new(stderr).lines().map_while(Result::ok) {
                 eprintln!("[berth] {line}");
+                kept.lock().unwrap().push(line.clone());
                 let rest = line.split("listening on ").nth(1);
                 let rest = rest.and_then(|r| r.split_once("://")).map(|(_, r)| r);
                 if let Some(rest) = rest {
-                    let addr = rest.split_whitespace().next().unwrap_or("").to_owned();
+                    // The address ends where a text line's space or a JSON line's quote is.
+                    let addr: String = rest
+                        .chars()
+                        .take_while(|c| c.is_ascii_hexdigit() || ":.[]".contains(*c))
+                        .collect();
                     if let Some(tx) = tx.take() {
                         let _ = tx.send(addr);
                     }
@@ -281,6 +290,7 @@ impl Berth {
             data_dir: data_dir.to_owned(),
             admin_token,
             config_file: None,
+            log,
             _owned_dir: None,
         }
     }

@@ -162,6 +162,18 @@ impl Identity {
     }
 }
 
+impl Identity {
+    /// How the audit trail names the caller: a login, `workload:OWNER/REPO`, or
+    /// `anonymous`.
+    pub fn audit_name(&self) -> String {
+        match &self.subject {
+            Subject::Anonymous => "anonymous".into(),
+            Subject::User { name, .. } => name.clone(),
+            Subject::Workload { repository, .. } => format!("workload:{repository}"),
+        }
+    }
+}
+
 impl fmt::Display for Identity {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.subject {

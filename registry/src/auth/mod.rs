@@ -235,6 +235,20 @@ impl Authenticator {
             // This attempt was checked and is answered as such; the next is refused.
             let _ = self.limiter.failed(origin);
         }
+        let who = match &result {
+            Ok(s) => s.identity.audit_name(),
+            Err(_) => origin.account.unwrap_or("unknown").to_owned(),
+        };
+        let outcome = match &result {
+            Ok(_) => "ok".to_owned(),
+            Err(e) => e.to_string(),
+        };
+        let entry = crate::audit::Entry {
+            who: &who,
+            from: origin.address,
+            ..Default::default()
+        };
+        crate::audit::record(crate::audit::Action::SignIn, &entry, &outcome);
         result
     }
 

@@ -99,12 +99,32 @@ pub struct Call {
     path: String,
     caller: Identity,
     snap: Arc<PolicySnapshot>,
+    /// Where the request came from, for the audit trail.
+    address: Option<std::net::IpAddr>,
     params: HashMap<String, String>,
     query: BTreeMap<String, String>,
     bases: Bases,
 }
 
 impl Call {
+    /// Records `action` on `repo` (and `version`) by the caller in the audit trail.
+    fn audit(
+        &self,
+        action: crate::audit::Action,
+        repo: &crate::oci::reference::RepoName,
+        version: Option<&str>,
+    ) {
+        let who = self.caller.audit_name();
+        let entry = crate::audit::Entry {
+            who: &who,
+            package: Some(repo.as_str()),
+            version,
+            from: self.address,
+            ..Default::default()
+        };
+        crate::audit::record(action, &entry, "ok");
+    }
+
     fn param(&self, name: &str) -> Option<&str> {
         self.params.get(name).map(String::as_str)
     }
@@ -139,6 +159,7 @@ impl FromRequestParts<Arc<AppState>> for Call {
             path: parts.uri.path().to_owned(),
             caller,
             snap: app.policy.snapshot(),
+            address: app.client_address(parts),
             params,
             query,
         })

@@ -78,6 +78,7 @@ pub async fn delete(c: Call, scope: Scope) -> Answer {
     let (login, _, name) = package_of(&c, scope)?;
     let repo = authorize(&c.snap, scope, &c.caller, &login, &name, Action::Delete)?;
     c.app.packages().delete_package(&repo).await?;
+    c.audit(crate::audit::Action::DeletePackage, &repo, None);
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
@@ -96,6 +97,7 @@ pub async fn restore(c: Call, scope: Scope) -> Answer {
     let snap = policy_for_restore(&c.snap, &deleted);
     authorize(&snap, scope, &c.caller, &login, &name, Action::Restore)?;
     packages.restore_package(&repo).await?;
+    c.audit(crate::audit::Action::RestorePackage, &repo, None);
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 

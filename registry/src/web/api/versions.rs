@@ -69,9 +69,15 @@ pub async fn delete(c: Call, scope: Scope) -> Answer {
     let repo = authorize(&c.snap, scope, &c.caller, &login, &name, Action::Delete)?;
     let packages = c.app.packages();
     let pkg = packages.record_of(&repo).await?.id;
+    let id = version_id(&c)?;
     packages
-        .delete_version(&repo, pkg, version_id(&c)?, Rules::Packages)
+        .delete_version(&repo, pkg, id, Rules::Packages)
         .await?;
+    c.audit(
+        crate::audit::Action::DeleteVersion,
+        &repo,
+        Some(&id.to_string()),
+    );
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
@@ -81,9 +87,13 @@ pub async fn restore(c: Call, scope: Scope) -> Answer {
     let repo = authorize(&c.snap, scope, &c.caller, &login, &name, Action::Restore)?;
     let packages = c.app.packages();
     let pkg = packages.record_of(&repo).await?.id;
-    packages
-        .restore_version(&repo, pkg, version_id(&c)?)
-        .await?;
+    let id = version_id(&c)?;
+    packages.restore_version(&repo, pkg, id).await?;
+    c.audit(
+        crate::audit::Action::RestoreVersion,
+        &repo,
+        Some(&id.to_string()),
+    );
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 

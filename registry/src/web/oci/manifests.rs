@@ -94,6 +94,16 @@ pub async fn put(
         &origin,
     )
     .await?;
+    let who = access.identity.audit_name();
+    let version = put.digest.to_string();
+    let entry = crate::audit::Entry {
+        who: &who,
+        package: Some(repo.as_str()),
+        version: Some(&version),
+        tags: &tags,
+        from: app.client_address(parts),
+    };
+    crate::audit::record(crate::audit::Action::Push, &entry, "ok");
     let mut resp = StatusCode::CREATED.into_response();
     let h = resp.headers_mut();
     h.insert(
@@ -111,7 +121,13 @@ pub async fn put(
     Ok(resp)
 }
 
-pub async fn delete(app: &AppState, repo: &RepoName, reference: &str) -> Handled {
+pub async fn delete(
+    app: &AppState,
+    access: &Access,
+    repo: &RepoName,
+    reference: &str,
+    parts: &Parts,
+) -> Handled {
     let reference = Reference::parse(reference)?;
     match &reference {
         // By tag: only the tag goes.
@@ -128,6 +144,15 @@ pub async fn delete(app: &AppState, repo: &RepoName, reference: &str) -> Handled
             packages
                 .delete_version(repo, pkg, version.id, Rules::Oci)
                 .await?;
+            let (who, digest) = (access.identity.audit_name(), digest.to_string());
+            let entry = crate::audit::Entry {
+                who: &who,
+                package: Some(repo.as_str()),
+                version: Some(&digest),
+                from: app.client_address(parts),
+                ..Default::default()
+            };
+            crate::audit::record(crate::audit::Action::DeleteVersion, &entry, "ok");
         }
     }
     Ok(StatusCode::ACCEPTED.into_response())

@@ -99,7 +99,9 @@ async fn handle(
         RepoOp::ManifestPut { reference } => {
             manifests::put(app, access, repo, reference, parts, body).await
         }
-        RepoOp::ManifestDelete { reference } => manifests::delete(app, repo, reference).await,
+        RepoOp::ManifestDelete { reference } => {
+            manifests::delete(app, access, repo, reference, parts).await
+        }
         RepoOp::TagsList => tags::list(app, repo, parts).await,
         RepoOp::Referrers { digest } => referrers::list(app, repo, digest, parts).await,
     }
