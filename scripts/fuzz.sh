@@ -25,13 +25,15 @@ if [[ ${#targets[@]} -eq 0 ]]; then
   for f in fuzz/fuzz_targets/*.rs; do targets+=("$(basename "$f" .rs)"); done
 fi
 
+# Each target's binary runs directly: `cargo fuzz run` would rebuild whatever changed in
+# the tree meanwhile.
+bin=fuzz/target/$(rustc +nightly -vV | sed -n 's/^host: //p')/release
+mkdir -p "$work/logs"
+
 case $cmd in
 run)
   time=${FUZZ_TIME:-300}
-  # Built once, then each target's binary runs directly: `cargo fuzz run` would rebuild
-  # whatever changed in the tree meanwhile.
   cargo +nightly fuzz build
-  bin=fuzz/target/$(rustc +nightly -vV | sed -n 's/^host: //p')/release
   failed=()
   mkdir -p "$work"
   printf '%-15s %12s %8s %8s %8s\n' target execs exec/s cov corpus >"$work/summary"
@@ -57,9 +59,10 @@ run)
   fi
   ;;
 merge)
+  [[ -x $bin/${targets[0]} ]] || cargo +nightly fuzz build
   for t in "${targets[@]}"; do
     [[ -d $work/corpus/$t ]] || continue
-    cargo +nightly fuzz run "$t" "fuzz/corpus/$t" "$work/corpus/$t" -- -merge=1 >/dev/null 2>&1
+    "$bin/$t" "fuzz/corpus/$t" "$work/corpus/$t" -merge=1 >"$work/logs/$t.merge.log" 2>&1
     echo "[fuzz] $t: $(find "fuzz/corpus/$t" -type f | wc -l) inputs in fuzz/corpus/$t" >&2
   done
   ;;

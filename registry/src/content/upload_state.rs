@@ -74,8 +74,8 @@ impl UploadStateKey {
     pub fn verify(&self, repo: &str, id: &str, token: &str) -> Option<SignedState> {
         let mut fields = token.splitn(3, '.');
         let state = SignedState {
-            offset: fields.next()?.parse().ok()?,
-            started_at_ms: fields.next()?.parse().ok()?,
+            offset: canonical(fields.next()?)?,
+            started_at_ms: canonical(fields.next()?)?,
         };
         let tag = URL_SAFE_NO_PAD.decode(fields.next()?).ok()?;
         self.mac(repo, id, state).verify_slice(&tag).ok()?;
@@ -95,6 +95,15 @@ impl UploadStateKey {
     }
 }
 
+/// A number written as `sign` writes it. The MAC covers the values, not their text, so
+/// without this `00.…` or `+0.…` would verify as well as `0.…` (found by the fuzz target
+/// `upload_state`): harmless, since the state is the same, but a token should have one
+/// spelling.
+fn canonical(field: &str) -> Option<u64> {
+    let n: u64 = field.parse().ok()?;
+    (n.to_string() == field).then_some(n)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -103,6 +112,21 @@ mod tests {
         offset: 1234,
         started_at_ms: 1_700_000_000_000,
     };
+
+    #[test]
+    fn a_token_has_one_spelling() {
+        let key = UploadStateKey::generate();
+        let token = key.sign("acme/app", "id-1", STATE);
+        let (_, mac) = token.rsplit_once('.').unwrap();
+        for other in [
+            format!("01234.1700000000000.{mac}"),
+            format!("+1234.1700000000000.{mac}"),
+            format!("1234.+1700000000000.{mac}"),
+        ] {
+            assert_eq!(key.verify("acme/app", "id-1", &other), None, "{other}");
+        }
+        assert_eq!(key.verify("acme/app", "id-1", &token), Some(STATE));
+    }
 
     #[test]
     fn a_token_verifies_only_for_its_repository_id_and_key() {
