@@ -10,7 +10,7 @@ use crate::common::minio::free_addr;
 use crate::common::podman::Podman;
 use crate::common::{Berth, wait_until};
 use crate::receiver::Receiver;
-use crate::support::{SECRET, pending, registry};
+use crate::support::{SECRET, pending, registry, webhook_cmd};
 
 const WITHIN: Duration = Duration::from_secs(60);
 
@@ -80,6 +80,36 @@ fn a_push_and_a_tag_move_each_send_both_events_signed_valid_and_in_order() {
     wait_until("the outbox to empty", WITHIN, || {
         pending(&berth.data_dir).is_empty()
     });
+
+    // What was delivered is listed, with the receiver's status, and can be sent again
+    // under the same X-GitHub-Delivery.
+    let listed = webhook_cli(&berth, &["deliveries"]);
+    for d in &ds {
+        let id = d["delivery"].as_str().unwrap();
+        let line = listed
+            .lines()
+            .find(|l| l.starts_with(id))
+            .unwrap_or_else(|| panic!("{id} is listed:\n{listed}"));
+        assert!(line.contains(" 200 "), "delivered with 200: {line}");
+    }
+    let again = ds[0]["delivery"].as_str().unwrap();
+    let queued = webhook_cli(&berth, &["redeliver", again]);
+    assert!(queued.contains(again), "{queued}");
+    let ds = receiver.wait_for(5, WITHIN);
+    assert_eq!(ds[4]["delivery"], again, "the redelivery keeps its id");
+    assert_published(&ds[4], &first, "v1");
+    let refused = webhook_cmd(&berth, &["redeliver", "no-such-delivery"]);
+    assert!(!refused.status.success());
+    assert!(
+        String::from_utf8_lossy(&refused.stderr).contains("berth webhook deliveries"),
+        "names where ids are listed: {refused:?}"
+    );
+}
+
+fn webhook_cli(berth: &Berth, args: &[&str]) -> String {
+    let out = webhook_cmd(berth, args);
+    assert!(out.status.success(), "berth webhook {args:?}: {out:?}");
+    String::from_utf8(out.stdout).unwrap()
 }
 
 #[test]

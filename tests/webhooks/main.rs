@@ -9,5 +9,6 @@ mod common;
 mod audit;
 mod delivery;
 mod receiver;
+mod replicas;
 mod safety;
 mod support;

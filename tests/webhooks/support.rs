@@ -6,7 +6,7 @@ use std::path::Path;
 
 use serde_json::Value;
 
-use crate::common::Berth;
+use crate::common::{Berth, minio};
 
 pub const SECRET: &str = "a secret shared with the receiver";
 
@@ -59,4 +59,29 @@ pub fn pending(data_dir: &Path) -> Vec<Value> {
         .iter()
         .filter_map(|p| serde_json::from_slice(&std::fs::read(p).ok()?).ok())
         .collect()
+}
+
+/// `berth webhook ARGS` on `berth`'s storage: its `--config` (S3, with the test MinIO's
+/// credentials) or its data directory.
+pub fn webhook_cmd(berth: &Berth, args: &[&str]) -> std::process::Output {
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_berth"));
+    cmd.arg("webhook").args(args);
+    match &berth.config_file {
+        Some(file) => cmd.arg("--config").arg(file),
+        None => cmd.arg("--data-dir").arg(&berth.data_dir),
+    };
+    cmd.env("AWS_ACCESS_KEY_ID", minio::ACCESS_KEY)
+        .env("AWS_SECRET_ACCESS_KEY", minio::SECRET_KEY)
+        .output()
+        .expect("running berth webhook")
+}
+
+/// How many deliveries `berth webhook deliveries` lists as waiting.
+pub fn waiting(berth: &Berth) -> usize {
+    let out = webhook_cmd(berth, &["deliveries"]);
+    assert!(out.status.success(), "berth webhook deliveries: {out:?}");
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter(|l| l.contains(" waiting "))
+        .count()
 }

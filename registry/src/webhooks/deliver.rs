@@ -92,7 +92,7 @@ impl Webhooks {
         let mut blocked = HashSet::new();
         let mut sent = 0;
         for name in outbox::names(storage).await? {
-            let Some(mut p) = outbox::read(storage, &name).await? else {
+            let Some(p) = outbox::read(storage, &name).await? else {
                 continue; // delivered meanwhile by another replica
             };
             let lane = (p.hook, p.package.clone());
@@ -104,6 +104,12 @@ impl Webhooks {
                 blocked.insert(lane);
                 continue;
             }
+            // Read again under the claim: another process may have delivered it (and
+            // dropped its claim) since the read above.
+            let Some(mut p) = outbox::read(storage, &name).await? else {
+                storage.delete(&keys::webhook_claim(&name)).await?;
+                continue;
+            };
             let outcome = self.send(&p).await;
             p.attempts += 1;
             match outcome {
