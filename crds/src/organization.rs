@@ -54,7 +54,8 @@ pub struct Webhook {
     /// delivery carries `X-Hub-Signature-256`, the HMAC-SHA256 of its body with it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub secret_file: Option<String>,
-    /// The events sent (GitHub's names); both by default.
+    /// The events sent: `package` and `registry_package` by default (GitHub's), and
+    /// Berth's `berth_package_version` when listed.
     #[serde(default = "all_events")]
     pub events: Vec<WebhookEvent>,
     /// An inactive webhook keeps its configuration and receives nothing.
@@ -71,6 +72,9 @@ pub enum WebhookEvent {
     /// `registry_package`: the same events under the older name, which many
     /// receivers still listen for.
     RegistryPackage,
+    /// `berth_package_version`: a version deleted or restored. Berth's own event
+    /// (GitHub sends none); not sent unless listed.
+    BerthPackageVersion,
 }
 
 impl WebhookEvent {
@@ -79,6 +83,7 @@ impl WebhookEvent {
         match self {
             WebhookEvent::Package => "package",
             WebhookEvent::RegistryPackage => "registry_package",
+            WebhookEvent::BerthPackageVersion => "berth_package_version",
         }
     }
 }

@@ -38,27 +38,8 @@ fn pushes_deletes_restores_and_sign_ins_are_one_json_line_each() {
     let first = podman.publish(&image("v1"), "first", &[]);
     podman.publish(&image("v2"), "second", &[]);
 
-    let api = berth.admin_blocking_client();
-    let versions: Vec<Value> = api
-        .get(berth.url("/api/v3/user/packages/container/app/versions"))
-        .send()
-        .unwrap()
-        .json()
-        .unwrap();
-    let id = versions
-        .iter()
-        .find(|v| v["name"] == first.as_str())
-        .expect("the first push's version")["id"]
-        .as_u64()
-        .unwrap();
-    let versions_url = format!("/api/v3/user/packages/container/app/versions/{id}");
-    let deleted = api.delete(berth.url(&versions_url)).send().unwrap();
-    assert_eq!(deleted.status(), 204);
-    let restored = api
-        .post(berth.url(&format!("{versions_url}/restore")))
-        .send()
-        .unwrap();
-    assert_eq!(restored.status(), 204);
+    let versions = "/api/v3/user/packages/container/app/versions";
+    let id = crate::support::delete_and_restore(&berth, versions, &first);
     let bad = reqwest::blocking::Client::new()
         .get(berth.url("/token?service=x"))
         .basic_auth("mallory", Some("bpat_not-a-real-token"))

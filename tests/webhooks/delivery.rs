@@ -164,3 +164,45 @@ fn a_receiver_down_and_a_registry_killed_with_events_undelivered_lose_nothing() 
     });
     assert_eq!(receiver.received().len(), 4, "no duplicates once delivered");
 }
+
+#[test]
+fn a_version_deleted_and_restored_sends_berths_own_event_when_listed() {
+    let receiver_addr = free_addr();
+    let receiver = Receiver::start(receiver_addr, SECRET);
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("http://{receiver_addr}/hook");
+    let args =
+        crate::support::prepare_with_events(dir.path(), &[url], true, "[berth_package_version]");
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let berth = Berth::start_in(dir.path(), &args);
+    let podman = Podman::admin(&berth);
+    let image = |tag: &str| format!("{}/acme/app:{tag}", berth.host());
+    let first = podman.publish(&image("v1"), "first", &[]);
+    podman.publish(&image("v2"), "second", &[]);
+
+    let versions = "/api/v3/orgs/acme/packages/container/app/versions";
+    crate::support::delete_and_restore(&berth, versions, &first);
+
+    let ds = receiver.wait_for(2, WITHIN);
+    wait_until("the outbox to empty", WITHIN, || {
+        pending(&berth.data_dir).is_empty()
+    });
+    let ds = if receiver.received().len() > ds.len() {
+        receiver.received()
+    } else {
+        ds
+    };
+    assert_eq!(
+        ds.len(),
+        2,
+        "no push events for a hook that listed only Berth's: {ds:?}"
+    );
+    for (d, action) in ds.iter().zip(["deleted", "restored"]) {
+        assert_eq!(d["event"], "berth_package_version", "{d}");
+        assert_eq!(d["action"], action, "{d}");
+        assert_eq!(d["verified"], true, "{d}");
+        assert_eq!(d["package"], "acme/app", "{d}");
+        assert_eq!(d["version_name"], first.as_str(), "{d}");
+        assert_eq!(d["sender"], "admin", "{d}");
+    }
+}

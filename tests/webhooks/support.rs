@@ -14,12 +14,30 @@ pub const SECRET: &str = "a secret shared with the receiver";
 /// and a Registry config allowing private targets when `allow_private`; returns the
 /// arguments for `registry serve`.
 pub fn prepare(dir: &Path, urls: &[String], allow_private: bool) -> Vec<String> {
+    prepare_with_events(dir, urls, allow_private, "")
+}
+
+/// [`prepare`] with the hooks' `events` (flow YAML, e.g. `[berth_package_version]`; empty:
+/// the default).
+pub fn prepare_with_events(
+    dir: &Path,
+    urls: &[String],
+    allow_private: bool,
+    events: &str,
+) -> Vec<String> {
     let policy = dir.join("policy");
     std::fs::create_dir_all(&policy).unwrap();
     std::fs::write(policy.join("hook-secret"), format!("{SECRET}\n")).unwrap();
     let hooks: String = urls
         .iter()
-        .map(|u| format!("    - url: {u}\n      secretFile: hook-secret\n"))
+        .map(|u| {
+            let events = if events.is_empty() {
+                String::new()
+            } else {
+                format!("      events: {events}\n")
+            };
+            format!("    - url: {u}\n      secretFile: hook-secret\n{events}")
+        })
         .collect();
     std::fs::write(
         policy.join("acme.yaml"),
@@ -84,4 +102,22 @@ pub fn waiting(berth: &Berth) -> usize {
         .lines()
         .filter(|l| l.contains(" waiting "))
         .count()
+}
+
+/// Deletes, then restores, the version with `digest` among `versions` (a REST API
+/// versions URL), as the bootstrap admin; returns its id.
+pub fn delete_and_restore(berth: &Berth, versions: &str, digest: &str) -> u64 {
+    let api = berth.admin_blocking_client();
+    let listed: Vec<Value> = api.get(berth.url(versions)).send().unwrap().json().unwrap();
+    let id = listed
+        .iter()
+        .find(|v| v["name"] == digest)
+        .unwrap_or_else(|| panic!("a version {digest}: {listed:?}"))["id"]
+        .as_u64()
+        .unwrap();
+    let one = format!("{versions}/{id}");
+    assert_eq!(api.delete(berth.url(&one)).send().unwrap().status(), 204);
+    let restore = format!("{one}/restore");
+    assert_eq!(api.post(berth.url(&restore)).send().unwrap().status(), 204);
+    id
 }

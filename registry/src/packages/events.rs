@@ -4,8 +4,8 @@
 
 use async_trait::async_trait;
 
-use super::PackageRecord;
-use super::versions::VersionRecord;
+use super::versions::{Version, VersionRecord};
+use super::{PackageRecord, Packages};
 use crate::content::Result;
 use crate::oci::reference::RepoName;
 
@@ -34,8 +34,53 @@ pub struct Published<'a> {
     pub origin: &'a PushOrigin,
 }
 
+/// A version deleted or restored (Berth's own event: GitHub sends none).
+pub struct VersionChanged<'a> {
+    pub repo: &'a RepoName,
+    pub actor: &'a str,
+    /// `deleted` or `restored`.
+    pub action: &'a str,
+    pub package: &'a PackageRecord,
+    pub version: &'a Version,
+    pub origin: &'a PushOrigin,
+}
+
 #[async_trait]
 pub trait EventSink: Send + Sync {
     /// Records `event` for delivery; an error fails the request that caused it.
     async fn published(&self, event: Published<'_>) -> Result<()>;
+
+    /// Records a version's delete or restore, as [`EventSink::published`] does.
+    async fn version_changed(&self, event: VersionChanged<'_>) -> Result<()>;
+}
+
+impl Packages<'_> {
+    /// Tells the event sink (if any) that version `id` of `repo`'s package `pkg` was
+    /// `action` (`deleted`, `restored`) by `actor`.
+    pub async fn announce_version(
+        &self,
+        repo: &RepoName,
+        pkg: u64,
+        id: u64,
+        actor: &str,
+        action: &str,
+        origin: &PushOrigin,
+    ) -> Result<()> {
+        let Some(sink) = self.events else {
+            return Ok(());
+        };
+        let package = self.record_of(repo).await?;
+        let Some(version) = self.version(repo, pkg, id).await? else {
+            return Ok(());
+        };
+        sink.version_changed(VersionChanged {
+            repo,
+            actor,
+            action,
+            package: &package,
+            version: &version,
+            origin,
+        })
+        .await
+    }
 }

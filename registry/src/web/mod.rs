@@ -64,6 +64,18 @@ pub(crate) fn retry_after(wait: std::time::Duration) -> axum::http::HeaderValue 
     axum::http::HeaderValue::from(secs.max(1))
 }
 
+/// The hosts a request named, for the URLs of the events it causes: the site (pages and
+/// API) and the containers host as the client wrote it.
+pub fn push_origin(
+    app: &AppState,
+    parts: &http::request::Parts,
+) -> crate::packages::events::PushOrigin {
+    crate::packages::events::PushOrigin {
+        site: crate::hosts::site_base(&app.hosts, parts),
+        registry: crate::hosts::realm_and_service(&app.hosts, parts).1,
+    }
+}
+
 pub fn app(state: Arc<AppState>) -> Router {
     let mut served = Router::new();
     for surface in Surface::ALL {

@@ -21,7 +21,7 @@ use async_trait::async_trait;
 use berth_crds::organization::{Webhook, WebhookEvent};
 
 use crate::content::Result;
-use crate::packages::events::{EventSink, Published};
+use crate::packages::events::{EventSink, Published, VersionChanged};
 use crate::packages::json;
 use crate::policy::PolicySource;
 use crate::storage::Storage;
@@ -75,25 +75,28 @@ impl Webhooks {
     }
 }
 
-#[async_trait]
-impl EventSink for Webhooks {
-    async fn published(&self, event: Published<'_>) -> Result<()> {
-        let owner = event.repo.owner();
+impl Webhooks {
+    /// Writes one pending delivery per active hook of `repo`'s owner that listens for
+    /// one of `kinds`, with the body `body(kind)`, then wakes the delivery loop.
+    async fn enqueue(
+        &self,
+        repo: &crate::oci::reference::RepoName,
+        kinds: &[WebhookEvent],
+        action: &str,
+        body: impl Fn(WebhookEvent) -> serde_json::Value,
+    ) -> Result<()> {
+        let owner = repo.owner();
         let mut wrote = false;
         for hook in self.hooks_of(owner).iter().filter(|h| h.active) {
-            for kind in [WebhookEvent::Package, WebhookEvent::RegistryPackage] {
-                if !hook.events.contains(&kind) {
-                    continue;
-                }
-                let body = payload::published(kind.as_str(), &event);
+            for &kind in kinds.iter().filter(|k| hook.events.contains(k)) {
                 let pending = Pending::new(
                     Self::hook_id(owner, hook),
                     owner,
                     &hook.url,
                     kind.as_str(),
-                    "published",
-                    event.repo.as_str(),
-                    body.to_string(),
+                    action,
+                    repo.as_str(),
+                    body(kind).to_string(),
                 );
                 outbox::write(&*self.storage, &pending).await?;
                 wrote = true;
@@ -103,5 +106,24 @@ impl EventSink for Webhooks {
             self.wake.notify_one();
         }
         Ok(())
+    }
+}
+
+#[async_trait]
+impl EventSink for Webhooks {
+    async fn published(&self, event: Published<'_>) -> Result<()> {
+        let kinds = [WebhookEvent::Package, WebhookEvent::RegistryPackage];
+        self.enqueue(event.repo, &kinds, "published", |k| {
+            payload::published(k.as_str(), &event)
+        })
+        .await
+    }
+
+    async fn version_changed(&self, event: VersionChanged<'_>) -> Result<()> {
+        let kinds = [WebhookEvent::BerthPackageVersion];
+        self.enqueue(event.repo, &kinds, event.action, |_| {
+            payload::version_changed(&event)
+        })
+        .await
     }
 }

@@ -4,7 +4,7 @@
 
 use serde_json::{Value, json};
 
-use crate::packages::events::Published;
+use crate::packages::events::{Published, VersionChanged};
 use crate::packages::json::{self, AccountKind, Bases};
 
 /// The `registry` object GitHub sends for its container registry, naming this one.
@@ -84,6 +84,32 @@ pub fn published(key: &str, p: &Published<'_>) -> Value {
         },
         "organization": json::organization_simple(&bases, owner),
         "sender": sender,
+    })
+}
+
+/// The body of Berth's `berth_package_version` event: `action` (`deleted`, `restored`),
+/// the package as the `package` event names it (without a version), and the version as
+/// the REST API shows it.
+pub fn version_changed(c: &VersionChanged<'_>) -> Value {
+    let bases = Bases::new(c.origin.site.clone());
+    let owner = c.repo.owner();
+    let name = c.repo.package();
+    let owner_path = json::owner_path(owner, AccountKind::Organization);
+    let (_, package_html) = json::package_urls(&bases, &owner_path, name);
+    json!({
+        "action": c.action,
+        "package": {
+            "id": c.package.id,
+            "name": name,
+            "namespace": owner,
+            "ecosystem": "CONTAINER",
+            "package_type": "CONTAINER",
+            "html_url": package_html,
+            "owner": json::simple_user(&bases, owner, AccountKind::Organization, false),
+        },
+        "package_version": json::version(&bases, &owner_path, name, c.version, 0),
+        "organization": json::organization_simple(&bases, owner),
+        "sender": json::simple_user(&bases, c.actor, AccountKind::User, false),
     })
 }
 

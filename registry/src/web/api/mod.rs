@@ -101,6 +101,8 @@ pub struct Call {
     snap: Arc<PolicySnapshot>,
     /// Where the request came from, for the audit trail.
     address: Option<std::net::IpAddr>,
+    /// The hosts the request named, for the URLs webhook events carry.
+    origin: crate::packages::events::PushOrigin,
     params: HashMap<String, String>,
     query: BTreeMap<String, String>,
     bases: Bases,
@@ -160,6 +162,7 @@ impl FromRequestParts<Arc<AppState>> for Call {
             caller,
             snap: app.policy.snapshot(),
             address: app.client_address(parts),
+            origin: crate::web::push_origin(app, parts),
             params,
             query,
         })

@@ -78,6 +78,10 @@ pub async fn delete(c: Call, scope: Scope) -> Answer {
         &repo,
         Some(&id.to_string()),
     );
+    let who = c.caller.audit_name();
+    packages
+        .announce_version(&repo, pkg, id, &who, "deleted", &c.origin)
+        .await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
@@ -94,6 +98,10 @@ pub async fn restore(c: Call, scope: Scope) -> Answer {
         &repo,
         Some(&id.to_string()),
     );
+    let who = c.caller.audit_name();
+    packages
+        .announce_version(&repo, pkg, id, &who, "restored", &c.origin)
+        .await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 

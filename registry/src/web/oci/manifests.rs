@@ -79,10 +79,7 @@ pub async fn put(
     .into_iter()
     .chain(extra_tags.iter().map(|t| t.as_str().to_owned()))
     .collect();
-    let origin = crate::packages::events::PushOrigin {
-        site: crate::hosts::site_base(&app.hosts, parts),
-        registry: crate::hosts::realm_and_service(&app.hosts, parts).1,
-    };
+    let origin = crate::web::push_origin(app, parts);
     crate::packages::after_manifest_push(
         &app.packages(),
         &access.identity,
@@ -153,6 +150,10 @@ pub async fn delete(
                 ..Default::default()
             };
             crate::audit::record(crate::audit::Action::DeleteVersion, &entry, "ok");
+            let origin = crate::web::push_origin(app, parts);
+            packages
+                .announce_version(repo, pkg, version.id, &who, "deleted", &origin)
+                .await?;
         }
     }
     Ok(StatusCode::ACCEPTED.into_response())
