@@ -54,6 +54,11 @@ pub struct Webhook {
     /// delivery carries `X-Hub-Signature-256`, the HMAC-SHA256 of its body with it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub secret_file: Option<String>,
+    /// Cluster: the key of a Secret in the Organization's namespace holding the secret.
+    /// The registry pods read it for each delivery, so a rotated secret signs the next
+    /// one; until the Secret exists the Organization is not Ready.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub secret_ref: Option<SecretKeyRef>,
     /// The events sent: `package` and `registry_package` by default (GitHub's), and
     /// Berth's `berth_package_version` when listed.
     #[serde(default = "all_events")]
@@ -61,6 +66,20 @@ pub struct Webhook {
     /// An inactive webhook keeps its configuration and receives nothing.
     #[serde(default = "yes")]
     pub active: bool,
+}
+
+/// A key of a Secret in the same namespace.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SecretKeyRef {
+    pub name: String,
+    /// The key holding the value; `secret` unless named.
+    #[serde(default = "secret_key")]
+    pub key: String,
+}
+
+fn secret_key() -> String {
+    "secret".to_owned()
 }
 
 /// A webhook event Berth sends.
@@ -75,6 +94,9 @@ pub enum WebhookEvent {
     /// `berth_package_version`: a version deleted or restored. Berth's own event
     /// (GitHub sends none); not sent unless listed.
     BerthPackageVersion,
+    /// `berth_package`: a whole package deleted or restored. Berth's own event; not
+    /// sent unless listed.
+    BerthPackage,
 }
 
 impl WebhookEvent {
@@ -84,6 +106,7 @@ impl WebhookEvent {
             WebhookEvent::Package => "package",
             WebhookEvent::RegistryPackage => "registry_package",
             WebhookEvent::BerthPackageVersion => "berth_package_version",
+            WebhookEvent::BerthPackage => "berth_package",
         }
     }
 }
@@ -157,4 +180,36 @@ pub struct OrganizationStatus {
     pub observed_generation: Option<i64>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub conditions: Vec<Condition>,
+    /// How each webhook's deliveries are going, written by the registry pods that make
+    /// them: the last success and the last failure with its reason.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(extend("x-kubernetes-list-type" = "map", "x-kubernetes-list-map-keys" = ["url"]))]
+    pub webhooks: Vec<WebhookStatus>,
+}
+
+/// One webhook's delivery state.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct WebhookStatus {
+    pub url: String,
+    /// The `X-GitHub-Hook-ID` its deliveries carry.
+    pub hook_id: u64,
+    /// When a delivery last succeeded (RFC 3339).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_success: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_failure: Option<DeliveryFailure>,
+}
+
+/// A delivery that failed (it is retried with backoff for a day).
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct DeliveryFailure {
+    /// When (RFC 3339).
+    pub time: String,
+    /// Its `X-GitHub-Delivery`, as `berth webhook deliveries` lists it.
+    pub delivery: String,
+    pub event: String,
+    /// Why: the receiver's status, or what kept the request from being answered.
+    pub message: String,
 }

@@ -10,6 +10,7 @@ use berth_crds::organization::{Organization, OrganizationStatus};
 use berth_crds::patch::apply_status;
 use berth_registry::policy::normalize_url;
 use futures_util::StreamExt;
+use k8s_openapi::api::core::v1::Secret;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use kube::api::Api;
 use kube::runtime::controller::Action;
@@ -69,13 +70,70 @@ pub fn problems(org: &Organization) -> Vec<(&'static str, String)> {
             }
         }
     }
+    out.extend(webhook_problems(org));
     out
 }
 
-/// The status the operator reports for `org`: a `Ready` condition naming every problem,
-/// merged into the current conditions. Pure.
-pub fn desired_status(org: &Organization, now: Time) -> OrganizationStatus {
-    let found = problems(org);
+/// What is wrong with the webhooks' configuration itself (their Secrets are checked
+/// when dereferencing). Pure.
+fn webhook_problems(org: &Organization) -> Vec<(&'static str, String)> {
+    let mut out = Vec::new();
+    let mut urls = HashSet::new();
+    for hook in &org.spec.webhooks {
+        let rest = (hook.url.strip_prefix("https://")).or_else(|| hook.url.strip_prefix("http://"));
+        let host = rest.map(|r| r.split(['/', '?', '#']).next().unwrap_or_default());
+        if host.is_none_or(|h| h.is_empty()) || hook.url.contains(char::is_whitespace) {
+            out.push((
+                "InvalidWebhookUrl",
+                format!("webhook {:?} is not an http(s) URL", hook.url),
+            ));
+        }
+        // A hook's id (X-GitHub-Hook-ID) and its delivery history follow its URL.
+        if !urls.insert(hook.url.as_str()) {
+            out.push((
+                "DuplicateWebhook",
+                format!("webhook {:?} is declared twice", hook.url),
+            ));
+        }
+        if hook.secret_file.is_some() {
+            out.push((
+                "WebhookSecretFile",
+                format!(
+                    "webhook {:?}: secretFile is read only by a standalone registry; in a cluster name a Secret with secretRef",
+                    hook.url
+                ),
+            ));
+        }
+    }
+    out
+}
+
+/// The webhooks' Secret keys that do not exist, as problems: `missing` are the
+/// (url, Secret, key) the dereference did not find. Pure.
+fn missing_secrets(missing: &[(String, String, String)]) -> Vec<(&'static str, String)> {
+    missing
+        .iter()
+        .map(|(url, name, key)| {
+            (
+                "WebhookSecretMissing",
+                format!(
+                    "webhook {url:?} names key {key:?} of Secret {name:?}, which does not exist in this namespace: create it (kubectl create secret generic {name} --from-literal={key}=...)"
+                ),
+            )
+        })
+        .collect()
+}
+
+/// The status the operator reports for `org`: a `Ready` condition naming every problem
+/// (its own and the `missing` webhook Secrets), merged into the current conditions; the
+/// registry pods' webhook status is kept. Pure.
+pub fn desired_status(
+    org: &Organization,
+    missing: &[(String, String, String)],
+    now: Time,
+) -> OrganizationStatus {
+    let mut found = problems(org);
+    found.extend(missing_secrets(missing));
     let ready = match found.first() {
         None => Want::new("Ready", true, "Valid", "the organization is in force"),
         Some((reason, _)) => {
@@ -87,6 +145,7 @@ pub fn desired_status(org: &Organization, now: Time) -> OrganizationStatus {
     OrganizationStatus {
         observed_generation: org.metadata.generation,
         conditions: merge(&current.conditions, &[ready], org.metadata.generation, now),
+        webhooks: current.webhooks,
     }
 }
 
@@ -97,16 +156,42 @@ async fn reconcile(org: Arc<Organization>, ctx: Arc<Context>) -> Result<Action> 
     result
 }
 
-/// Dereference (nothing: an Organization names no other object) → validate and build its
-/// status (pure, [`desired_status`]) → apply (nothing: the registry pods read
-/// Organizations themselves) → update the status.
+/// Dereference (the webhooks' Secrets) → validate and build its status (pure,
+/// [`desired_status`]) → apply (nothing: the registry pods read Organizations
+/// themselves) → update the status.
 async fn reconcile_inner(org: &Organization, ctx: &Context) -> Result<Action> {
     let ns = org
         .namespace()
         .ok_or_else(|| Error::NoNamespace(org.name_any()))?;
-    let next = desired_status(org, Time(jiff::Timestamp::now()));
+    let missing = missing_webhook_secrets(org, &Api::namespaced(ctx.client.clone(), &ns)).await?;
+    let next = desired_status(org, &missing, Time(jiff::Timestamp::now()));
     update_status(&Api::namespaced(ctx.client.clone(), &ns), org, &next).await?;
-    Ok(Action::requeue(Duration::from_secs(600)))
+    // Secrets are not watched (an Organization names few, and the operator would
+    // otherwise cache every Secret of the namespace): one that is missing is looked for
+    // again soon, so creating it makes the Organization Ready within seconds.
+    let again = if missing.is_empty() { 600 } else { 5 };
+    Ok(Action::requeue(Duration::from_secs(again)))
+}
+
+/// The (url, Secret, key) of each webhook whose `secretRef` names a Secret or key that
+/// does not exist.
+async fn missing_webhook_secrets(
+    org: &Organization,
+    secrets: &Api<Secret>,
+) -> Result<Vec<(String, String, String)>> {
+    let mut missing = Vec::new();
+    for hook in &org.spec.webhooks {
+        let Some(r) = &hook.secret_ref else { continue };
+        let found = secrets.get_opt(&r.name).await?;
+        let has_key = found.is_some_and(|s| {
+            s.data.is_some_and(|d| d.contains_key(&r.key))
+                || s.string_data.is_some_and(|d| d.contains_key(&r.key))
+        });
+        if !has_key {
+            missing.push((hook.url.clone(), r.name.clone(), r.key.clone()));
+        }
+    }
+    Ok(missing)
 }
 
 /// Writes `next` unless the Organization already shows it.
@@ -172,12 +257,46 @@ mod tests {
     }
 
     #[test]
+    fn webhooks_are_checked_and_a_missing_secret_names_the_fix() {
+        let org: Organization = serde_saphyr::from_str(
+            "apiVersion: berth.dev/v1alpha1\nkind: Organization\nmetadata: {name: acme}\nspec:\n  webhooks:\n    - {url: 'ftp://x'}\n    - {url: 'https://ci.example/hook', secretRef: {name: hook}}\n    - {url: 'https://ci.example/hook', secretFile: s}\n",
+        )
+        .unwrap();
+        let reasons: Vec<_> = problems(&org).into_iter().map(|(r, _)| r).collect();
+        assert_eq!(
+            reasons,
+            ["InvalidWebhookUrl", "DuplicateWebhook", "WebhookSecretFile"]
+        );
+        let hook = &org.spec.webhooks[1];
+        assert_eq!(hook.secret_ref.as_ref().unwrap().key, "secret");
+        let missing = [(hook.url.clone(), "hook".to_owned(), "secret".to_owned())];
+        let mut ok = org.clone();
+        ok.spec.webhooks.truncate(0);
+        ok.spec.webhooks.push(hook.clone());
+        let status = desired_status(&ok, &missing, Time(jiff::Timestamp::UNIX_EPOCH));
+        let ready = &status.conditions[0];
+        assert_eq!(
+            (ready.status.as_str(), ready.reason.as_str()),
+            ("False", "WebhookSecretMissing")
+        );
+        assert!(
+            ready
+                .message
+                .contains("kubectl create secret generic hook --from-literal=secret="),
+            "{}",
+            ready.message
+        );
+        let status = desired_status(&ok, &[], Time(jiff::Timestamp::UNIX_EPOCH));
+        assert_eq!(status.conditions[0].status, "True");
+    }
+
+    #[test]
     fn the_status_is_ready_for_the_generation_seen() {
         let mut org: Organization = serde_saphyr::from_str(
             "apiVersion: berth.dev/v1alpha1\nkind: Organization\nmetadata: {name: acme, generation: 4}\nspec:\n  teams: [{name: devs}, {name: devs}]\n",
         )
         .unwrap();
-        let status = desired_status(&org, Time(jiff::Timestamp::UNIX_EPOCH));
+        let status = desired_status(&org, &[], Time(jiff::Timestamp::UNIX_EPOCH));
         assert_eq!(status.observed_generation, Some(4));
         let ready = &status.conditions[0];
         assert_eq!(
@@ -190,6 +309,9 @@ mod tests {
         );
         // Once shown, the same status is desired again: nothing is rewritten.
         org.status = Some(status.clone());
-        assert_eq!(desired_status(&org, Time(jiff::Timestamp::now())), status);
+        assert_eq!(
+            desired_status(&org, &[], Time(jiff::Timestamp::now())),
+            status
+        );
     }
 }

@@ -43,6 +43,71 @@ pub struct Entry<'a> {
     pub from: Option<IpAddr>,
 }
 
+impl Action {
+    /// The act in a sentence's past tense, for a Kubernetes Event's note.
+    fn past(self) -> &'static str {
+        match self {
+            Action::Push => "pushed",
+            Action::DeleteVersion => "deleted version",
+            Action::RestoreVersion => "restored version",
+            Action::DeletePackage => "deleted the package",
+            Action::RestorePackage => "restored the package",
+            Action::SignIn => "signed in",
+        }
+    }
+
+    /// A Kubernetes Event's reason (CamelCase, as Events name theirs).
+    pub fn reason(self) -> &'static str {
+        match self {
+            Action::Push => "Pushed",
+            Action::DeleteVersion => "VersionDeleted",
+            Action::RestoreVersion => "VersionRestored",
+            Action::DeletePackage => "PackageDeleted",
+            Action::RestorePackage => "PackageRestored",
+            Action::SignIn => "SignedIn",
+        }
+    }
+}
+
+/// An audited act on a package, owned, for a sink that records it elsewhere too (in a
+/// cluster, a Kubernetes Event on the Package).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PackageAct {
+    pub action: Action,
+    pub who: String,
+    pub version: Option<String>,
+    pub tags: Vec<String>,
+    pub from: Option<IpAddr>,
+}
+
+impl PackageAct {
+    pub fn of(action: Action, entry: &Entry<'_>) -> PackageAct {
+        PackageAct {
+            action,
+            who: entry.who.to_owned(),
+            version: entry.version.map(str::to_owned),
+            tags: entry.tags.to_vec(),
+            from: entry.from,
+        }
+    }
+
+    /// One sentence: `alice pushed sha256:… (tags v1, latest) from 10.0.0.7`.
+    pub fn note(&self) -> String {
+        let mut out = format!("{} {}", self.who, self.action.past());
+        if let Some(v) = &self.version {
+            out.push(' ');
+            out.push_str(v);
+        }
+        if !self.tags.is_empty() {
+            out.push_str(&format!(" (tags {})", self.tags.join(", ")));
+        }
+        if let Some(from) = self.from {
+            out.push_str(&format!(" from {from}"));
+        }
+        out
+    }
+}
+
 /// Records `action` by `entry`; `outcome` is `ok`, or why it was refused.
 pub fn record(action: Action, entry: &Entry<'_>, outcome: &str) {
     let from = entry.from.map(|a| a.to_string()).unwrap_or_default();
@@ -57,4 +122,35 @@ pub fn record(action: Action, entry: &Entry<'_>, outcome: &str) {
         outcome,
         "audit"
     );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_push_reads_as_one_sentence() {
+        let tags = ["v1".to_owned(), "latest".to_owned()];
+        let entry = Entry {
+            who: "alice",
+            package: Some("acme/app"),
+            version: Some("sha256:ab"),
+            tags: &tags,
+            from: Some("10.0.0.7".parse().unwrap()),
+        };
+        let act = PackageAct::of(Action::Push, &entry);
+        assert_eq!(
+            act.note(),
+            "alice pushed sha256:ab (tags v1, latest) from 10.0.0.7"
+        );
+        let delete = PackageAct::of(
+            Action::DeletePackage,
+            &Entry {
+                who: "bob",
+                ..Entry::default()
+            },
+        );
+        assert_eq!(delete.note(), "bob deleted the package");
+        assert_eq!(Action::RestoreVersion.reason(), "VersionRestored");
+    }
 }

@@ -58,6 +58,21 @@ impl AppState {
             .map(|c| c.0.ip())
     }
 
+    /// Records `action` by `entry` in the audit trail, and for an act on a package, in
+    /// the package status sink too (in a cluster, an Event on the Package). The sink
+    /// runs on its own task: the request is not held up by it.
+    pub fn audit(&self, action: crate::audit::Action, entry: &crate::audit::Entry<'_>) {
+        crate::audit::record(action, entry, "ok");
+        let (Some(sink), Some(package)) = (&self.package_status, entry.package) else {
+            return;
+        };
+        let Ok(repo) = crate::oci::reference::RepoName::parse(package) else {
+            return;
+        };
+        let (sink, act) = (sink.clone(), crate::audit::PackageAct::of(action, entry));
+        tokio::spawn(async move { sink.audited(&repo, &act).await });
+    }
+
     /// The package use-cases over this state.
     pub fn packages(&self) -> Packages<'_> {
         Packages {

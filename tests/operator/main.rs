@@ -10,4 +10,8 @@ mod crd_upgrade;
 mod s3;
 mod sequence;
 
+#[path = "../webhooks/receiver.rs"]
+#[allow(dead_code)] // the webhooks tests use all of it, these not
+mod receiver;
 mod support;
+mod webhooks;

@@ -7,50 +7,18 @@ use anyhow::{Context as _, Result, ensure};
 use berth_crds::Registry;
 use berth_e2e::process::Process;
 use berth_e2e::wait::until;
-use berth_e2e::{Cluster, free_port, report_ready};
+use berth_e2e::{Cluster, report_ready};
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::{PersistentVolumeClaim, Secret};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
 use kube::api::{Api, PostParams};
 
 use super::support::{
-    IMAGE_REPOSITORY, IMAGE_TAG, TIMEOUT, apply_yaml, cluster_token, registry_replica,
+    TIMEOUT, apply_yaml, cluster_token, operator_on, registry_on_s3, registry_replica,
 };
 use crate::common::minio::{ACCESS_KEY, Minio, SECRET_KEY, bucket_name};
 use crate::common::podman::Podman;
 use crate::common::wait_until;
-
-/// This chart's CRDs, and the operator as a local process with the admin's kubeconfig,
-/// on namespace `ns`; its logs live as long as the returned directory.
-async fn operator_on(cluster: &Cluster, ns: &str) -> Result<(Process, tempfile::TempDir)> {
-    cluster
-        .kubectl(&[
-            "apply",
-            "--server-side",
-            "-f",
-            &format!("{}/crds", super::support::chart_dir()),
-        ])
-        .await?;
-    let op_port = free_port()?;
-    let logs = tempfile::tempdir()?;
-    let mut command = berth_e2e::process::command(env!("CARGO_BIN_EXE_berth"))?;
-    command
-        .args(["operator", "--namespace", ns, "--listen"])
-        .arg(format!("127.0.0.1:{op_port}"))
-        .env("KUBECONFIG", cluster.kubeconfig());
-    let operator = Process::spawn("operator", command, logs.path())?;
-    Ok((operator, logs))
-}
-
-/// The Registry `main` (as the pod runner's image) with `replicas` on the S3 storage
-/// `s3` (flow YAML fields).
-fn registry_on_s3(replicas: u32, s3: &str) -> String {
-    format!(
-        "apiVersion: berth.dev/v1alpha1\nkind: Registry\nmetadata: {{name: main}}\nspec:\n  \
-         host: pages.localhost\n  containersHost: localhost\n  image: '{IMAGE_REPOSITORY}:{IMAGE_TAG}'\n  \
-         replicas: {replicas}\n  storage:\n    s3: {{{s3}}}\n"
-    )
-}
 
 /// The Registry's `Degraded=True` condition, once it has one.
 async fn degraded(registries: &Api<Registry>, operator: &Process) -> Result<Condition> {
@@ -74,6 +42,7 @@ async fn a_private_ca_for_s3_waits_for_its_secret_key_then_is_mounted() -> Resul
     let (operator, _logs) = operator_on(cluster, ns).await?;
     let registry = registry_on_s3(
         1,
+        "",
         "bucket: b, endpoint: 'https://s3.internal', caBundleFrom: {secret: s3-ca, key: ca.crt}",
     );
     apply_yaml::<Registry>(cluster, ns, "kubectl", &registry).await?;
@@ -134,6 +103,7 @@ async fn replicas_on_s3_share_one_bucket() -> Result<()> {
 
     let registry = registry_on_s3(
         2,
+        "",
         &format!(
             "bucket: {}, endpoint: '{}', pathStyle: true, createBucket: true, credentialsSecret: berth-s3",
             bucket_name(),

@@ -5,7 +5,8 @@
 use std::time::Duration;
 
 use anyhow::{Context as _, Result};
-use berth_e2e::Cluster;
+use berth_e2e::process::Process;
+use berth_e2e::{Cluster, free_port};
 use kube::Resource;
 use kube::api::{Api, Patch, PatchParams};
 use kube::core::NamespaceResourceScope;
@@ -109,4 +110,36 @@ pub fn cluster_token(cluster: &Cluster, ns: &str, user: &str, scopes: &str) -> S
     )
     .trim()
     .to_owned()
+}
+
+/// This chart's CRDs, and the operator as a local process with the admin's kubeconfig,
+/// on namespace `ns`; its logs live as long as the returned directory.
+pub async fn operator_on(cluster: &Cluster, ns: &str) -> Result<(Process, tempfile::TempDir)> {
+    cluster
+        .kubectl(&[
+            "apply",
+            "--server-side",
+            "-f",
+            &format!("{}/crds", chart_dir()),
+        ])
+        .await?;
+    let op_port = free_port()?;
+    let logs = tempfile::tempdir()?;
+    let mut command = berth_e2e::process::command(env!("CARGO_BIN_EXE_berth"))?;
+    command
+        .args(["operator", "--namespace", ns, "--listen"])
+        .arg(format!("127.0.0.1:{op_port}"))
+        .env("KUBECONFIG", cluster.kubeconfig());
+    let operator = Process::spawn("operator", command, logs.path())?;
+    Ok((operator, logs))
+}
+
+/// The Registry `main` (as the pod runner's image) with `replicas` on the S3 storage
+/// `s3` (flow YAML fields), and `extra` spec lines (each `  field: value\n`).
+pub fn registry_on_s3(replicas: u32, extra: &str, s3: &str) -> String {
+    format!(
+        "apiVersion: berth.dev/v1alpha1\nkind: Registry\nmetadata: {{name: main}}\nspec:\n  \
+         host: pages.localhost\n  containersHost: localhost\n  image: '{IMAGE_REPOSITORY}:{IMAGE_TAG}'\n  \
+         replicas: {replicas}\n{extra}  storage:\n    s3: {{{s3}}}\n"
+    )
 }

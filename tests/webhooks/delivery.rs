@@ -166,13 +166,17 @@ fn a_receiver_down_and_a_registry_killed_with_events_undelivered_lose_nothing() 
 }
 
 #[test]
-fn a_version_deleted_and_restored_sends_berths_own_event_when_listed() {
+fn versions_and_packages_deleted_and_restored_send_berths_own_events_when_listed() {
     let receiver_addr = free_addr();
     let receiver = Receiver::start(receiver_addr, SECRET);
     let dir = tempfile::tempdir().unwrap();
     let url = format!("http://{receiver_addr}/hook");
-    let args =
-        crate::support::prepare_with_events(dir.path(), &[url], true, "[berth_package_version]");
+    let args = crate::support::prepare_with_events(
+        dir.path(),
+        &[url],
+        true,
+        "[berth_package_version, berth_package]",
+    );
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     let berth = Berth::start_in(dir.path(), &args);
     let podman = Podman::admin(&berth);
@@ -182,8 +186,13 @@ fn a_version_deleted_and_restored_sends_berths_own_event_when_listed() {
 
     let versions = "/api/v3/orgs/acme/packages/container/app/versions";
     crate::support::delete_and_restore(&berth, versions, &first);
+    let api = berth.admin_blocking_client();
+    let package = "/api/v3/orgs/acme/packages/container/app";
+    assert_eq!(api.delete(berth.url(package)).send().unwrap().status(), 204);
+    let restore = format!("{package}/restore");
+    assert_eq!(api.post(berth.url(&restore)).send().unwrap().status(), 204);
 
-    let ds = receiver.wait_for(2, WITHIN);
+    let ds = receiver.wait_for(4, WITHIN);
     wait_until("the outbox to empty", WITHIN, || {
         pending(&berth.data_dir).is_empty()
     });
@@ -194,15 +203,22 @@ fn a_version_deleted_and_restored_sends_berths_own_event_when_listed() {
     };
     assert_eq!(
         ds.len(),
-        2,
+        4,
         "no push events for a hook that listed only Berth's: {ds:?}"
     );
-    for (d, action) in ds.iter().zip(["deleted", "restored"]) {
+    for (d, action) in ds[..2].iter().zip(["deleted", "restored"]) {
         assert_eq!(d["event"], "berth_package_version", "{d}");
         assert_eq!(d["action"], action, "{d}");
         assert_eq!(d["verified"], true, "{d}");
         assert_eq!(d["package"], "acme/app", "{d}");
         assert_eq!(d["version_name"], first.as_str(), "{d}");
+        assert_eq!(d["sender"], "admin", "{d}");
+    }
+    for (d, action) in ds[2..].iter().zip(["deleted", "restored"]) {
+        assert_eq!(d["event"], "berth_package", "{d}");
+        assert_eq!(d["action"], action, "{d}");
+        assert_eq!(d["verified"], true, "{d}");
+        assert_eq!(d["package"], "acme/app", "{d}");
         assert_eq!(d["sender"], "admin", "{d}");
     }
 }

@@ -8,30 +8,36 @@ use std::time::Duration;
 use async_trait::async_trait;
 use berth_crds::names::PACKAGE_FINALIZER;
 use berth_crds::package::{Package, PackageStatus};
-use kube::ResourceExt;
 use kube::api::Api;
+use kube::runtime::events::{Event, EventType, Recorder};
+use kube::{Resource, ResourceExt};
 
 use super::policy::{KubeSource, write_status};
+use crate::audit::PackageAct;
 use crate::content::{Content, RepositoryStats};
 use crate::oci::reference::RepoName;
 use crate::packages::PackageStatusSink;
 use crate::policy::PolicySource;
 
 /// Writes a package's counts into its Package's status after a push, a delete or a
-/// restore, and its downloads after a flush.
+/// restore, and its downloads after a flush; and records each audited act on it as an
+/// Event on the Package (`kubectl describe package` shows who pushed what).
 pub struct KubePackageStatus {
     pub api: Api<Package>,
     pub source: Arc<KubeSource>,
+    pub recorder: Recorder,
 }
 
 impl KubePackageStatus {
-    async fn write(&self, repo: &RepoName, status: PackageStatus) {
-        let Some(resource) = self
-            .source
+    fn resource(&self, repo: &RepoName) -> Option<String> {
+        self.source
             .snapshot()
             .package(repo.owner(), repo.package())
             .map(|p| p.resource.clone())
-        else {
+    }
+
+    async fn write(&self, repo: &RepoName, status: PackageStatus) {
+        let Some(resource) = self.resource(repo) else {
             return;
         };
         if let Err(e) = write_status(&self.api, &resource, &status).await {
@@ -59,6 +65,39 @@ impl PackageStatusSink for KubePackageStatus {
             ..PackageStatus::default()
         };
         self.write(repo, status).await;
+    }
+
+    async fn audited(&self, repo: &RepoName, act: &PackageAct) {
+        let Some(resource) = self.resource(repo) else {
+            return;
+        };
+        // The Package as the API server has it (its uid ties the Event to it).
+        let package = match self
+            .source
+            .packages()
+            .into_iter()
+            .find(|p| p.name_any() == resource)
+        {
+            Some(p) => p,
+            None => match self.api.get_opt(&resource).await {
+                Ok(Some(p)) => Arc::new(p),
+                _ => return,
+            },
+        };
+        let event = Event {
+            type_: EventType::Normal,
+            reason: act.action.reason().to_owned(),
+            note: Some(act.note()),
+            action: act.action.as_str().to_owned(),
+            secondary: None,
+        };
+        if let Err(e) = self
+            .recorder
+            .publish(&event, &package.object_ref(&()))
+            .await
+        {
+            tracing::warn!(package = %repo, error = %e, "recording the Event on the Package failed");
+        }
     }
 }
 

@@ -34,15 +34,21 @@ pub struct Published<'a> {
     pub origin: &'a PushOrigin,
 }
 
-/// A version deleted or restored (Berth's own event: GitHub sends none).
-pub struct VersionChanged<'a> {
+/// A whole package deleted or restored, or one of its versions (Berth's own events:
+/// GitHub sends none).
+pub struct PackageChanged<'a> {
     pub repo: &'a RepoName,
     pub actor: &'a str,
     /// `deleted` or `restored`.
     pub action: &'a str,
     pub package: &'a PackageRecord,
-    pub version: &'a Version,
     pub origin: &'a PushOrigin,
+}
+
+/// A version deleted or restored.
+pub struct VersionChanged<'a> {
+    pub of: PackageChanged<'a>,
+    pub version: &'a Version,
 }
 
 #[async_trait]
@@ -52,9 +58,35 @@ pub trait EventSink: Send + Sync {
 
     /// Records a version's delete or restore, as [`EventSink::published`] does.
     async fn version_changed(&self, event: VersionChanged<'_>) -> Result<()>;
+
+    /// Records a package's delete or restore, as [`EventSink::published`] does.
+    async fn package_changed(&self, event: PackageChanged<'_>) -> Result<()>;
 }
 
 impl Packages<'_> {
+    /// Tells the event sink (if any) that `repo`'s `package` was `action` (`deleted`,
+    /// `restored`) by `actor`.
+    pub async fn announce_package(
+        &self,
+        repo: &RepoName,
+        package: &PackageRecord,
+        actor: &str,
+        action: &str,
+        origin: &PushOrigin,
+    ) -> Result<()> {
+        let Some(sink) = self.events else {
+            return Ok(());
+        };
+        sink.package_changed(PackageChanged {
+            repo,
+            actor,
+            action,
+            package,
+            origin,
+        })
+        .await
+    }
+
     /// Tells the event sink (if any) that version `id` of `repo`'s package `pkg` was
     /// `action` (`deleted`, `restored`) by `actor`.
     pub async fn announce_version(
@@ -73,13 +105,16 @@ impl Packages<'_> {
         let Some(version) = self.version(repo, pkg, id).await? else {
             return Ok(());
         };
-        sink.version_changed(VersionChanged {
+        let of = PackageChanged {
             repo,
             actor,
             action,
             package: &package,
-            version: &version,
             origin,
+        };
+        sink.version_changed(VersionChanged {
+            of,
+            version: &version,
         })
         .await
     }

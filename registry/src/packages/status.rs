@@ -4,6 +4,7 @@
 
 use async_trait::async_trait;
 
+use crate::audit::PackageAct;
 use crate::content::RepositoryStats;
 use crate::oci::reference::RepoName;
 
@@ -16,4 +17,6 @@ pub trait PackageStatusSink: Send + Sync {
     async fn changed(&self, repo: &RepoName, stats: &RepositoryStats, pushed: bool);
     /// `repo`'s versions have been downloaded `total` times in all.
     async fn downloaded(&self, repo: &RepoName, total: u64);
+    /// `act` was done to `repo`, as the audit trail records it.
+    async fn audited(&self, repo: &RepoName, act: &PackageAct);
 }

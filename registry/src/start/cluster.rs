@@ -5,17 +5,20 @@
 use std::sync::Arc;
 
 use berth_crds::package::Package;
+use kube::runtime::events::{Recorder, Reporter};
 use kube::{Api, Client};
 
 use super::{StartError, Started, authenticator, content_of, hosts_of, policy_settings};
 use crate::auth::keys::SigningKeys;
 use crate::cluster::lifecycle::{KubePackageStatus, finalize_deleted};
 use crate::cluster::policy::KubeSource;
+use crate::cluster::webhooks::KubeHookSite;
 use crate::cluster::{ClusterOptions, tokens};
 use crate::config::Config;
 use crate::content::locks::KeyedLocks;
 use crate::metrics::Metrics;
 use crate::state::AppState;
+use crate::webhooks::Webhooks;
 
 /// A cluster pod's registry for `config`, serving the Registry `opts` names.
 pub async fn cluster(config: &Config, opts: &ClusterOptions) -> Result<Started, StartError> {
@@ -42,7 +45,12 @@ pub async fn cluster(config: &Config, opts: &ClusterOptions) -> Result<Started, 
     );
     let packages: Api<Package> = Api::namespaced(client.clone(), &opts.namespace);
 
-    tokens::watch(client, &opts.namespace, &opts.registry, auth.clone());
+    tokens::watch(
+        client.clone(),
+        &opts.namespace,
+        &opts.registry,
+        auth.clone(),
+    );
     tokio::spawn(finalize_deleted(
         content.clone(),
         source.clone(),
@@ -63,6 +71,12 @@ pub async fn cluster(config: &Config, opts: &ClusterOptions) -> Result<Started, 
     .into_iter()
     .collect();
 
+    let webhooks = Arc::new(Webhooks::new(
+        content.storage().clone(),
+        source.clone(),
+        Arc::new(KubeHookSite::new(client.clone(), &opts.namespace)),
+        config.allow_private_webhook_targets,
+    ));
     let state = Arc::new(AppState {
         content,
         metrics: Metrics::default(),
@@ -75,16 +89,23 @@ pub async fn cluster(config: &Config, opts: &ClusterOptions) -> Result<Started, 
         package_status: Some(Arc::new(KubePackageStatus {
             api: packages,
             source,
+            recorder: Recorder::new(client, reporter()),
         })),
         // The pods are served through the operator's ingress.
         trust_forwarded_for: true,
-        // Webhook secrets live in Secrets the pods do not mount yet: webhooks are
-        // standalone-only for now (docs/webhooks.md).
-        webhooks: None,
+        webhooks: Some(webhooks),
     });
     Ok(Started {
         state,
         bootstrap_token: None,
         watchers,
     })
+}
+
+/// Who records this pod's Events: the registry, and the pod (its hostname) as instance.
+fn reporter() -> Reporter {
+    Reporter {
+        controller: berth_crds::names::REGISTRY_MANAGER.into(),
+        instance: std::env::var("HOSTNAME").ok(),
+    }
 }

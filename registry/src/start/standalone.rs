@@ -63,7 +63,9 @@ pub fn standalone(config: &Config) -> Result<Started, StartError> {
     let webhooks = Arc::new(Webhooks::new(
         content.storage().clone(),
         policy.clone(),
-        Some(config.policy_dir()),
+        Arc::new(crate::webhooks::SecretFiles {
+            dir: Some(config.policy_dir()),
+        }),
         config.allow_private_webhook_targets,
     ));
     let state = Arc::new(AppState {

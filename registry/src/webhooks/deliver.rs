@@ -8,6 +8,7 @@ use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Duration;
 
+use berth_crds::organization::Webhook;
 use bytes::Bytes;
 use hmac::{Hmac, KeyInit, Mac};
 use serde::{Deserialize, Serialize};
@@ -110,8 +111,32 @@ impl Webhooks {
                 storage.delete(&keys::webhook_claim(&name)).await?;
                 continue;
             };
-            let outcome = self.send(&p).await;
+            let hook = self
+                .hooks_of(&p.owner)
+                .into_iter()
+                .find(|h| Self::hook_id(&p.owner, h) == p.hook);
+            let Some(hook) = hook else {
+                // Its webhook was removed (or its URL changed): nothing may receive it.
+                let gone = "the webhook is no longer configured".to_owned();
+                self.record(&p, None, Some(gone), String::new()).await?;
+                storage.delete(&keys::webhook_pending(&name)).await?;
+                storage.delete(&keys::webhook_claim(&name)).await?;
+                continue;
+            };
+            let outcome = self.send(&p, &hook).await;
             p.attempts += 1;
+            let failure = match &outcome {
+                Ok((s, _)) if (200..300).contains(s) => None,
+                Ok((s, _)) => Some(format!("the receiver answered {s}")),
+                Err(e) => Some(e.clone()),
+            };
+            let attempt = super::Attempt {
+                delivery: &p.delivery,
+                event: &p.event,
+                at_ms: now_ms(),
+                failure: failure.as_deref(),
+            };
+            self.site.attempted(&p.owner, &hook, &attempt).await;
             match outcome {
                 Ok((status, response)) if (200..300).contains(&status) => {
                     self.record(&p, Some(status), None, response).await?;
@@ -119,9 +144,10 @@ impl Webhooks {
                     sent += 1;
                 }
                 outcome => {
-                    let (status, error, response) = match outcome {
-                        Ok((s, r)) => (Some(s), format!("the receiver answered {s}"), r),
-                        Err(e) => (None, e, String::new()),
+                    let error = failure.unwrap_or_default();
+                    let (status, response) = match outcome {
+                        Ok((s, r)) => (Some(s), r),
+                        Err(_) => (None, String::new()),
                     };
                     blocked.insert(lane);
                     if now - p.created_at_ms > GIVE_UP_MS {
@@ -167,13 +193,13 @@ impl Webhooks {
 
     /// Sends `p`: the receiver's status and the start of its answer, or why nothing
     /// was sent or answered.
-    async fn send(&self, p: &Pending) -> std::result::Result<(u16, String), String> {
+    async fn send(
+        &self,
+        p: &Pending,
+        hook: &Webhook,
+    ) -> std::result::Result<(u16, String), String> {
         let url = reqwest::Url::parse(&p.url).map_err(|e| format!("{}: {e}", p.url))?;
         target::check_url(&url, self.allow_private)?;
-        let hook = self
-            .hooks_of(&p.owner)
-            .into_iter()
-            .find(|h| Self::hook_id(&p.owner, h) == p.hook);
         let mut request = self
             .client
             .post(url)
@@ -186,15 +212,8 @@ impl Webhooks {
                 "x-github-hook-installation-target-id",
                 crate::packages::json::account_id(&p.owner).to_string(),
             );
-        if let Some(secret) = hook.and_then(|h| h.secret_file) {
-            let path = match &self.secrets_dir {
-                Some(dir) => dir.join(&secret),
-                None => secret.into(),
-            };
-            let secret = std::fs::read(&path)
-                .map_err(|e| format!("reading the webhook secret {}: {e}", path.display()))?;
-            let secret = secret.trim_ascii_end();
-            request = request.header("x-hub-signature-256", signature(secret, p.body.as_bytes()));
+        if let Some(secret) = self.site.secret(&p.owner, hook).await? {
+            request = request.header("x-hub-signature-256", signature(&secret, p.body.as_bytes()));
         }
         let response = request
             .body(p.body.clone())

@@ -12,29 +12,30 @@ mod deliver;
 pub mod history;
 pub mod outbox;
 mod payload;
+pub mod site;
 mod target;
 
-use std::path::PathBuf;
 use std::sync::Arc;
 
 use async_trait::async_trait;
 use berth_crds::organization::{Webhook, WebhookEvent};
 
 use crate::content::Result;
-use crate::packages::events::{EventSink, Published, VersionChanged};
+use crate::packages::events::{EventSink, PackageChanged, Published, VersionChanged};
 use crate::packages::json;
 use crate::policy::PolicySource;
 use crate::storage::Storage;
 
 pub use deliver::DeliveryRecord;
 pub use outbox::Pending;
+pub use site::{Attempt, HookSite, SecretFiles};
 
 /// The webhook service of one registry process.
 pub struct Webhooks {
     storage: Arc<dyn Storage>,
     policy: Arc<dyn PolicySource>,
-    /// What relative `secretFile`s are relative to (the policy directory).
-    secrets_dir: Option<PathBuf>,
+    /// Secrets, and where delivery state is shown.
+    site: Arc<dyn HookSite>,
     allow_private: bool,
     client: reqwest::Client,
     /// This process, in the claims it writes.
@@ -46,13 +47,13 @@ impl Webhooks {
     pub fn new(
         storage: Arc<dyn Storage>,
         policy: Arc<dyn PolicySource>,
-        secrets_dir: Option<PathBuf>,
+        site: Arc<dyn HookSite>,
         allow_private: bool,
     ) -> Webhooks {
         Webhooks {
             storage,
             policy,
-            secrets_dir,
+            site,
             allow_private,
             client: target::client(allow_private),
             process: uuid::Uuid::new_v4().to_string(),
@@ -121,8 +122,16 @@ impl EventSink for Webhooks {
 
     async fn version_changed(&self, event: VersionChanged<'_>) -> Result<()> {
         let kinds = [WebhookEvent::BerthPackageVersion];
-        self.enqueue(event.repo, &kinds, event.action, |_| {
+        self.enqueue(event.of.repo, &kinds, event.of.action, |_| {
             payload::version_changed(&event)
+        })
+        .await
+    }
+
+    async fn package_changed(&self, event: PackageChanged<'_>) -> Result<()> {
+        let kinds = [WebhookEvent::BerthPackage];
+        self.enqueue(event.repo, &kinds, event.action, |_| {
+            payload::package_changed(&event)
         })
         .await
     }

@@ -4,7 +4,7 @@
 
 use serde_json::{Value, json};
 
-use crate::packages::events::{Published, VersionChanged};
+use crate::packages::events::{PackageChanged, Published, VersionChanged};
 use crate::packages::json::{self, AccountKind, Bases};
 
 /// The `registry` object GitHub sends for its container registry, naming this one.
@@ -91,15 +91,27 @@ pub fn published(key: &str, p: &Published<'_>) -> Value {
 /// the package as the `package` event names it (without a version), and the version as
 /// the REST API shows it.
 pub fn version_changed(c: &VersionChanged<'_>) -> Value {
-    let bases = Bases::new(c.origin.site.clone());
+    let mut body = package_changed(&c.of);
+    let bases = Bases::new(c.of.origin.site.clone());
+    let repo = c.of.repo;
+    let owner_path = json::owner_path(repo.owner(), AccountKind::Organization);
+    body["package_version"] = json::version(&bases, &owner_path, repo.package(), c.version, 0);
+    body
+}
+
+/// Berth's `berth_package` body (and the start of `berth_package_version`'s): the
+/// action, the package, its organization and who did it.
+pub fn package_changed(c: &PackageChanged<'_>) -> Value {
+    let (bases, action, actor) = (Bases::new(c.origin.site.clone()), c.action, c.actor);
+    let id = c.package.id;
     let owner = c.repo.owner();
     let name = c.repo.package();
     let owner_path = json::owner_path(owner, AccountKind::Organization);
     let (_, package_html) = json::package_urls(&bases, &owner_path, name);
     json!({
-        "action": c.action,
+        "action": action,
         "package": {
-            "id": c.package.id,
+            "id": id,
             "name": name,
             "namespace": owner,
             "ecosystem": "CONTAINER",
@@ -107,9 +119,8 @@ pub fn version_changed(c: &VersionChanged<'_>) -> Value {
             "html_url": package_html,
             "owner": json::simple_user(&bases, owner, AccountKind::Organization, false),
         },
-        "package_version": json::version(&bases, &owner_path, name, c.version, 0),
         "organization": json::organization_simple(&bases, owner),
-        "sender": json::simple_user(&bases, c.actor, AccountKind::User, false),
+        "sender": json::simple_user(&bases, actor, AccountKind::User, false),
     })
 }
 

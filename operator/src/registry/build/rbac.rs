@@ -40,8 +40,17 @@ pub fn desired_role(r: &ValidRegistry) -> Role {
                 &["organizations"],
                 &["get", "list", "watch"],
             ),
+            // The pods show each webhook's last delivery on its Organization.
+            rule(
+                berth_crds::GROUP,
+                &["organizations/status"],
+                &["get", "patch"],
+            ),
             rule("", &["secrets"], &["get", "list", "watch"]),
+            // Events on Packages (the audit trail), as kube-runtime's recorder writes
+            // them (events.k8s.io).
             rule("", &["events"], &["create", "patch"]),
+            rule("events.k8s.io", &["events"], &["create", "patch"]),
         ]),
     }
 }

@@ -108,6 +108,15 @@ pub struct Call {
     bases: Bases,
 }
 
+/// An event's `action` for a delete or a restore.
+fn past_tense(action: crate::audit::Action) -> &'static str {
+    use crate::audit::Action;
+    match action {
+        Action::DeleteVersion | Action::DeletePackage => "deleted",
+        _ => "restored",
+    }
+}
+
 impl Call {
     /// Records `action` on `repo` (and `version`) by the caller in the audit trail.
     fn audit(
@@ -124,7 +133,41 @@ impl Call {
             from: self.address,
             ..Default::default()
         };
-        crate::audit::record(action, &entry, "ok");
+        self.app.audit(action, &entry);
+    }
+
+    /// A version's delete or restore by the caller, after it is done: the audit line,
+    /// then Berth's `berth_package_version` event (recorded before the answer).
+    async fn version_changed(
+        &self,
+        action: crate::audit::Action,
+        repo: &crate::oci::reference::RepoName,
+        pkg: u64,
+        id: u64,
+    ) -> Result<(), ApiError> {
+        self.audit(action, repo, Some(&id.to_string()));
+        let verb = past_tense(action);
+        let who = self.caller.audit_name();
+        (self.app.packages())
+            .announce_version(repo, pkg, id, &who, verb, &self.origin)
+            .await?;
+        Ok(())
+    }
+
+    /// A whole package's delete or restore by the caller, as
+    /// [`Call::version_changed`] (the event is `berth_package`).
+    async fn package_changed(
+        &self,
+        action: crate::audit::Action,
+        repo: &crate::oci::reference::RepoName,
+        package: &crate::packages::PackageRecord,
+    ) -> Result<(), ApiError> {
+        self.audit(action, repo, None);
+        let who = self.caller.audit_name();
+        (self.app.packages())
+            .announce_package(repo, package, &who, past_tense(action), &self.origin)
+            .await?;
+        Ok(())
     }
 
     fn param(&self, name: &str) -> Option<&str> {

@@ -77,8 +77,11 @@ pub async fn get(c: Call, scope: Scope) -> Answer {
 pub async fn delete(c: Call, scope: Scope) -> Answer {
     let (login, _, name) = package_of(&c, scope)?;
     let repo = authorize(&c.snap, scope, &c.caller, &login, &name, Action::Delete)?;
-    c.app.packages().delete_package(&repo).await?;
-    c.audit(crate::audit::Action::DeletePackage, &repo, None);
+    let packages = c.app.packages();
+    let record = packages.record_of(&repo).await?;
+    packages.delete_package(&repo).await?;
+    c.package_changed(crate::audit::Action::DeletePackage, &repo, &record)
+        .await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
@@ -97,7 +100,9 @@ pub async fn restore(c: Call, scope: Scope) -> Answer {
     let snap = policy_for_restore(&c.snap, &deleted);
     authorize(&snap, scope, &c.caller, &login, &name, Action::Restore)?;
     packages.restore_package(&repo).await?;
-    c.audit(crate::audit::Action::RestorePackage, &repo, None);
+    let record = packages.record_of(&repo).await?;
+    c.package_changed(crate::audit::Action::RestorePackage, &repo, &record)
+        .await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 

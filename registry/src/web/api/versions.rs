@@ -73,14 +73,7 @@ pub async fn delete(c: Call, scope: Scope) -> Answer {
     packages
         .delete_version(&repo, pkg, id, Rules::Packages)
         .await?;
-    c.audit(
-        crate::audit::Action::DeleteVersion,
-        &repo,
-        Some(&id.to_string()),
-    );
-    let who = c.caller.audit_name();
-    packages
-        .announce_version(&repo, pkg, id, &who, "deleted", &c.origin)
+    c.version_changed(crate::audit::Action::DeleteVersion, &repo, pkg, id)
         .await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
@@ -93,14 +86,7 @@ pub async fn restore(c: Call, scope: Scope) -> Answer {
     let pkg = packages.record_of(&repo).await?.id;
     let id = version_id(&c)?;
     packages.restore_version(&repo, pkg, id).await?;
-    c.audit(
-        crate::audit::Action::RestoreVersion,
-        &repo,
-        Some(&id.to_string()),
-    );
-    let who = c.caller.audit_name();
-    packages
-        .announce_version(&repo, pkg, id, &who, "restored", &c.origin)
+    c.version_changed(crate::audit::Action::RestoreVersion, &repo, pkg, id)
         .await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }

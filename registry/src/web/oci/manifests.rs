@@ -100,7 +100,7 @@ pub async fn put(
         tags: &tags,
         from: app.client_address(parts),
     };
-    crate::audit::record(crate::audit::Action::Push, &entry, "ok");
+    app.audit(crate::audit::Action::Push, &entry);
     let mut resp = StatusCode::CREATED.into_response();
     let h = resp.headers_mut();
     h.insert(
@@ -149,7 +149,7 @@ pub async fn delete(
                 from: app.client_address(parts),
                 ..Default::default()
             };
-            crate::audit::record(crate::audit::Action::DeleteVersion, &entry, "ok");
+            app.audit(crate::audit::Action::DeleteVersion, &entry);
             let origin = crate::web::push_origin(app, parts);
             packages
                 .announce_version(repo, pkg, version.id, &who, "deleted", &origin)
