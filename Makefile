@@ -44,3 +44,4 @@ bench:
 	bench/operator.sh
 	bench/s3.sh
 	bench/api.sh
+	bench/webhooks.sh

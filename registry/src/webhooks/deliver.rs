@@ -1,10 +1,13 @@
 //! Delivery: every process runs [`Webhooks::run`], which takes the pending events oldest
-//! first, claims one (a create-if-absent claim object, so two replicas do not send it at
-//! once), sends it, and either records the delivery or puts it back with a later time.
-//! A claim names its expiry; one left by a killed process is taken over once it passes,
-//! so the worst a crash does is send an event twice (same `X-GitHub-Delivery`).
+//! first, grouped in lanes (one hook, one package: the order GitHub's receivers expect),
+//! claims a lane (a create-if-absent claim object, so two replicas do not deliver it at
+//! once) and sends its due events in order, recording each delivery or putting a failed
+//! one back with a later time, which holds the rest of its lane. A claim names its
+//! expiry; one left by a killed process is taken over once it passes, so the worst a
+//! crash does is send an event twice (same `X-GitHub-Delivery`). One claim per lane,
+//! not per event, keeps a busy lane's cost to a record and a delete per delivery.
 
-use std::collections::HashSet;
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -12,7 +15,7 @@ use berth_crds::organization::Webhook;
 use bytes::Bytes;
 use hmac::{Hmac, KeyInit, Mac};
 use serde::{Deserialize, Serialize};
-use sha2::Sha256;
+use sha2::{Digest as _, Sha256};
 
 use super::outbox::{self, Pending, now_ms};
 use super::{Webhooks, target};
@@ -86,31 +89,67 @@ impl Webhooks {
         }
     }
 
-    /// One pass over the outbox: every due event whose hook and package have no older
-    /// event still waiting.
+    /// One pass over the outbox: for each lane (a hook and a package) whose oldest
+    /// waiting event is due, claim the lane and deliver its events in order until one
+    /// fails or is not yet due.
     pub async fn deliver_due(&self) -> Result<usize> {
         let storage = &*self.storage;
-        let mut blocked = HashSet::new();
-        let mut sent = 0;
+        // The lanes in the order of their oldest event, each with its events in order.
+        let mut lanes: Vec<(Lane, Vec<String>)> = Vec::new();
+        let mut index: HashMap<Lane, usize> = HashMap::new();
         for name in outbox::names(storage).await? {
             let Some(p) = outbox::read(storage, &name).await? else {
                 continue; // delivered meanwhile by another replica
             };
             let lane = (p.hook, p.package.clone());
-            if blocked.contains(&lane) {
+            if let Some(&i) = index.get(&lane) {
+                // (Empty when its oldest event waits for a retry: so do the others.)
+                if !lanes[i].1.is_empty() {
+                    lanes[i].1.push(name);
+                }
                 continue;
             }
-            let now = now_ms();
-            if p.next_at_ms > now || !self.claim(&name, now).await? {
-                blocked.insert(lane);
+            let due = p.next_at_ms <= now_ms();
+            index.insert(lane.clone(), lanes.len());
+            lanes.push((lane, if due { vec![name] } else { Vec::new() }));
+        }
+        let mut sent = 0;
+        for (lane, names) in lanes.iter().filter(|(_, n)| !n.is_empty()) {
+            let claim = lane_claim(lane);
+            let claimed_at = now_ms();
+            if !self.claim(&claim, claimed_at).await? {
                 continue;
+            }
+            let result = self.deliver_lane(names, claimed_at).await;
+            storage.delete(&keys::webhook_claim(&claim)).await?;
+            sent += result?;
+        }
+        Ok(sent)
+    }
+
+    /// Delivers `names` (one lane's events, oldest first) under the lane's claim, taken
+    /// at `claimed_at`, until one fails or is not due, or the claim is half spent (then
+    /// the next pass claims the lane again, so a claim never expires mid-delivery).
+    async fn deliver_lane(&self, names: &[String], claimed_at: i64) -> Result<usize> {
+        let storage = &*self.storage;
+        let mut sent = 0;
+        // The last success's record and removal, made while the next event is sent: its
+        // fsyncs then overlap the next request instead of preceding it. (A crash between
+        // the two sends the first again, under its id, which at-least-once allows.)
+        let mut finishing: Option<Finishing<'_>> = None;
+        for name in names {
+            let now = now_ms();
+            if now - claimed_at > CLAIM_MS / 2 {
+                break;
             }
             // Read again under the claim: another process may have delivered it (and
-            // dropped its claim) since the read above.
-            let Some(mut p) = outbox::read(storage, &name).await? else {
-                storage.delete(&keys::webhook_claim(&name)).await?;
+            // dropped the claim) since the pass listed it.
+            let Some(mut p) = outbox::read(storage, name).await? else {
                 continue;
             };
+            if p.next_at_ms > now {
+                break;
+            }
             let hook = self
                 .hooks_of(&p.owner)
                 .into_iter()
@@ -119,11 +158,17 @@ impl Webhooks {
                 // Its webhook was removed (or its URL changed): nothing may receive it.
                 let gone = "the webhook is no longer configured".to_owned();
                 self.record(&p, None, Some(gone), String::new()).await?;
-                storage.delete(&keys::webhook_pending(&name)).await?;
-                storage.delete(&keys::webhook_claim(&name)).await?;
+                storage.delete(&keys::webhook_pending(name)).await?;
                 continue;
             };
-            let outcome = self.send(&p, &hook).await;
+            let outcome = match finishing.take() {
+                Some(finish) => {
+                    let (outcome, finished) = tokio::join!(self.send(&p, &hook), finish);
+                    finished?;
+                    outcome
+                }
+                None => self.send(&p, &hook).await,
+            };
             p.attempts += 1;
             let failure = match &outcome {
                 Ok((s, _)) if (200..300).contains(s) => None,
@@ -137,37 +182,39 @@ impl Webhooks {
                 failure: failure.as_deref(),
             };
             self.site.attempted(&p.owner, &hook, &attempt).await;
-            match outcome {
-                Ok((status, response)) if (200..300).contains(&status) => {
-                    self.record(&p, Some(status), None, response).await?;
-                    storage.delete(&keys::webhook_pending(&name)).await?;
-                    sent += 1;
-                }
-                outcome => {
-                    let error = failure.unwrap_or_default();
-                    let (status, response) = match outcome {
-                        Ok((s, r)) => (Some(s), r),
-                        Err(_) => (None, String::new()),
-                    };
-                    blocked.insert(lane);
-                    if now - p.created_at_ms > GIVE_UP_MS {
-                        tracing::warn!(delivery = %p.delivery, url = %p.url, error = %error, "webhook given up after a day of retries");
-                        self.record(&p, status, Some(error), response).await?;
-                        storage.delete(&keys::webhook_pending(&name)).await?;
-                    } else {
-                        tracing::info!(delivery = %p.delivery, url = %p.url, attempt = p.attempts, error = %error, "webhook delivery failed; will retry");
-                        p.next_at_ms = now + backoff_ms(p.attempts);
-                        p.last_error = Some(error);
-                        outbox::write(storage, &p).await?;
-                    }
-                }
+            let (status, response) = match outcome {
+                Ok((s, r)) => (Some(s), r),
+                Err(_) => (None, String::new()),
+            };
+            let Some(error) = failure else {
+                finishing = Some(Box::pin(async move {
+                    self.record(&p, status, None, response).await?;
+                    storage.delete(&keys::webhook_pending(name)).await?;
+                    Ok(())
+                }));
+                sent += 1;
+                continue;
+            };
+            if now - p.created_at_ms > GIVE_UP_MS {
+                tracing::warn!(delivery = %p.delivery, url = %p.url, error = %error, "webhook given up after a day of retries");
+                self.record(&p, status, Some(error), response).await?;
+                storage.delete(&keys::webhook_pending(name)).await?;
+                continue;
             }
-            storage.delete(&keys::webhook_claim(&name)).await?;
+            tracing::info!(delivery = %p.delivery, url = %p.url, attempt = p.attempts, error = %error, "webhook delivery failed; will retry");
+            p.next_at_ms = now + backoff_ms(p.attempts);
+            p.last_error = Some(error);
+            outbox::write(storage, &p).await?;
+            // The later events of the lane wait for this one.
+            break;
+        }
+        if let Some(finish) = finishing {
+            finish.await?;
         }
         Ok(sent)
     }
 
-    /// Claims `name` for this process; `false` while another holds it.
+    /// Claims `name` (a lane) for this process; `false` while another holds it.
     async fn claim(&self, name: &str, now: i64) -> Result<bool> {
         let key = keys::webhook_claim(name);
         let claim = Claim {
@@ -260,6 +307,19 @@ impl Webhooks {
             .await?;
         Ok(())
     }
+}
+
+/// A delivery's record and removal, under way.
+type Finishing<'a> = std::pin::Pin<Box<dyn std::future::Future<Output = Result<()>> + Send + 'a>>;
+
+/// The events of one hook for one package: delivered in order, by one process at a time.
+type Lane = (u64, String);
+
+/// The claim object's name for `lane`: the hook and a digest of the package (a name
+/// with slashes is not one key segment).
+fn lane_claim(lane: &Lane) -> String {
+    let digest = hex::encode(&Sha256::digest(lane.1.as_bytes())[..12]);
+    format!("lane-{}-{digest}", lane.0)
 }
 
 /// Retry `n` waits 2^n seconds, at most 10 minutes: a receiver down for minutes gets
