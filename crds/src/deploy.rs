@@ -55,6 +55,9 @@ pub struct GarbageCollectionSpec {
     /// about to reference them.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub grace_period: Option<String>,
+    /// Only log what each run would remove (default false).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dry_run: Option<bool>,
 }
 
 /// URLs a Registry serves.

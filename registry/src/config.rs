@@ -97,6 +97,32 @@ pub struct Config {
     /// Whether webhooks may be delivered to loopback, link-local and private addresses
     /// (`spec.webhooks.allowPrivateTargets`).
     pub allow_private_webhook_targets: bool,
+    /// Garbage collection by the server (`spec.garbageCollection`).
+    pub gc: GcConfig,
+}
+
+/// When the server collects garbage, and how (`spec.garbageCollection`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct GcConfig {
+    /// Whether the server runs it on its schedule (default true).
+    pub enabled: bool,
+    /// Time between runs (default 24 h; the first comes one interval after start).
+    pub interval: Duration,
+    /// How old an unreferenced blob must be to go (default 1 h).
+    pub grace: Duration,
+    /// Only log what a run would remove.
+    pub dry_run: bool,
+}
+
+impl Default for GcConfig {
+    fn default() -> Self {
+        GcConfig {
+            enabled: true,
+            interval: Duration::from_secs(24 * 3600),
+            grace: Duration::from_secs(3600),
+            dry_run: false,
+        }
+    }
 }
 
 impl Default for Config {
@@ -111,6 +137,7 @@ impl Default for Config {
             restore_window: Duration::from_secs(30 * 24 * 3600),
             count_downloads: true,
             allow_private_webhook_targets: false,
+            gc: GcConfig::default(),
             limits: Limits::default(),
             hosts: None,
             policy_dir: None,
@@ -142,6 +169,10 @@ pub enum ConfigError {
     TwoBackends,
     #[error("spec.storage.s3.bucket: a bucket name is required")]
     NoBucket,
+    #[error(
+        "spec.garbageCollection.interval: must be more than 0 (set enabled: false to turn collection off)"
+    )]
+    ZeroGcInterval,
 }
 
 impl Config {
@@ -180,6 +211,24 @@ impl Config {
         }
         if let Some(window) = &spec.restore_window {
             self.restore_window = duration("restoreWindow", window)?;
+        }
+        if let Some(gc) = &spec.garbage_collection {
+            let default = GcConfig::default();
+            self.gc = GcConfig {
+                enabled: gc.enabled.unwrap_or(default.enabled),
+                interval: match &gc.interval {
+                    Some(i) => duration("garbageCollection.interval", i)?,
+                    None => default.interval,
+                },
+                grace: match &gc.grace_period {
+                    Some(g) => duration("garbageCollection.gracePeriod", g)?,
+                    None => default.grace,
+                },
+                dry_run: gc.dry_run.unwrap_or(default.dry_run),
+            };
+            if self.gc.interval.is_zero() {
+                return Err(ConfigError::ZeroGcInterval);
+            }
         }
         let Some(storage) = &spec.storage else {
             return Ok(());

@@ -5,6 +5,7 @@ use std::time::Duration;
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
 
@@ -20,6 +21,21 @@ struct RouteLabels {
     route: &'static str,
 }
 
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct OutcomeLabels {
+    outcome: &'static str,
+}
+
+/// Garbage collection's runs by this process.
+#[derive(Default)]
+struct GcMetrics {
+    runs: Family<OutcomeLabels, Counter>,
+    seconds: Counter<f64, std::sync::atomic::AtomicU64>,
+    blobs: Counter,
+    bytes: Counter,
+    last_success: Gauge<f64, std::sync::atomic::AtomicU64>,
+}
+
 type Histograms = Family<RequestLabels, Histogram, fn() -> Histogram>;
 
 /// The registry's metrics.
@@ -29,6 +45,7 @@ pub struct Metrics {
     durations: Histograms,
     bytes_in: Family<RouteLabels, Counter>,
     bytes_out: Family<RouteLabels, Counter>,
+    gc: GcMetrics,
 }
 
 impl Default for Metrics {
@@ -55,7 +72,34 @@ impl Default for Metrics {
             "Response body bytes sent",
             bytes_out.clone(),
         );
+        let gc = GcMetrics::default();
+        registry.register(
+            "gc_runs",
+            "Garbage collection runs, by outcome",
+            gc.runs.clone(),
+        );
+        registry.register(
+            "gc_duration_seconds",
+            "Time spent collecting garbage",
+            gc.seconds.clone(),
+        );
+        registry.register(
+            "gc_reclaimed_blobs",
+            "Blobs removed by garbage collection",
+            gc.blobs.clone(),
+        );
+        registry.register(
+            "gc_reclaimed_bytes",
+            "Bytes of the blobs removed by garbage collection",
+            gc.bytes.clone(),
+        );
+        registry.register(
+            "gc_last_success_timestamp_seconds",
+            "When the last successful garbage collection ended (Unix time)",
+            gc.last_success.clone(),
+        );
         Metrics {
+            gc,
             registry,
             requests,
             durations,
@@ -97,6 +141,26 @@ impl Metrics {
         self.durations
             .get_or_create(&labels)
             .observe(elapsed.as_secs_f64());
+    }
+
+    /// Records a garbage collection run that took `elapsed` and, if it succeeded,
+    /// removed `(blobs, bytes)`.
+    pub fn gc_run(&self, elapsed: Duration, reclaimed: Option<(u64, u64)>) {
+        let outcome = if reclaimed.is_some() {
+            "success"
+        } else {
+            "failure"
+        };
+        self.gc.runs.get_or_create(&OutcomeLabels { outcome }).inc();
+        self.gc.seconds.inc_by(elapsed.as_secs_f64());
+        if let Some((blobs, bytes)) = reclaimed {
+            self.gc.blobs.inc_by(blobs);
+            self.gc.bytes.inc_by(bytes);
+            let now = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap_or_default();
+            self.gc.last_success.set(now.as_secs_f64());
+        }
     }
 
     /// The counter of request body bytes for `route`.

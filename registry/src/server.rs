@@ -76,6 +76,9 @@ impl Server {
             state, watchers, ..
         } = self.started;
         let purger = tokio::spawn(purge_expired_uploads(state.clone()));
+        if state.gc.enabled {
+            tokio::spawn(collect_garbage(state.clone()));
+        }
         if let Some(webhooks) = &state.webhooks {
             tokio::spawn(webhooks.clone().run());
         }
@@ -146,6 +149,56 @@ async fn flush_downloads(state: Arc<AppState>, stop: tokio_util::sync::Cancellat
         }
         if let Err(e) = state.packages().flush_downloads().await {
             tracing::warn!(error = %e, "flushing download counts failed; they stay pending");
+        }
+    }
+}
+
+/// Collects garbage every `spec.garbageCollection.interval`, first one interval after
+/// start. Every replica may run it: runs on one store are safe together
+/// (`maintenance::gc`), only redundant.
+async fn collect_garbage(state: Arc<AppState>) {
+    let gc = state.gc;
+    let options = crate::maintenance::gc::Options {
+        restore_window: state.restore_window,
+        grace: gc.grace,
+        takeover: crate::maintenance::gc::Options::TAKEOVER,
+    };
+    let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + gc.interval, gc.interval);
+    loop {
+        tick.tick().await;
+        let started = std::time::Instant::now();
+        if gc.dry_run {
+            match crate::maintenance::gc::plan_now(&state.content, options).await {
+                Ok(plan) => tracing::info!(
+                    blobs = plan.blobs().count(),
+                    bytes = plan.reclaimed_bytes(),
+                    links = plan.links().count(),
+                    expired_versions = plan.expired_versions.len(),
+                    "garbage collection (dry run) would remove"
+                ),
+                Err(e) => tracing::warn!(error = %e, "garbage collection (dry run) failed"),
+            }
+            continue;
+        }
+        let result = crate::maintenance::gc::sweep(&state.content, options, async |_| {}).await;
+        state.metrics.gc_run(
+            started.elapsed(),
+            result
+                .as_ref()
+                .ok()
+                .map(|r| (r.blobs.len() as u64, r.reclaimed_bytes())),
+        );
+        match result {
+            Ok(report) => tracing::info!(
+                blobs = report.blobs.len(),
+                bytes = report.reclaimed_bytes(),
+                links = report.links.len(),
+                expired_versions = report.expired_versions.len(),
+                kept_by_requests = report.kept_by_requests,
+                seconds = started.elapsed().as_secs_f64(),
+                "garbage collection removed"
+            ),
+            Err(e) => tracing::warn!(error = %e, "garbage collection failed; the next run resumes"),
         }
     }
 }

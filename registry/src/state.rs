@@ -26,6 +26,8 @@ pub struct AppState {
     pub package_status: Option<Arc<dyn PackageStatusSink>>,
     /// How long deleted versions and packages can be restored.
     pub restore_window: std::time::Duration,
+    /// When the server collects garbage.
+    pub gc: crate::config::GcConfig,
     /// Manifest downloads counted here, flushed in batches by the server.
     pub downloads: Downloads,
     /// Whether a client's address is the last `X-Forwarded-For` entry (set by the

@@ -12,6 +12,15 @@ use common::{OCI_INDEX, OCI_MANIFEST, TestRegistry, delete_version, descriptor, 
 const ALL: &str = "read:packages,write:packages,delete:packages";
 const MONTH: Duration = Duration::from_secs(30 * 86_400);
 
+/// A collection with deleted versions restorable for `restore_window`, and no grace.
+fn options(restore_window: Duration) -> gc::Options {
+    gc::Options {
+        restore_window,
+        grace: Duration::ZERO,
+        takeover: gc::Options::TAKEOVER,
+    }
+}
+
 fn blob_len(reg: &TestRegistry, digest: &str) -> u64 {
     let hex = digest.strip_prefix("sha256:").unwrap();
     std::fs::metadata(reg.data().join("blobs/sha256").join(&hex[..2]).join(hex))
@@ -52,16 +61,17 @@ async fn the_plan_keeps_what_versions_reach_and_names_the_rest() {
     delete_version(&alice, "/user/packages/container/app", &two).await;
 
     let content = &reg.state.content;
-    let now = jiff::Timestamp::now();
-    let plan = gc::plan(content, MONTH, now).await.unwrap();
-    let removed: Vec<String> = plan.blobs.iter().map(|(d, _)| d.to_string()).collect();
+    // Past the grace period (none here) by more than S3's one-second resolution.
+    let now = jiff::Timestamp::now() + jiff::SignedDuration::from_secs(2);
+    let plan = gc::plan(content, options(MONTH), now).await.unwrap();
+    let removed: Vec<String> = plan.blobs().map(|(d, _)| d.to_string()).collect();
     assert_eq!(
         removed,
         std::slice::from_ref(&stray),
         "only the stray blob: {plan:?}"
     );
     assert_eq!(plan.reclaimed_bytes(), b"pushed, never used".len() as u64);
-    let links: Vec<String> = plan.links.iter().map(|(r, d)| format!("{r} {d}")).collect();
+    let links: Vec<String> = plan.links().map(|(r, d)| format!("{r} {d}")).collect();
     assert_eq!(links, [format!("alice/app {stray}")]);
     assert!(plan.expired_versions.is_empty(), "{plan:?}");
     // Three images (manifest, config, layer) and the index.
@@ -70,10 +80,10 @@ async fn the_plan_keeps_what_versions_reach_and_names_the_rest() {
     // Past the window, the deleted index goes, and `two` with the blobs only it used;
     // `one` stays, a live (untagged) version.
     let later = now + jiff::SignedDuration::from_secs(3600);
-    let plan = gc::plan(content, Duration::from_secs(60), later)
+    let plan = gc::plan(content, options(Duration::from_secs(60)), later)
         .await
         .unwrap();
-    let mut removed: Vec<String> = plan.blobs.iter().map(|(d, _)| d.to_string()).collect();
+    let mut removed: Vec<String> = plan.blobs().map(|(d, _)| d.to_string()).collect();
     removed.sort();
     let mut expect = vec![stray.clone(), two.clone(), index.clone()];
     expect.extend(blobs_of(&two_body));
@@ -83,7 +93,7 @@ async fn the_plan_keeps_what_versions_reach_and_names_the_rest() {
     assert_eq!(plan.reclaimed_bytes(), bytes);
     assert_eq!(plan.expired_versions.len(), 2, "{plan:?}");
     assert!(!removed.contains(&one), "an untagged version is kept");
-    let mut links: Vec<String> = plan.links.iter().map(|(_, d)| d.to_string()).collect();
+    let mut links: Vec<String> = plan.links().map(|(_, d)| d.to_string()).collect();
     links.sort();
     let mut expect_links = vec![stray];
     expect_links.extend(blobs_of(&two_body));

@@ -1,6 +1,7 @@
 //! `berth fsck`: checks that storage holds everything the registry serves or can
-//! restore, and prints what is missing or wrong. Exits non-zero on a problem. `berth gc
-//! --dry-run`: what garbage collection would remove.
+//! restore, and prints what is missing or wrong. Exits non-zero on a problem. `berth gc`:
+//! one garbage collection, safe while registries serve the same storage (`--dry-run`:
+//! what it would remove).
 
 use std::path::PathBuf;
 
@@ -55,41 +56,108 @@ pub struct GcArgs {
     /// Print what a collection would remove, and remove nothing.
     #[arg(long)]
     dry_run: bool,
+    /// Leave unreferenced blobs younger than this (default: the Registry's
+    /// garbageCollection.gracePeriod, 1h). It must outlast any one request.
+    #[arg(long)]
+    grace: Option<humantime::Duration>,
+    /// For tests: how long a run's won removals are its own (default 10m).
+    #[arg(long, hide = true)]
+    takeover: Option<humantime::Duration>,
+    /// For tests: stop at these steps (planned, tombstoned, decided, removed), print
+    /// "paused at STEP", and go on when a line is read from standard input.
+    #[arg(long, hide = true, value_delimiter = ',')]
+    pause_at: Vec<String>,
 }
 
 pub fn gc(args: GcArgs) -> anyhow::Result<()> {
-    if !args.dry_run {
-        // Said plainly rather than half done: removing while pushes go on needs the
-        // tombstone protocol, which lands with online collection.
-        anyhow::bail!(
-            "this berth only plans garbage collection: run `berth gc --dry-run` to see what it would remove"
-        );
+    let mut pauses = Vec::new();
+    for name in &args.pause_at {
+        let step = gc::Step::ALL
+            .into_iter()
+            .find(|s| s.name() == name)
+            .with_context(|| format!("--pause-at {name}: not a step of a collection"))?;
+        pauses.push(step);
     }
-    let plan = args.storage.with_content(async |config, content| {
-        Ok(gc::plan(content, config.restore_window, jiff::Timestamp::now()).await?)
-    })?;
-    for (digest, len) in &plan.blobs {
+    let grace = args.grace.map(Into::into);
+    let takeover = args.takeover.map_or(gc::Options::TAKEOVER, Into::into);
+    let dry_run = args.dry_run;
+    args.storage.with_content(async |config, content| {
+        let options = gc::Options {
+            restore_window: config.restore_window,
+            grace: grace.unwrap_or(config.gc.grace),
+            takeover,
+        };
+        if dry_run {
+            print_plan(&gc::plan_now(content, options).await?);
+            return Ok(());
+        }
+        let report = gc::sweep(content, options, async |step| {
+            if pauses.contains(&step) {
+                pause(step).await;
+            }
+        })
+        .await?;
+        print_report(&report);
+        Ok(())
+    })
+}
+
+/// Prints that the run stopped at `step` and waits for a line on standard input.
+async fn pause(step: gc::Step) {
+    use std::io::Write as _;
+    println!("paused at {}", step.name());
+    let _ = std::io::stdout().flush();
+    let _ = tokio::task::spawn_blocking(|| {
+        let mut line = String::new();
+        std::io::stdin().read_line(&mut line)
+    })
+    .await;
+}
+
+fn print_plan(plan: &gc::Plan) {
+    for (digest, len) in plan.blobs() {
         println!("would remove blob {digest} ({len} bytes)");
     }
-    for (repo, digest) in &plan.links {
+    for (repo, digest) in plan.links() {
         println!("would remove link {repo} -> {digest}");
     }
     for key in &plan.expired_versions {
         println!("would remove deleted version {key} (past its restore window)");
     }
     println!(
-        "would remove {} blobs ({} bytes), {} links, {} deleted versions; keeps {} blobs ({} bytes)",
-        plan.blobs.len(),
+        "would remove {} blobs ({} bytes), {} links, {} deleted versions; keeps {} blobs ({} bytes); {} unreferenced but inside the grace period",
+        plan.blobs().count(),
         plan.reclaimed_bytes(),
-        plan.links.len(),
+        plan.links().count(),
         plan.expired_versions.len(),
         plan.kept_blobs,
-        plan.kept_bytes
+        plan.kept_bytes,
+        plan.young
     );
+}
+
+fn print_report(report: &gc::Report) {
+    for (digest, len) in &report.blobs {
+        println!("removed blob {digest} ({len} bytes)");
+    }
+    for (repo, digest) in &report.links {
+        println!("removed link {repo} -> {digest}");
+    }
+    for key in &report.expired_versions {
+        println!("removed deleted version {key} (past its restore window)");
+    }
     println!(
-        "(blobs of pushes still in progress count as unreferenced until their manifest comes)"
+        "removed {} blobs ({} bytes), {} links, {} deleted versions, {} expired upload sessions; keeps {} blobs ({} bytes); {} kept by requests during the run, {} inside the grace period",
+        report.blobs.len(),
+        report.reclaimed_bytes(),
+        report.links.len(),
+        report.expired_versions.len(),
+        report.purged_uploads,
+        report.kept_blobs,
+        report.kept_bytes,
+        report.kept_by_requests,
+        report.young
     );
-    Ok(())
 }
 
 pub fn fsck(args: FsckArgs) -> anyhow::Result<()> {

@@ -6,6 +6,7 @@
 mod common;
 
 mod crane;
+mod gc;
 mod maintenance;
 mod oras;
 mod podman;

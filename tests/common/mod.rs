@@ -3,6 +3,7 @@
 
 #![allow(dead_code)] // each test binary uses a different subset
 
+pub mod gc;
 pub mod minio;
 pub mod podman;
 pub mod proxy;

@@ -7,6 +7,7 @@ mod common;
 mod api;
 mod backend;
 mod faults;
+mod gc;
 mod redirect;
 mod replicas;
 mod tls;

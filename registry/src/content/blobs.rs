@@ -92,7 +92,13 @@ impl Content {
         from: &RepoName,
         digest: &Digest,
     ) -> Result<bool> {
-        if self.blob_len(from, digest).await?.is_none() {
+        // Claimed for both: a collection may be sweeping `from`'s link, or an old
+        // unused one in `repo` that this mount is about to make used.
+        if self.claim(digest, &[from, repo]).await? == super::collect::Claim::Gone
+            || !self.exists(&keys::layer_link(from, digest)).await?
+                && !self.exists(&keys::manifest_link(from, digest)).await?
+            || self.storage.blob_stat(digest).await?.is_none()
+        {
             return Ok(false);
         }
         self.link_blob(repo, digest).await?;

@@ -16,6 +16,10 @@
 //! _berth/next-id                                             where the next claim starts (a hint)
 //! uploads/<id>/state                                         upload session state
 //! _berth/upload-state-key                                    key of signed upload states
+//! _berth/gc/clock                                            written by a collection to read the store's time
+//! _berth/gc/refs/<alg>-<hex>                                 a blob's reference marker (a nonce, rewritten per reference)
+//! _berth/gc/tombstones/<alg>-<hex>                           a collection's intent to remove a blob or its links
+//! _berth/gc/verdicts/<alg>-<hex>-<run>                       who won that tombstone: "kept" or "deleting"
 //! ```
 //!
 //! Name components match `[a-z0-9]…`, so they never collide with the `_`-prefixed
@@ -212,6 +216,50 @@ pub fn webhook_deliveries(hook: u64) -> String {
 
 pub fn webhook_delivery(hook: u64, name: &str) -> String {
     format!("{}/{name}", webhook_deliveries(hook))
+}
+
+/// Written by each garbage collection to learn the store's time from its own clock.
+pub fn gc_clock() -> &'static str {
+    "_berth/gc/clock"
+}
+
+pub fn gc_refs() -> &'static str {
+    "_berth/gc/refs"
+}
+
+/// Blob `d`'s reference marker: rewritten before any request relies on `d` existing.
+pub fn gc_ref(d: &Digest) -> String {
+    format!("{}/{}-{}", gc_refs(), d.algorithm().as_str(), d.hex())
+}
+
+pub fn gc_tombstones() -> &'static str {
+    "_berth/gc/tombstones"
+}
+
+/// A collection's intent to remove blob `d` or links to it.
+pub fn gc_tombstone(d: &Digest) -> String {
+    format!("{}/{}-{}", gc_tombstones(), d.algorithm().as_str(), d.hex())
+}
+
+/// The digest a [`gc_tombstones`] or [`gc_refs`] entry names.
+pub fn gc_tombstone_digest(entry: &str) -> Option<Digest> {
+    let (alg, hex) = entry.split_once('-')?;
+    format!("{alg}:{hex}").parse().ok()
+}
+
+pub fn gc_verdicts() -> &'static str {
+    "_berth/gc/verdicts"
+}
+
+/// Who won tombstone `run` of blob `d`: the collection (`deleting`) or a request that
+/// needed it (`kept`). Created once, so exactly one of them wins.
+pub fn gc_verdict(d: &Digest, run: &str) -> String {
+    format!(
+        "{}/{}-{}-{run}",
+        gc_verdicts(),
+        d.algorithm().as_str(),
+        d.hex()
+    )
 }
 
 #[cfg(test)]

@@ -113,6 +113,7 @@ impl Content {
         };
         self.check_references(repo, &manifest).await?;
 
+        self.claim_for_store(&digest, &[]).await?;
         self.storage.blob_put(&digest, body.clone()).await?;
         self.manifest_bytes.insert(digest.clone(), body.clone());
         let link = ManifestLink {
@@ -157,22 +158,27 @@ impl Content {
 
     /// Every blob the manifest needs must already be in the repository; an index's
     /// children must be manifests in it.
+    ///
+    /// Each is claimed against garbage collection and checked in storage, not in a
+    /// cache (`collect.rs`), concurrently: a manifest must never be stored naming a blob
+    /// that a collection is removing.
     async fn check_references(&self, repo: &RepoName, manifest: &Manifest) -> Result<()> {
-        for blob in manifest.required_blobs() {
-            if self.blob_len(repo, &blob.digest).await?.is_none() {
-                return Err(Error::ManifestBlobUnknown(blob.digest.clone()));
+        let blobs = manifest.required_blobs().map(|b| (&b.digest, false));
+        let children = (manifest.kind == ManifestKind::Index)
+            .then_some(&manifest.manifests)
+            .into_iter()
+            .flatten()
+            .map(|c| (&c.digest, true));
+        let checks = blobs.chain(children).map(|(digest, child)| async move {
+            let there = self.blob_len_claimed(repo, digest).await?.is_some()
+                && (!child || self.exists(&keys::manifest_link(repo, digest)).await?);
+            if there {
+                Ok(())
+            } else {
+                Err(Error::ManifestBlobUnknown(digest.clone()))
             }
-        }
-        if manifest.kind == ManifestKind::Index {
-            for child in &manifest.manifests {
-                if !self
-                    .cached_exists(&keys::manifest_link(repo, &child.digest))
-                    .await?
-                {
-                    return Err(Error::ManifestBlobUnknown(child.digest.clone()));
-                }
-            }
-        }
+        });
+        futures_util::future::try_join_all(checks).await?;
         Ok(())
     }
 

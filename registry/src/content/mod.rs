@@ -14,6 +14,7 @@ use crate::storage::{ByteStream, Storage};
 
 mod blobs;
 mod cache;
+pub mod collect;
 pub mod error;
 pub mod format;
 pub mod keys;

@@ -85,6 +85,7 @@ pub async fn cluster(config: &Config, opts: &ClusterOptions) -> Result<Started, 
         hosts,
         package_locks: KeyedLocks::default(),
         restore_window: config.restore_window,
+        gc: config.gc,
         downloads: crate::packages::downloads::Downloads::new(config.count_downloads),
         package_status: Some(Arc::new(KubePackageStatus {
             api: packages,

@@ -76,6 +76,7 @@ pub fn standalone(config: &Config) -> Result<Started, StartError> {
         hosts,
         package_locks: KeyedLocks::default(),
         restore_window: config.restore_window,
+        gc: config.gc,
         downloads: crate::packages::downloads::Downloads::new(config.count_downloads),
         package_status: None,
         trust_forwarded_for: false,

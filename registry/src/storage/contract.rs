@@ -50,6 +50,7 @@ macro_rules! storage_contract_tests {
             a_failing_body_publishes_nothing,
             empty_uploads_commit_to_the_empty_blob,
             an_upload_of_a_stored_blob_commits_to_it,
+            store_times_come_from_the_store_and_move_on_writes,
         );
     };
     (@cases $make:expr; $($case:ident),* $(,)?) => {
@@ -423,4 +424,47 @@ pub async fn an_upload_of_a_stored_blob_commits_to_it(s: Arc<dyn Storage>) {
     assert_eq!(s.blob_len(&d).await.unwrap(), Some(12));
     assert_eq!(read_blob(&*s, &d, 0..12).await, b"pushed twice");
     assert_eq!(blobs(&*s).await, [d]);
+}
+
+/// Garbage collection's view: when a key or blob was written (store time, to the
+/// second at worst), `touch` visible at once, and `blob_stat` from the store itself.
+pub async fn store_times_come_from_the_store_and_move_on_writes(s: Arc<dyn Storage>) {
+    assert_eq!(s.modified("gc/none").await.unwrap(), None);
+    let before = jiff::Timestamp::now() - jiff::SignedDuration::from_secs(2);
+    s.touch("gc/marker", Bytes::from_static(b"one"))
+        .await
+        .unwrap();
+    assert_eq!(
+        s.get("gc/marker").await.unwrap().as_deref(),
+        Some(&b"one"[..])
+    );
+    let first = s.modified("gc/marker").await.unwrap().expect("a time");
+    assert!(
+        first >= before,
+        "{first} is the store's now, give or take a clock's skew"
+    );
+    // A second later (S3 times are to the second), a rewrite moves it on.
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    s.touch("gc/marker", Bytes::from_static(b"two"))
+        .await
+        .unwrap();
+    assert_eq!(
+        s.get("gc/marker").await.unwrap().as_deref(),
+        Some(&b"two"[..])
+    );
+    assert!(s.modified("gc/marker").await.unwrap().unwrap() > first);
+
+    let data = Bytes::from_static(b"a blob with a time");
+    let digest = Digest::sha256_of(&data);
+    assert_eq!(s.blob_stat(&digest).await.unwrap(), None);
+    s.blob_put(&digest, data.clone()).await.unwrap();
+    let stat = s.blob_stat(&digest).await.unwrap().expect("stored");
+    assert_eq!(stat.len, data.len() as u64);
+    assert!(stat.modified >= before);
+    assert!(s.blob_delete(&digest).await.unwrap());
+    assert_eq!(
+        s.blob_stat(&digest).await.unwrap(),
+        None,
+        "never from a cache"
+    );
 }

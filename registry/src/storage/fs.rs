@@ -131,6 +131,12 @@ fn not_found_as_none<T>(r: io::Result<T>) -> io::Result<Option<T>> {
     }
 }
 
+/// An mtime as a timestamp (the filesystem's clock is the store's).
+fn store_time(t: SystemTime) -> Result<jiff::Timestamp> {
+    jiff::Timestamp::try_from(t)
+        .map_err(|e| StorageError::Corrupt(format!("a file's modification time: {e}")))
+}
+
 fn is_missing(e: &io::Error) -> bool {
     matches!(
         e.kind(),
@@ -261,6 +267,39 @@ impl Storage for FsStorage {
     async fn put_if_absent(&self, key: &str, value: Bytes) -> Result<bool> {
         let (tmp, path) = (self.tmp_path(), self.key_path(key)?);
         blocking(move || create_atomically(&tmp, &path, &value)).await
+    }
+
+    async fn touch(&self, key: &str, value: Bytes) -> Result<()> {
+        let (tmp, path) = (self.tmp_path(), self.key_path(key)?);
+        blocking(move || {
+            // Renamed, so a reader sees the old value or the new one; not synced (see
+            // the trait).
+            if let Some(dir) = path.parent() {
+                fs::create_dir_all(dir)?;
+            }
+            fs::write(&tmp, &value)?;
+            fs::rename(&tmp, &path)
+        })
+        .await
+    }
+
+    async fn modified(&self, key: &str) -> Result<Option<jiff::Timestamp>> {
+        let path = self.key_path(key)?;
+        blocking(move || not_found_as_none(fs::metadata(path).and_then(|m| m.modified())))
+            .await?
+            .map(store_time)
+            .transpose()
+    }
+
+    async fn blob_stat(&self, digest: &Digest) -> Result<Option<super::BlobStat>> {
+        let path = self.blob_path(digest);
+        let Some(meta) = blocking(move || not_found_as_none(fs::metadata(path))).await? else {
+            return Ok(None);
+        };
+        Ok(Some(super::BlobStat {
+            len: meta.len(),
+            modified: store_time(meta.modified()?)?,
+        }))
     }
 
     async fn delete(&self, key: &str) -> Result<bool> {

@@ -24,6 +24,14 @@ pub mod s3;
 /// A stream of bytes, read from storage or from a request body.
 pub type ByteStream = BoxStream<'static, Result<Bytes, io::Error>>;
 
+/// A stored blob, as the store itself reports it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct BlobStat {
+    pub len: u64,
+    /// When its bytes were published, in the store's time.
+    pub modified: jiff::Timestamp,
+}
+
 /// A storage failure.
 #[derive(Debug, thiserror::Error)]
 pub enum StorageError {
@@ -75,6 +83,16 @@ pub trait Storage: Send + Sync + 'static {
     /// Stores a small metadata object only if `key` holds none; `false` if it did. Two
     /// processes racing to create one key agree on a single winner.
     async fn put_if_absent(&self, key: &str, value: Bytes) -> Result<bool>;
+    /// Replaces a small metadata object atomically, but without waiting for it to be
+    /// durable: garbage collection's reference markers, which other processes must see
+    /// at once and which a crash may lose (what they protect is written durably after
+    /// them).
+    async fn touch(&self, key: &str, value: Bytes) -> Result<()> {
+        self.put(key, value).await
+    }
+    /// When a metadata object was last written, in the store's own time (the
+    /// filesystem's mtime, S3's `LastModified`); `None` if there is none.
+    async fn modified(&self, key: &str) -> Result<Option<jiff::Timestamp>>;
     /// Deletes a metadata object; `false` if there was none.
     async fn delete(&self, key: &str) -> Result<bool>;
     /// The names directly under `prefix` (objects and sub-prefixes), unordered.
@@ -87,6 +105,10 @@ pub trait Storage: Send + Sync + 'static {
 
     /// A blob's length, if the blob is stored.
     async fn blob_len(&self, digest: &Digest) -> Result<Option<u64>>;
+    /// A blob's length and when it was stored (store time), read from the store itself,
+    /// never from a cache: garbage collection and the references it races with decide
+    /// on this. A backend that caches blob lengths refreshes its entry.
+    async fn blob_stat(&self, digest: &Digest) -> Result<Option<BlobStat>>;
     /// Streams `range` of a blob; `None` if the blob is not stored.
     async fn blob_read(&self, digest: &Digest, range: Range<u64>) -> Result<Option<ByteStream>>;
     /// Stores a small blob whose digest the caller has verified. Idempotent.

@@ -27,7 +27,7 @@ use aws_sdk_s3::primitives::ByteStream as S3Body;
 use buffers::Buffers;
 use bytes::Bytes;
 
-use super::{ByteStream, Result, Storage, StorageError, UploadProgress};
+use super::{BlobStat, ByteStream, Result, Storage, StorageError, UploadProgress};
 use crate::oci::digest::Digest;
 
 mod buffers;
@@ -264,6 +264,16 @@ impl S3Storage {
         let Some(head) = self.head_object(&key).await? else {
             return Ok(None);
         };
+        self.describe(digest, key, &head).map(Some)
+    }
+
+    /// Blob `digest`'s descriptor from the `HEAD` of its key, remembered.
+    fn describe(
+        &self,
+        digest: &Digest,
+        key: String,
+        head: &aws_sdk_s3::operation::head_object::HeadObjectOutput,
+    ) -> Result<BlobDescriptor> {
         let meta = head.metadata();
         let descriptor = match meta.and_then(|m| m.get(META_DATA_KEY)) {
             Some(data) => BlobDescriptor {
@@ -281,7 +291,7 @@ impl S3Storage {
             },
         };
         self.remember(digest, descriptor.key.clone(), descriptor.len);
-        Ok(Some(descriptor))
+        Ok(descriptor)
     }
 
     fn remember(&self, digest: &Digest, key: String, len: u64) {
@@ -308,6 +318,16 @@ impl S3Storage {
 }
 
 use aws_sdk_s3::error::ProvideErrorMetadata as _;
+
+/// An object's `LastModified`: the store's own clock, to the second.
+fn last_modified(
+    head: &aws_sdk_s3::operation::head_object::HeadObjectOutput,
+    key: &str,
+) -> Result<jiff::Timestamp> {
+    head.last_modified()
+        .and_then(|t| jiff::Timestamp::new(t.secs(), t.subsec_nanos() as i32).ok())
+        .ok_or_else(|| StorageError::Corrupt(format!("S3 gave {key} no valid LastModified")))
+}
 
 #[async_trait]
 impl Storage for S3Storage {
@@ -352,6 +372,13 @@ impl Storage for S3Storage {
         self.put_object(&self.key(key), value, true, &[]).await
     }
 
+    async fn modified(&self, key: &str) -> Result<Option<jiff::Timestamp>> {
+        let Some(head) = self.head_object(&self.key(key)).await? else {
+            return Ok(None);
+        };
+        last_modified(&head, key).map(Some)
+    }
+
     async fn delete(&self, key: &str) -> Result<bool> {
         let key = self.key(key);
         // S3 deletes answer the same whether or not the key existed.
@@ -394,6 +421,18 @@ impl Storage for S3Storage {
 
     async fn blob_len(&self, digest: &Digest) -> Result<Option<u64>> {
         Ok(self.descriptor(digest).await?.map(|d| d.len))
+    }
+
+    async fn blob_stat(&self, digest: &Digest) -> Result<Option<BlobStat>> {
+        // From the store: a descriptor cached here may name a blob collected since.
+        self.descriptors.invalidate(digest);
+        let key = self.blob_key(digest);
+        let Some(head) = self.head_object(&key).await? else {
+            return Ok(None);
+        };
+        let modified = last_modified(&head, &key)?;
+        let len = self.describe(digest, key, &head)?.len;
+        Ok(Some(BlobStat { len, modified }))
     }
 
     async fn blob_read(&self, digest: &Digest, range: Range<u64>) -> Result<Option<ByteStream>> {

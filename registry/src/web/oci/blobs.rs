@@ -16,9 +16,11 @@ use crate::web::oci::http::{DOCKER_CONTENT_DIGEST, etag, header_str, value};
 pub async fn get(app: &AppState, repo: &RepoName, digest: &str, parts: &Parts) -> Handled {
     let digest: Digest = digest.parse()?;
     if parts.method == Method::HEAD {
+        // Claimed: a client told the blob is here will not upload it, and its manifest
+        // will name it.
         let len = app
             .content
-            .blob_len(repo, &digest)
+            .blob_len_claimed(repo, &digest)
             .await?
             .ok_or(Error::BlobUnknown)?;
         return Ok(blob_response(StatusCode::OK, &digest, len, Body::empty()));

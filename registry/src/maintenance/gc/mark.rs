@@ -9,24 +9,22 @@
 //! repository's links to blobs none of its manifests use, and deleted versions past
 //! their window.
 //!
-//! This is the plan `berth gc --dry-run` prints. Removing it while pushes go on needs
-//! the tombstone protocol of `docs/architecture.md` ("Garbage collection"), which is
-//! not built yet: a blob that is unreferenced now may be the layer of a push in
-//! progress.
+//! What a push makes while the mark runs may be missed by it; those references are
+//! claimed (`content::collect`), which is what keeps them, not the mark.
 
 use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 
-use super::walk::{self, ManifestLink, read_blob};
 use crate::content::{Content, Result, keys};
+use crate::maintenance::walk::{self, ManifestLink, read_blob};
 use crate::oci::digest::Digest;
 use crate::oci::manifest::Manifest;
 use crate::oci::reference::RepoName;
 use crate::storage::Storage;
 
-/// What a collection would remove.
+/// What the roots do not reach.
 #[derive(Debug, Default)]
-pub struct Plan {
+pub struct Marked {
     /// Blobs nothing reaches, with their sizes.
     pub blobs: Vec<(Digest, u64)>,
     /// Links of a repository to blobs none of its manifests use.
@@ -38,24 +36,24 @@ pub struct Plan {
     pub kept_bytes: u64,
 }
 
-impl Plan {
+impl Marked {
     pub fn reclaimed_bytes(&self) -> u64 {
         self.blobs.iter().map(|(_, len)| len).sum()
     }
 }
 
-/// The plan for the store behind `content`, with deleted versions restorable for
+/// The mark of the store behind `content`, with deleted versions restorable for
 /// `restore_window` from their deletion, at `now`.
-pub async fn plan(
+pub async fn mark(
     content: &Content,
     restore_window: Duration,
     now: jiff::Timestamp,
-) -> Result<Plan> {
+) -> Result<Marked> {
     let storage = content.storage().as_ref();
     let mut mark = Mark {
         storage,
         live: HashSet::new(),
-        plan: Plan::default(),
+        plan: Marked::default(),
     };
     for repo in walk::names(storage).await? {
         mark.repository(&repo, restore_window, now).await?;
@@ -77,7 +75,7 @@ pub async fn plan(
 struct Mark<'a> {
     storage: &'a dyn Storage,
     live: HashSet<Digest>,
-    plan: Plan,
+    plan: Marked,
 }
 
 impl Mark<'_> {

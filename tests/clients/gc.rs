@@ -1,0 +1,233 @@
+//! Online garbage collection against a serving registry, on both backends: `berth gc`
+//! runs as its own process (as another replica would), paused between its steps
+//! (`--pause-at`) while a request races it, then resumed; `berth fsck --full` after
+//! every run. Each race either keeps the blob or answers the spec's error, never a
+//! success that a pull then contradicts.
+
+use std::sync::mpsc;
+use std::time::Duration;
+
+use crate::common::gc::{
+    berth_gc, dry_run, finish, fsck_clean, head, pulls, put_image, upload, upload_to,
+    wait_candidate,
+};
+use crate::common::{Backend, Berth, wait_until};
+use crate::push_image;
+
+crate::on_every_backend!(
+    gc_removes_what_nothing_references_and_every_image_still_pulls,
+    an_upload_onto_a_tombstoned_blob_keeps_it,
+    an_upload_onto_a_blob_being_removed_stores_it_afresh,
+    a_manifest_naming_a_tombstoned_blob_keeps_it,
+    a_manifest_naming_a_blob_being_removed_is_refused_then_pushes,
+    a_mount_out_of_a_link_being_swept_keeps_it,
+    a_killed_collection_is_finished_by_the_next_run,
+    two_collections_at_once_remove_each_blob_once,
+);
+
+fn gc_removes_what_nothing_references_and_every_image_still_pulls(backend: Backend) {
+    let berth = Berth::on(backend);
+    let (_podman, image) = push_image(&berth, "acme/app", "v1", "kept by gc\n");
+    let stray = upload(&berth, "acme/app", b"uploaded, never used by a manifest");
+    wait_candidate(&berth, &stray);
+
+    let out = finish(berth_gc(&berth, &[]));
+    assert!(
+        out.contains(&format!("removed blob {stray} (34 bytes)")),
+        "{out}"
+    );
+    assert!(
+        out.contains(&format!("removed link acme/app -> {stray}")),
+        "{out}"
+    );
+    assert!(
+        out.contains("removed 1 blobs (34 bytes)"),
+        "only the stray: {out}"
+    );
+    assert_eq!(head(&berth, "acme/app", &stray), 404);
+    fsck_clean(&berth);
+    pulls(&berth, "acme/app", &image);
+
+    let again = finish(berth_gc(&berth, &[]));
+    assert!(again.contains("removed 0 blobs (0 bytes)"), "{again}");
+}
+
+fn an_upload_onto_a_tombstoned_blob_keeps_it(backend: Backend) {
+    let berth = Berth::on(backend);
+    let bytes = b"a layer whose manifest comes late";
+    let layer = upload(&berth, "acme/app", bytes);
+    wait_candidate(&berth, &layer);
+
+    let mut gc = berth_gc(&berth, &["--pause-at", "tombstoned"]);
+    gc.wait_paused("tombstoned");
+    assert_eq!(
+        upload(&berth, "acme/app", bytes),
+        layer,
+        "201 while it is tombstoned"
+    );
+    gc.resume();
+    let out = finish(gc);
+    assert!(out.contains("removed 0 blobs"), "{out}");
+    assert!(out.contains("1 kept by requests"), "{out}");
+    assert_eq!(head(&berth, "acme/app", &layer), 200);
+    let manifest = put_image(&berth, "acme/app", "v1", (&layer, bytes.len()), "late")
+        .expect("the layer is there");
+    fsck_clean(&berth);
+    pulls(&berth, "acme/app", &manifest);
+}
+
+fn an_upload_onto_a_blob_being_removed_stores_it_afresh(backend: Backend) {
+    let berth = Berth::on(backend);
+    let bytes = b"uploaded again while it is removed";
+    let layer = upload(&berth, "acme/app", bytes);
+    wait_candidate(&berth, &layer);
+
+    let mut gc = berth_gc(&berth, &["--pause-at", "decided"]);
+    gc.wait_paused("decided");
+    assert_eq!(head(&berth, "acme/app", &layer), 404, "it is being removed");
+    // The upload waits for the removal to finish, then stores the bytes again.
+    let (done_tx, done_rx) = mpsc::channel();
+    let (addr, token) = (berth.url(""), berth.token().to_owned());
+    let uploader = std::thread::spawn(move || {
+        let digest = upload_to(&addr, &token, "acme/app", bytes);
+        done_tx.send(()).unwrap();
+        digest
+    });
+    assert!(
+        done_rx.recv_timeout(Duration::from_millis(500)).is_err(),
+        "the upload is held until the removal is done"
+    );
+    gc.resume();
+    let out = finish(gc);
+    assert!(out.contains(&format!("removed blob {layer}")), "{out}");
+    assert_eq!(uploader.join().unwrap(), layer);
+    assert_eq!(head(&berth, "acme/app", &layer), 200, "stored afresh");
+    let manifest =
+        put_image(&berth, "acme/app", "v1", (&layer, bytes.len()), "afresh").expect("it is there");
+    fsck_clean(&berth);
+    pulls(&berth, "acme/app", &manifest);
+}
+
+fn a_manifest_naming_a_tombstoned_blob_keeps_it(backend: Backend) {
+    let berth = Berth::on(backend);
+    let bytes = b"pushed, then its manifest after the grace";
+    let layer = upload(&berth, "acme/app", bytes);
+    // Inside the grace period nothing is planned at all.
+    let young = dry_run(&berth, "1h");
+    assert!(young.contains("would remove 0 blobs"), "{young}");
+    assert!(
+        young.contains("1 unreferenced but inside the grace period"),
+        "{young}"
+    );
+    wait_candidate(&berth, &layer);
+
+    let mut gc = berth_gc(&berth, &["--pause-at", "tombstoned"]);
+    gc.wait_paused("tombstoned");
+    let manifest = put_image(&berth, "acme/app", "v1", (&layer, bytes.len()), "kept")
+        .expect("201 while tombstoned");
+    gc.resume();
+    let out = finish(gc);
+    assert!(!out.contains(&format!("removed blob {layer}")), "{out}");
+    fsck_clean(&berth);
+    pulls(&berth, "acme/app", &manifest);
+}
+
+fn a_manifest_naming_a_blob_being_removed_is_refused_then_pushes(backend: Backend) {
+    let berth = Berth::on(backend);
+    let bytes = b"its manifest comes as it is removed";
+    let layer = upload(&berth, "acme/app", bytes);
+    wait_candidate(&berth, &layer);
+
+    let mut gc = berth_gc(&berth, &["--pause-at", "decided"]);
+    gc.wait_paused("decided");
+    let refused =
+        put_image(&berth, "acme/app", "v1", (&layer, bytes.len()), "refused").unwrap_err();
+    assert!(refused.contains("MANIFEST_BLOB_UNKNOWN"), "{refused}");
+    gc.resume();
+    finish(gc);
+    // What a client does on that error: upload the layer again, push again.
+    upload(&berth, "acme/app", bytes);
+    let manifest = put_image(&berth, "acme/app", "v1", (&layer, bytes.len()), "refused")
+        .expect("then it pushes");
+    fsck_clean(&berth);
+    pulls(&berth, "acme/app", &manifest);
+}
+
+fn a_mount_out_of_a_link_being_swept_keeps_it(backend: Backend) {
+    let berth = Berth::on(backend);
+    let bytes = b"linked in acme/old, used by nothing";
+    let layer = upload(&berth, "acme/old", bytes);
+    wait_candidate(&berth, &layer);
+
+    let mut gc = berth_gc(&berth, &["--pause-at", "tombstoned"]);
+    gc.wait_paused("tombstoned");
+    let client = berth.admin_blocking_client();
+    let mount = client
+        .post(berth.url(&format!(
+            "/v2/acme/new/blobs/uploads/?mount={layer}&from=acme/old"
+        )))
+        .send()
+        .unwrap();
+    assert_eq!(mount.status(), 201, "mounted while its link is tombstoned");
+    gc.resume();
+    let out = finish(gc);
+    assert!(!out.contains(&format!("removed blob {layer}")), "{out}");
+    assert_eq!(head(&berth, "acme/new", &layer), 200);
+    let manifest =
+        put_image(&berth, "acme/new", "v1", (&layer, bytes.len()), "mounted").expect("it is there");
+    fsck_clean(&berth);
+    pulls(&berth, "acme/new", &manifest);
+}
+
+fn a_killed_collection_is_finished_by_the_next_run(backend: Backend) {
+    let berth = Berth::on(backend);
+    let (_podman, image) = push_image(&berth, "acme/app", "v1", "outlives a killed gc\n");
+    let first = upload(&berth, "acme/app", b"the first stray");
+    let second = upload(&berth, "acme/app", b"the second stray");
+    wait_candidate(&berth, &first);
+    wait_candidate(&berth, &second);
+
+    // Killed after winning its verdicts, before removing anything.
+    let mut gc = berth_gc(&berth, &["--pause-at", "decided"]);
+    gc.wait_paused("decided");
+    gc.kill();
+    assert_eq!(head(&berth, "acme/app", &first), 404, "won by the dead run");
+
+    // The next run takes the dead run's verdicts over once they are older than its
+    // takeover time, and finishes them.
+    let mut removed = String::new();
+    wait_until(
+        "the next run to finish the dead one's work",
+        Duration::from_secs(60),
+        || {
+            removed += &finish(berth_gc(&berth, &["--takeover", "1s"]));
+            removed.contains(&format!("removed blob {first}"))
+                && removed.contains(&format!("removed blob {second}"))
+        },
+    );
+    fsck_clean(&berth);
+    pulls(&berth, "acme/app", &image);
+}
+
+fn two_collections_at_once_remove_each_blob_once(backend: Backend) {
+    let berth = Berth::on(backend);
+    let (_podman, image) = push_image(&berth, "acme/app", "v1", "outlives two gcs\n");
+    let stray = upload(&berth, "acme/app", b"wanted by two collections");
+    wait_candidate(&berth, &stray);
+
+    let mut one = berth_gc(&berth, &["--pause-at", "tombstoned"]);
+    let mut two = berth_gc(&berth, &["--pause-at", "tombstoned"]);
+    one.wait_paused("tombstoned");
+    two.wait_paused("tombstoned");
+    one.resume();
+    two.resume();
+    let both = finish(one) + &finish(two);
+    assert_eq!(
+        both.matches(&format!("removed blob {stray}")).count(),
+        1,
+        "one of them removes it: {both}"
+    );
+    assert_eq!(head(&berth, "acme/app", &stray), 404);
+    fsck_clean(&berth);
+    pulls(&berth, "acme/app", &image);
+}
