@@ -114,17 +114,61 @@ pub enum DeletionPolicy {
     Delete,
 }
 
-/// Which versions are to be removed automatically. Not yet enforced: the fields are
-/// accepted and checked by the schema, but nothing deletes versions yet.
+/// Which versions are deleted automatically, at each garbage collection (the Registry's
+/// `garbageCollection.interval`). Deletions are the API's soft deletes, restorable for
+/// the restore window, and follow its rules (never the last tagged version, nor a
+/// platform of a tagged index).
 #[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Retention {
-    /// Untagged versions older than this many days are to be deleted (not yet enforced).
+    /// Untagged versions (reachable from no tag, as a platform of a tagged index or a
+    /// referrer of a tagged image is) last pushed more than this many days ago are
+    /// deleted.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub untagged_older_than_days: Option<u32>,
-    /// The newest this many versions are always kept.
+    /// The newest this many versions are always kept, whatever the other rules say.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub keep_latest: Option<u32>,
+    /// Rules for tags: a tagged version is deleted when every tag it has may go.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tags: Option<TagRetention>,
+    /// Only report what would be deleted (in `status.retention` and the log).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dry_run: Option<bool>,
+}
+
+/// Which tags may go. A tag matching a `keep` pattern stays; another stays while it is
+/// among the newest `keepLatest` of those or younger than `olderThanDays`; with neither
+/// set, no tag goes.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct TagRetention {
+    /// Regular expressions (RE2 syntax, matched against the whole tag): such tags are
+    /// always kept, e.g. `v[0-9]+\.[0-9]+\.[0-9]+` or `latest`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub keep: Vec<String>,
+    /// Of the other tags, the newest this many stay.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub keep_latest: Option<u32>,
+    /// Of the other tags, those last pushed less than this many days ago stay.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub older_than_days: Option<u32>,
+}
+
+/// What the last retention run did (or, in a dry run, would have done).
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct RetentionStatus {
+    /// When it ran (RFC 3339).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_run: Option<String>,
+    pub dry_run: bool,
+    /// The versions it deleted (or would delete), by digest, at most 100.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub deleted: Vec<String>,
+    /// How many it deleted (or would delete) in all.
+    #[serde(default)]
+    pub deleted_count: u64,
 }
 
 /// Who first published a package: a user, or a repository's workload.
@@ -171,6 +215,9 @@ pub struct PackageStatus {
     /// hidden and restorable until it is restored or pushed to again.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub deleted_at: Option<String>,
+    /// The last run of `spec.retention`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retention: Option<RetentionStatus>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub observed_generation: Option<i64>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]

@@ -166,6 +166,8 @@ async fn collect_garbage(state: Arc<AppState>) {
     let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + gc.interval, gc.interval);
     loop {
         tick.tick().await;
+        // Retention first: what it deletes is restorable, so the sweep keeps its bytes.
+        apply_retention(&state).await;
         let started = std::time::Instant::now();
         if gc.dry_run {
             match crate::maintenance::gc::plan_now(&state.content, options).await {
@@ -199,6 +201,45 @@ async fn collect_garbage(state: Arc<AppState>) {
                 "garbage collection removed"
             ),
             Err(e) => tracing::warn!(error = %e, "garbage collection failed; the next run resumes"),
+        }
+    }
+}
+
+/// Runs every package's `spec.retention`; a package whose rules do not compile is
+/// skipped with the reason (the operator reports it as a condition).
+async fn apply_retention(state: &AppState) {
+    let snapshot = state.policy.snapshot();
+    for package in snapshot.packages() {
+        let Some(spec) = &package.retention else {
+            continue;
+        };
+        let Ok(repo) =
+            crate::oci::reference::RepoName::parse(&format!("{}/{}", package.owner, package.name))
+        else {
+            continue;
+        };
+        if package.deleted {
+            continue;
+        }
+        let rules = match crate::packages::retention::Rules::compile(spec) {
+            Ok(r) => r,
+            Err(why) => {
+                tracing::warn!(package = %repo, %why, "retention rules skipped");
+                continue;
+            }
+        };
+        match state
+            .packages()
+            .apply_retention(&repo, &rules, jiff::Timestamp::now())
+            .await
+        {
+            Ok(None) => {}
+            Ok(Some(s)) => {
+                tracing::info!(package = %repo, dry_run = s.dry_run, deleted = s.deleted_count, "retention ran")
+            }
+            Err(e) => {
+                tracing::warn!(package = %repo, error = %e, "retention failed; the next run tries again")
+            }
         }
     }
 }

@@ -11,6 +11,7 @@ mod maintenance;
 mod oras;
 mod podman;
 mod regctl;
+mod retention;
 mod skopeo;
 
 use common::Berth;

@@ -143,3 +143,66 @@ pub fn registry_on_s3(replicas: u32, extra: &str, s3: &str) -> String {
          replicas: {replicas}\n{extra}  storage:\n    s3: {{{s3}}}\n"
     )
 }
+
+/// The name of the Package resource for `owner/name` in `ns`, once there is one (a
+/// first push creates it).
+pub async fn package_resource(
+    client: &kube::Client,
+    ns: &str,
+    owner: &str,
+    name: &str,
+) -> Result<String> {
+    let packages: kube::Api<berth_crds::package::Package> =
+        kube::Api::namespaced(client.clone(), ns);
+    berth_e2e::wait::until(TIMEOUT, &format!("the Package {owner}/{name}"), || async {
+        Ok(packages
+            .list(&Default::default())
+            .await?
+            .items
+            .into_iter()
+            .find(|p| p.spec.owner == owner && p.spec.name == name)
+            .map(|p| kube::ResourceExt::name_any(&p)))
+    })
+    .await
+}
+
+/// The Registry `main` on a fresh bucket of `minio` with `extra` spec lines, its S3
+/// credentials Secret, and one replica of it running here: the pod and its port.
+pub async fn registry_pod_on_s3(
+    cluster: &Cluster,
+    ns: &str,
+    minio: &crate::common::minio::Minio,
+    extra: &str,
+    operator: &Process,
+) -> Result<(berth_e2e::RunningPod, u16)> {
+    use crate::common::minio::{ACCESS_KEY, SECRET_KEY, bucket_name};
+    let client = cluster.client().await?;
+    let registry = registry_on_s3(
+        1,
+        extra,
+        &format!(
+            "bucket: {}, endpoint: '{}', pathStyle: true, createBucket: true, credentialsSecret: berth-s3",
+            bucket_name(),
+            minio.endpoint()
+        ),
+    );
+    let credentials: k8s_openapi::api::core::v1::Secret =
+        serde_json::from_value(serde_json::json!({
+            "metadata": {"name": "berth-s3"},
+            "stringData": {"AWS_ACCESS_KEY_ID": ACCESS_KEY, "AWS_SECRET_ACCESS_KEY": SECRET_KEY},
+        }))?;
+    kube::Api::<k8s_openapi::api::core::v1::Secret>::namespaced(client.clone(), ns)
+        .create(&Default::default(), &credentials)
+        .await?;
+    apply_yaml::<berth_crds::Registry>(cluster, ns, "kubectl", &registry).await?;
+    let deployments: kube::Api<k8s_openapi::api::apps::v1::Deployment> =
+        kube::Api::namespaced(client.clone(), ns);
+    berth_e2e::wait::until(TIMEOUT, "the registry Deployment", || async {
+        Ok(deployments.get_opt("main").await?)
+    })
+    .await
+    .with_context(|| operator.stderr())?;
+    let (pod, port) = registry_replica(cluster, ns).await?;
+    berth_e2e::report_ready(client, ns, "main", 1).await?;
+    Ok((pod, port))
+}

@@ -6,21 +6,18 @@
 use std::time::Duration;
 
 use anyhow::{Context as _, Result, ensure};
-use berth_crds::Registry;
 use berth_crds::organization::{Organization, WebhookStatus};
-use berth_crds::package::Package;
 use berth_e2e::wait::until;
-use berth_e2e::{Cluster, free_port, report_ready};
+use berth_e2e::{Cluster, free_port};
 use k8s_openapi::api::core::v1::Secret;
 use k8s_openapi::api::events::v1::Event;
-use kube::ResourceExt;
 use kube::api::{Api, PostParams};
 
 use super::receiver::Receiver;
 use super::support::{
-    TIMEOUT, apply_yaml, cluster_token, operator_on, registry_on_s3, registry_replica,
+    TIMEOUT, apply_yaml, cluster_token, operator_on, package_resource, registry_pod_on_s3,
 };
-use crate::common::minio::{ACCESS_KEY, Minio, SECRET_KEY, bucket_name};
+use crate::common::minio::Minio;
 use crate::common::podman::Podman;
 use crate::common::wait_until;
 
@@ -107,30 +104,8 @@ async fn webhooks_from_secrets_status_and_package_events() -> Result<()> {
         .with_context(|| operator.stderr())?;
 
     // 2. A registry pod that may deliver to loopback (the receiver is on this machine).
-    let registry = registry_on_s3(
-        1,
-        "  webhooks: {allowPrivateTargets: true}\n",
-        &format!(
-            "bucket: {}, endpoint: '{}', pathStyle: true, createBucket: true, credentialsSecret: berth-s3",
-            bucket_name(),
-            minio.endpoint()
-        ),
-    );
-    let credentials: Secret = serde_json::from_value(serde_json::json!({
-        "metadata": {"name": "berth-s3"},
-        "stringData": {"AWS_ACCESS_KEY_ID": ACCESS_KEY, "AWS_SECRET_ACCESS_KEY": SECRET_KEY},
-    }))?;
-    secrets.create(&PostParams::default(), &credentials).await?;
-    apply_yaml::<Registry>(cluster, ns, "kubectl", &registry).await?;
-    let deployments: Api<k8s_openapi::api::apps::v1::Deployment> =
-        Api::namespaced(client.clone(), ns);
-    until(TIMEOUT, "the registry Deployment", || async {
-        Ok(deployments.get_opt("main").await?)
-    })
-    .await
-    .with_context(|| operator.stderr())?;
-    let (pod, port) = registry_replica(cluster, ns).await?;
-    report_ready(client.clone(), ns, "main", 1).await?;
+    let extra = "  webhooks: {allowPrivateTargets: true}\n";
+    let (pod, port) = registry_pod_on_s3(cluster, ns, minio, extra, &operator).await?;
 
     // 3. A push: the receiver verifies the Secret's signature and GitHub's schema.
     // (The clients block: this runtime has other workers for the API's connections.)
@@ -172,17 +147,7 @@ async fn webhooks_from_secrets_status_and_package_events() -> Result<()> {
     ensure!(ok.url == url && ok.last_failure.is_none(), "{ok:?}");
 
     // 4. The push is an Event on the Package, naming who pushed what.
-    let packages: Api<Package> = Api::namespaced(client.clone(), ns);
-    let resource = until(TIMEOUT, "the Package acme/app", || async {
-        Ok(packages
-            .list(&Default::default())
-            .await?
-            .items
-            .into_iter()
-            .find(|p| p.spec.owner == "acme" && p.spec.name == "app")
-            .map(|p| p.name_any()))
-    })
-    .await?;
+    let resource = package_resource(&client, ns, "acme", "app").await?;
     let events_api: Api<Event> = Api::namespaced(client.clone(), ns);
     let pushed = until(TIMEOUT, "the push's Event on the Package", || async {
         Ok(events_api

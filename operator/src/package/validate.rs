@@ -60,6 +60,11 @@ pub fn problems<'a>(
             _ => out.push(problem("InvalidGrant", "each access grant names exactly one of user or team".into())),
         }
     }
+    if let Some(retention) = &spec.retention
+        && let Err(why) = berth_registry::packages::retention::Rules::compile(retention)
+    {
+        out.push(problem("InvalidRetention", why));
+    }
     match org {
         Some(o) if !o.spec.package_creation.allows(spec.visibility) => out.push(problem(
             "VisibilityNotAllowed",
@@ -138,6 +143,10 @@ mod tests {
             (
                 "metadata: {name: f}\nspec: {owner: alice, name: app, visibility: internal}",
                 "VisibilityNotAllowed",
+            ),
+            (
+                "metadata: {name: g}\nspec: {owner: acme, name: app, retention: {tags: {keep: ['v(']}}}",
+                "InvalidRetention",
             ),
         ];
         for (yaml, reason) in cases {

@@ -67,6 +67,14 @@ impl PackageStatusSink for KubePackageStatus {
         self.write(repo, status).await;
     }
 
+    async fn retention_ran(&self, repo: &RepoName, outcome: &berth_crds::package::RetentionStatus) {
+        let status = PackageStatus {
+            retention: Some(outcome.clone()),
+            ..PackageStatus::default()
+        };
+        self.write(repo, status).await;
+    }
+
     async fn audited(&self, repo: &RepoName, act: &PackageAct) {
         let Some(resource) = self.resource(repo) else {
             return;

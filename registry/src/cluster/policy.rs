@@ -300,6 +300,7 @@ fn registry_fields(current: &PackageStatus, update: &PackageStatus) -> PackageSt
         last_push: pick(&update.last_push, &current.last_push),
         download_count: pick(&update.download_count, &current.download_count),
         deleted_at: pick(&update.deleted_at, &current.deleted_at),
+        retention: pick(&update.retention, &current.retention),
         // The operator's.
         url: None,
         observed_generation: None,

@@ -81,21 +81,41 @@ impl Content {
     /// them (see the module's comment). After [`Claim::Held`] the caller still checks
     /// that they exist, in storage.
     pub(super) async fn claim(&self, digest: &Digest, repos: &[&RepoName]) -> Result<Claim> {
+        self.touch_marker(digest).await?;
+        self.judge(
+            &keys::gc_tombstone(digest),
+            |t| t.concerns(repos),
+            |run| keys::gc_verdict(digest, run),
+        )
+        .await
+    }
+
+    async fn touch_marker(&self, digest: &Digest) -> Result<()> {
         let nonce = uuid::Uuid::new_v4().to_string();
-        self.storage
+        Ok(self
+            .storage
             .touch(&keys::gc_ref(digest), Bytes::from(nonce))
-            .await?;
-        let Some(raw) = self.storage.get(&keys::gc_tombstone(digest)).await? else {
+            .await?)
+    }
+
+    /// Steps 2 of a claim, against the tombstone at `key` if `concerns` it.
+    async fn judge(
+        &self,
+        key: &str,
+        concerns: impl FnOnce(&Tombstone) -> bool,
+        verdict_of: impl FnOnce(&str) -> String,
+    ) -> Result<Claim> {
+        let Some(raw) = self.storage.get(key).await? else {
             return Ok(Claim::Held);
         };
         // A collection acts only on a tombstone it can read.
         let Ok(tombstone) = serde_json::from_slice::<Tombstone>(&raw) else {
             return Ok(Claim::Held);
         };
-        if !tombstone.concerns(repos) {
+        if !concerns(&tombstone) {
             return Ok(Claim::Held);
         }
-        let verdict = keys::gc_verdict(digest, &tombstone.run);
+        let verdict = verdict_of(&tombstone.run);
         if self
             .storage
             .put_if_absent(&verdict, Bytes::from_static(KEPT))
@@ -126,6 +146,37 @@ impl Content {
         // A backend's cached view of the blob is refreshed from the store.
         self.storage.blob_stat(digest).await?;
         Ok(())
+    }
+
+    /// Claims manifest `digest` in `repo` against retention deleting its version (a push
+    /// that tags it, a restore): waits out a deletion that won, so that the push links
+    /// it again afterwards rather than being undone by it.
+    pub(super) async fn claim_version(&self, repo: &RepoName, digest: &Digest) -> Result<()> {
+        let deadline = tokio::time::Instant::now() + AWAIT_REMOVAL;
+        let key = keys::retention_tombstone(repo, digest);
+        loop {
+            self.touch_marker(digest).await?;
+            let claim = self
+                .judge(
+                    &key,
+                    |_| true,
+                    |run| keys::retention_verdict(repo, digest, run),
+                )
+                .await?;
+            if claim == Claim::Held {
+                return Ok(());
+            }
+            if tokio::time::Instant::now() >= deadline {
+                return Err(Error::Storage(StorageError::Unavailable(format!(
+                    "version {digest} of {repo} is being deleted by retention that has not \
+                     finished; retry"
+                ))));
+            }
+            while self.storage.get(&key).await?.is_some() && tokio::time::Instant::now() < deadline
+            {
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        }
     }
 
     /// The length of blob `digest` in `repo`, for a request that relies on it: claimed,

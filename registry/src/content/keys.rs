@@ -20,6 +20,7 @@
 //! _berth/gc/refs/<alg>-<hex>                                 a blob's reference marker (a nonce, rewritten per reference)
 //! _berth/gc/tombstones/<alg>-<hex>                           a collection's intent to remove a blob or its links
 //! _berth/gc/verdicts/<alg>-<hex>-<run>                       who won that tombstone: "kept" or "deleting"
+//! repositories/<name>/_retention/<alg>-<hex>[.<run>]         retention's tombstone for a version, and its verdict
 //! ```
 //!
 //! Name components match `[a-z0-9]…`, so they never collide with the `_`-prefixed
@@ -260,6 +261,21 @@ pub fn gc_verdict(d: &Digest, run: &str) -> String {
         d.algorithm().as_str(),
         d.hex()
     )
+}
+
+/// Retention's intent to delete the version of manifest `d` in `repo` (the same
+/// protocol as a collection's tombstone, against pushes that tag it).
+pub fn retention_tombstone(repo: &RepoName, d: &Digest) -> String {
+    format!(
+        "repositories/{repo}/_retention/{}-{}",
+        d.algorithm().as_str(),
+        d.hex()
+    )
+}
+
+/// Who won [`retention_tombstone`] `run`: `kept` by a push or `deleting`.
+pub fn retention_verdict(repo: &RepoName, d: &Digest, run: &str) -> String {
+    format!("{}.{run}", retention_tombstone(repo, d))
 }
 
 #[cfg(test)]

@@ -48,11 +48,8 @@ impl Content {
             .unwrap_or_default())
     }
 
-    pub(super) async fn tags_pointing_at(
-        &self,
-        repo: &RepoName,
-        digest: &Digest,
-    ) -> Result<Vec<Tag>> {
+    /// The tags pointing at `digest`, read from storage.
+    pub async fn tags_pointing_at(&self, repo: &RepoName, digest: &Digest) -> Result<Vec<Tag>> {
         let mut out = Vec::new();
         for name in self.storage.list(&keys::tags(repo)).await? {
             let Ok(tag) = Tag::parse(&name) else { continue };

@@ -23,6 +23,7 @@ pub mod events;
 pub mod ids;
 pub mod json;
 pub mod metadata;
+pub mod retention;
 mod status;
 pub mod versions;
 

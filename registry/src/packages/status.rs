@@ -19,4 +19,6 @@ pub trait PackageStatusSink: Send + Sync {
     async fn downloaded(&self, repo: &RepoName, total: u64);
     /// `act` was done to `repo`, as the audit trail records it.
     async fn audited(&self, repo: &RepoName, act: &PackageAct);
+    /// `repo`'s retention rules ran (`status.retention` on the Package).
+    async fn retention_ran(&self, repo: &RepoName, outcome: &berth_crds::package::RetentionStatus);
 }

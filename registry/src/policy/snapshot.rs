@@ -51,6 +51,8 @@ pub struct PackagePolicy {
     /// Deleted through the API or the pages and not restored (`status.deletedAt`): the
     /// package is hidden, as if it did not exist, until a restore or a push.
     pub deleted: bool,
+    /// `spec.retention`, as written (checked when it runs).
+    pub retention: Option<berth_crds::package::Retention>,
 }
 
 /// The policy in force.
@@ -326,6 +328,7 @@ fn package_policy(
         actions_access: spec.actions_access.clone(),
         publisher: status.and_then(|s| s.publisher.clone()),
         deleted: status.is_some_and(|s| s.deleted_at.is_some()),
+        retention: spec.retention.clone(),
     })
 }
 
