@@ -2,6 +2,7 @@
 //! garbage collection (`garbageCollection.interval: 1s` here): a dry run reports and
 //! deletes nothing; then old untagged versions and tags past their count go, through
 //! the API's soft delete (listed as deleted, restorable), and what the rules keep pulls.
+//! And retention's protocol against a push that tags the version it is deleting.
 
 use std::time::Duration;
 
@@ -101,4 +102,101 @@ fn manifest_status(berth: &Berth, digest: &str) -> u16 {
         .unwrap()
         .status()
         .as_u16()
+}
+
+/// Retention's protocol against a push that tags the version it is deleting, made
+/// deterministic by writing retention's tombstone (and verdict) as a run would have at
+/// each of its steps, on the filesystem where the test reaches under the registry.
+#[test]
+fn a_push_tagging_a_version_that_retention_is_deleting_is_not_undone() {
+    let berth = Berth::start();
+    let layer_bytes = b"the layer of a version being retired";
+    let layer = upload(&berth, "admin/app", layer_bytes);
+    let push = |tag: &str, seed: &str| {
+        put_image(&berth, "admin/app", tag, (&layer, layer_bytes.len()), seed)
+    };
+    push("keep", "kept").unwrap();
+    let retired = push("old", "retired").unwrap();
+    let hex = retired.strip_prefix("sha256:").unwrap();
+    let dir = berth.data_dir.join("repositories/admin/app/_retention");
+    std::fs::create_dir_all(&dir).unwrap();
+    let tombstone = dir.join(format!("sha256-{hex}"));
+    let verdict = dir.join(format!("sha256-{hex}.run1"));
+
+    // Tombstoned, not yet decided: the push wins the version, and retention then sees
+    // `kept` and leaves it.
+    std::fs::write(
+        &tombstone,
+        r#"{"run":"run1","blob":false,"links":[],"marker":null}"#,
+    )
+    .unwrap();
+    assert_eq!(push("old", "retired").unwrap(), retired);
+    assert_eq!(std::fs::read(&verdict).unwrap(), b"kept");
+    std::fs::remove_file(&verdict).unwrap();
+
+    // Decided (`deleting`): the push waits while the version is deleted, then links it
+    // again, tagged.
+    std::fs::write(&verdict, "deleting").unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    let (url, token) = (berth.url(""), berth.token().to_owned());
+    let body = std::fs::read(
+        berth
+            .data_dir
+            .join("blobs/sha256")
+            .join(&hex[..2])
+            .join(hex),
+    )
+    .unwrap();
+    let pusher = std::thread::spawn(move || {
+        let r = reqwest::blocking::Client::new()
+            .put(format!("{url}/v2/admin/app/manifests/again"))
+            .basic_auth("admin", Some(token))
+            .header("content-type", "application/vnd.oci.image.manifest.v1+json")
+            .body(body)
+            .timeout(Duration::from_secs(60))
+            .send()
+            .unwrap();
+        tx.send(()).unwrap();
+        r.status().as_u16()
+    });
+    assert!(
+        rx.recv_timeout(Duration::from_millis(500)).is_err(),
+        "the push is held while retention deletes the version"
+    );
+    // Retention's delete, through the API's path, then its tombstone and verdict go.
+    let client = berth.admin_blocking_client();
+    let versions: serde_json::Value = client
+        .get(berth.url("/api/v3/user/packages/container/app/versions?per_page=100"))
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    let id = versions
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|v| v["name"] == retired.as_str())
+        .unwrap()["id"]
+        .as_u64()
+        .unwrap();
+    let deleted = client
+        .delete(berth.url(&format!(
+            "/api/v3/user/packages/container/app/versions/{id}"
+        )))
+        .send()
+        .unwrap();
+    assert_eq!(deleted.status(), 204);
+    std::fs::remove_file(&tombstone).unwrap();
+    std::fs::remove_file(&verdict).unwrap();
+    assert_eq!(pusher.join().unwrap(), 201);
+
+    let r = client
+        .get(berth.url("/v2/admin/app/manifests/again"))
+        .header("accept", "application/vnd.oci.image.manifest.v1+json")
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), 200, "the tag the push made is there");
+    assert_eq!(r.headers()["docker-content-digest"], retired.as_str());
+    pulls(&berth, "admin/app", &retired);
+    fsck_clean(&berth);
 }
