@@ -24,3 +24,8 @@ pub const ANNOTATION_CONFIG_CHECKSUM: &str = "berth.dev/config-checksum";
 
 /// The `app.kubernetes.io/name` of everything Berth makes.
 pub const APP: &str = "berth";
+
+/// The Lease that says which of a Registry's pods collects garbage.
+pub fn gc_lease(registry: &str) -> String {
+    format!("{registry}-gc")
+}

@@ -154,8 +154,8 @@ async fn flush_downloads(state: Arc<AppState>, stop: tokio_util::sync::Cancellat
 }
 
 /// Collects garbage every `spec.garbageCollection.interval`, first one interval after
-/// start. Every replica may run it: runs on one store are safe together
-/// (`maintenance::gc`), only redundant.
+/// start, when it is this process's turn (in a cluster, one pod's by a Lease). Runs on
+/// one store are safe together (`maintenance::gc`); the turn only spares redundant ones.
 async fn collect_garbage(state: Arc<AppState>) {
     let gc = state.gc;
     let options = crate::maintenance::gc::Options {
@@ -164,8 +164,16 @@ async fn collect_garbage(state: Arc<AppState>) {
         takeover: crate::maintenance::gc::Options::TAKEOVER,
     };
     let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + gc.interval, gc.interval);
+    // Held past the next tick, so the holder keeps it unless it misses one.
+    let hold = gc.interval + gc.interval / 2;
     loop {
         tick.tick().await;
+        if let Some(turn) = &state.gc_turn
+            && !turn.take(hold).await
+        {
+            tracing::debug!("another process has the garbage collection's turn");
+            continue;
+        }
         // Retention first: what it deletes is restorable, so the sweep keeps its bytes.
         apply_retention(&state).await;
         let started = std::time::Instant::now();

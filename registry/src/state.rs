@@ -28,6 +28,8 @@ pub struct AppState {
     pub restore_window: std::time::Duration,
     /// When the server collects garbage.
     pub gc: crate::config::GcConfig,
+    /// Whose turn the collection is, when several processes serve one store.
+    pub gc_turn: Option<Arc<dyn crate::maintenance::gc::Turn>>,
     /// Manifest downloads counted here, flushed in batches by the server.
     pub downloads: Downloads,
     /// Whether a client's address is the last `X-Forwarded-For` entry (set by the

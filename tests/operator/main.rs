@@ -7,6 +7,7 @@ mod common;
 
 mod chart;
 mod crd_upgrade;
+mod gc;
 mod retention;
 mod s3;
 mod sequence;

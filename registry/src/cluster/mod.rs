@@ -5,6 +5,7 @@
 
 use std::path::PathBuf;
 
+pub mod gc_lease;
 pub mod lifecycle;
 pub mod policy;
 pub mod tokens;

@@ -10,6 +10,7 @@ use kube::{Api, Client};
 
 use super::{StartError, Started, authenticator, content_of, hosts_of, policy_settings};
 use crate::auth::keys::SigningKeys;
+use crate::cluster::gc_lease::LeaseTurn;
 use crate::cluster::lifecycle::{KubePackageStatus, finalize_deleted};
 use crate::cluster::policy::KubeSource;
 use crate::cluster::webhooks::KubeHookSite;
@@ -86,6 +87,11 @@ pub async fn cluster(config: &Config, opts: &ClusterOptions) -> Result<Started, 
         package_locks: KeyedLocks::default(),
         restore_window: config.restore_window,
         gc: config.gc,
+        gc_turn: Some(Arc::new(LeaseTurn::new(
+            client.clone(),
+            &opts.namespace,
+            &opts.registry,
+        ))),
         downloads: crate::packages::downloads::Downloads::new(config.count_downloads),
         package_status: Some(Arc::new(KubePackageStatus {
             api: packages,

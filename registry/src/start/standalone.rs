@@ -77,6 +77,7 @@ pub fn standalone(config: &Config) -> Result<Started, StartError> {
         package_locks: KeyedLocks::default(),
         restore_window: config.restore_window,
         gc: config.gc,
+        gc_turn: None,
         downloads: crate::packages::downloads::Downloads::new(config.count_downloads),
         package_status: None,
         trust_forwarded_for: false,

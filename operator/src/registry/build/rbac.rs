@@ -47,6 +47,13 @@ pub fn desired_role(r: &ValidRegistry) -> Role {
                 &["get", "patch"],
             ),
             rule("", &["secrets"], &["get", "list", "watch"]),
+            // One pod at a time collects garbage: the turn is a Lease, which the pods
+            // create and then update (only that one).
+            rule("coordination.k8s.io", &["leases"], &["create"]),
+            PolicyRule {
+                resource_names: Some(vec![berth_crds::names::gc_lease(&r.name)]),
+                ..rule("coordination.k8s.io", &["leases"], &["get", "update"])
+            },
             // Events on Packages (the audit trail), as kube-runtime's recorder writes
             // them (events.k8s.io).
             rule("", &["events"], &["create", "patch"]),
@@ -82,10 +89,13 @@ mod tests {
         let r = fixture::registry();
         let role = desired_role(&r);
         let rules = role.rules.unwrap();
-        // No update of specs, nothing beyond the namespace; delete only of Packages (the
-        // ones the registry made, when a package is deleted through the API).
+        // No update of specs but the collection's Lease, nothing beyond the namespace;
+        // delete only of Packages (the ones the registry made, when a package is
+        // deleted through the API).
+        let lease = Some(vec!["main-gc".to_owned()]);
         assert!(rules.iter().all(|r| {
-            !r.verbs.iter().any(|v| v == "update" || v == "*")
+            !r.verbs.iter().any(|v| v == "*")
+                && (!r.verbs.iter().any(|v| v == "update") || r.resource_names == lease)
                 && (!r.verbs.iter().any(|v| v == "delete")
                     || r.resources.as_deref() == Some(&["packages".to_owned()][..]))
         }));

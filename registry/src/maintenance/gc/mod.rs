@@ -22,6 +22,15 @@ use crate::storage::Storage;
 pub mod mark;
 pub mod sweep;
 
+/// Which process runs the collection that is due: collections are safe together
+/// (`sweep.rs`), so this only spares the redundant ones. In a cluster a Lease.
+#[async_trait::async_trait]
+pub trait Turn: Send + Sync {
+    /// Whether this process collects now, keeping the turn for `hold`; `false` when
+    /// another holds it (or asking failed, which the implementation logs).
+    async fn take(&self, hold: Duration) -> bool;
+}
+
 pub use sweep::{Report, Step, sweep};
 
 /// S3 gives times to the second: an age is counted from the end of its second.
