@@ -147,7 +147,7 @@ fn print_report(report: &gc::Report) {
         println!("removed deleted version {key} (past its restore window)");
     }
     println!(
-        "removed {} blobs ({} bytes), {} links, {} deleted versions, {} expired upload sessions; keeps {} blobs ({} bytes); {} kept by requests during the run, {} inside the grace period",
+        "removed {} blobs ({} bytes), {} links, {} deleted versions, {} expired upload sessions; keeps {} blobs ({} bytes); {} kept by requests during the run, {} inside the grace period, {} taken over from runs that stopped",
         report.blobs.len(),
         report.reclaimed_bytes(),
         report.links.len(),
@@ -156,7 +156,8 @@ fn print_report(report: &gc::Report) {
         report.kept_blobs,
         report.kept_bytes,
         report.kept_by_requests,
-        report.young
+        report.young,
+        report.taken_over
     );
 }
 

@@ -180,33 +180,49 @@ fn a_mount_out_of_a_link_being_swept_keeps_it(backend: Backend) {
 }
 
 fn a_killed_collection_is_finished_by_the_next_run(backend: Backend) {
-    let berth = Berth::on(backend);
-    let (_podman, image) = push_image(&berth, "acme/app", "v1", "outlives a killed gc\n");
-    let first = upload(&berth, "acme/app", b"the first stray");
-    let second = upload(&berth, "acme/app", b"the second stray");
-    wait_candidate(&berth, &first);
-    wait_candidate(&berth, &second);
+    // Killed after winning its verdicts (nothing removed yet), and after removing the
+    // bytes (its tombstones and verdicts left behind).
+    for step in ["decided", "removed"] {
+        let berth = Berth::on(backend);
+        let (_podman, image) = push_image(&berth, "acme/app", "v1", "outlives a killed gc\n");
+        let first = upload(&berth, "acme/app", b"the first stray");
+        let second = upload(&berth, "acme/app", b"the second stray");
+        wait_candidate(&berth, &first);
+        wait_candidate(&berth, &second);
 
-    // Killed after winning its verdicts, before removing anything.
-    let mut gc = berth_gc(&berth, &["--pause-at", "decided"]);
-    gc.wait_paused("decided");
-    gc.kill();
-    assert_eq!(head(&berth, "acme/app", &first), 404, "won by the dead run");
+        let mut gc = berth_gc(&berth, &["--pause-at", step]);
+        gc.wait_paused(step);
+        gc.kill();
+        assert_eq!(
+            head(&berth, "acme/app", &first),
+            404,
+            "{step}: won by the dead run"
+        );
 
-    // The next run takes the dead run's verdicts over once they are older than its
-    // takeover time, and finishes them.
-    let mut removed = String::new();
-    wait_until(
-        "the next run to finish the dead one's work",
-        Duration::from_secs(60),
-        || {
-            removed += &finish(berth_gc(&berth, &["--takeover", "1s"]));
-            removed.contains(&format!("removed blob {first}"))
-                && removed.contains(&format!("removed blob {second}"))
-        },
-    );
-    fsck_clean(&berth);
-    pulls(&berth, "acme/app", &image);
+        // The next run takes the dead run's verdicts over once they are older than its
+        // takeover time, and finishes them.
+        let mut taken = 0;
+        wait_until(
+            "the next run to finish the dead one's work",
+            Duration::from_secs(60),
+            || {
+                let out = finish(berth_gc(&berth, &["--takeover", "1s"]));
+                taken += out
+                    .rsplit(", ")
+                    .next()
+                    .and_then(|t| t.split(' ').next()?.parse::<usize>().ok())
+                    .unwrap_or(0);
+                taken == 2
+            },
+        );
+        assert_eq!(head(&berth, "acme/app", &first), 404, "{step}: removed");
+        // Its tombstone is gone: an upload of it stores it at once (it would wait, then
+        // fail, behind a tombstone left over).
+        assert_eq!(upload(&berth, "acme/app", b"the first stray"), first);
+        assert_eq!(head(&berth, "acme/app", &first), 200);
+        fsck_clean(&berth);
+        pulls(&berth, "acme/app", &image);
+    }
 }
 
 fn two_collections_at_once_remove_each_blob_once(backend: Backend) {
@@ -231,3 +247,101 @@ fn two_collections_at_once_remove_each_blob_once(backend: Backend) {
     fsck_clean(&berth);
     pulls(&berth, "acme/app", &image);
 }
+
+/// Deleted versions are roots for the restore window (3 s here): a collection keeps
+/// their bytes and a restore inside the window pulls; past it, the restore is refused
+/// and collections remove the record, then what only it kept.
+#[test]
+fn a_restore_inside_the_window_pulls_and_one_outside_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("registry.yaml");
+    std::fs::write(
+        &config,
+        "apiVersion: berth.dev/v1alpha1\nkind: Registry\nmetadata: {name: test}\nspec:\n  restoreWindow: 3s\n",
+    )
+    .unwrap();
+    let mut berth = Berth::start_with(&["--config", config.to_str().unwrap()], |_| {});
+    // `berth gc` and `fsck` read the same window.
+    berth.config_file = Some(config.clone());
+    let bytes = b"the layer of a deleted version";
+    let layer = upload(&berth, "admin/app", bytes);
+    put_image(&berth, "admin/app", "kept", (&layer, bytes.len()), "kept").unwrap();
+    let other = b"the layer only the deleted version has";
+    let only = upload(&berth, "admin/app", other);
+    let deleted = put_image(&berth, "admin/app", "gone", (&only, other.len()), "gone").unwrap();
+    // As old as the deleted version's blobs: once it is a candidate, only the window
+    // keeps them.
+    let stray = upload(
+        &berth,
+        "admin/app",
+        b"a stray as old as the deleted version",
+    );
+    let client = berth.admin_blocking_client();
+    let api = |path: &str| berth.url(&format!("/api/v3/user/packages/container/app{path}"));
+    let id = {
+        let versions: serde_json::Value =
+            client.get(api("/versions")).send().unwrap().json().unwrap();
+        versions
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|v| v["name"] == deleted.as_str())
+            .unwrap()["id"]
+            .as_u64()
+            .unwrap()
+    };
+    let delete = || {
+        let r = client
+            .delete(api(&format!("/versions/{id}")))
+            .send()
+            .unwrap();
+        assert_eq!(r.status(), 204, "{}", r.text().unwrap());
+    };
+    let restore = || {
+        client
+            .post(api(&format!("/versions/{id}/restore")))
+            .send()
+            .unwrap()
+            .status()
+            .as_u16()
+    };
+
+    // Inside the window: a collection keeps its bytes, and the restore pulls.
+    delete();
+    wait_candidate(&berth, &stray);
+    let out = finish(berth_gc(&berth, &[]));
+    assert!(out.contains(&format!("removed blob {stray}")), "{out}");
+    assert!(!out.contains(&format!("removed blob {only}")), "{out}");
+    assert_eq!(restore(), 204);
+    pulls(&berth, "admin/app", &deleted);
+    fsck_clean(&berth);
+
+    // Past it: the restore is refused, and collections remove it all.
+    delete();
+    wait_until(
+        "the restore window to pass",
+        Duration::from_secs(30),
+        || dry_run(&berth, GRACE_FOR_WINDOW).contains("past its restore window"),
+    );
+    assert_eq!(restore(), 404, "refused cleanly");
+    let mut out = String::new();
+    wait_until(
+        "the version's bytes to be collected",
+        Duration::from_secs(30),
+        || {
+            out += &finish(berth_gc(&berth, &[]));
+            out.contains(&format!("removed blob {only}"))
+                && out.contains(&format!("removed blob {deleted}"))
+        },
+    );
+    assert!(out.contains("removed deleted version"), "{out}");
+    assert_eq!(head(&berth, "admin/app", &only), 404);
+    fsck_clean(&berth);
+    let manifest = client
+        .get(berth.url(&format!("/v2/admin/app/manifests/{deleted}")))
+        .send()
+        .unwrap();
+    assert_eq!(manifest.status(), 404);
+}
+
+const GRACE_FOR_WINDOW: &str = "1s";

@@ -70,6 +70,8 @@ pub struct Report {
     pub expired_versions: Vec<String>,
     /// Candidates that a request claimed before they could go.
     pub kept_by_requests: usize,
+    /// Removals won by a run that stopped before finishing them, finished by this one.
+    pub taken_over: usize,
     /// Unreferenced but younger than the grace period.
     pub young: usize,
     pub purged_uploads: usize,
@@ -128,6 +130,7 @@ pub async fn sweep(
             Decision::NotOurs => {}
         }
     }
+    report.taken_over = won.iter().filter(|(_, t)| t.run != run).count();
     let won_at = Instant::now();
     pause(Step::Decided).await;
 
