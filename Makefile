@@ -45,3 +45,4 @@ bench:
 	bench/s3.sh
 	bench/api.sh
 	bench/webhooks.sh
+	bench/gc.sh
