@@ -4,6 +4,7 @@
 #   bench/gc.sh                                   (make bench runs it)
 #   BENCH_GC_MANIFESTS=1000 BENCH_GC_STRAYS=500 bench/gc.sh   (a smaller store)
 #   BENCH_KEEP=1 bench/gc.sh                      (keep the temp dir and logs)
+#   BENCH_GC_STORES=s3 BENCH_GC_PUSH_ROUNDS= bench/gc.sh   (only Berth on MinIO)
 #
 # 1. A store of BENCH_GC_MANIFESTS tagged images (a config and 3 layers of 1 KiB each,
 #    so 5 blobs per image with the manifest) and BENCH_GC_STRAYS blobs no manifest names,
@@ -22,6 +23,8 @@ export PATH=$root/.tools/bin:$PATH
 MANIFESTS=${BENCH_GC_MANIFESTS:-10000}
 STRAYS=${BENCH_GC_STRAYS:-5000}
 PUSHES=${BENCH_GC_PUSHES:-1000}
+STORES=" ${BENCH_GC_STORES-fs s3 distribution} "
+ROUNDS=${BENCH_GC_PUSH_ROUNDS-1 2}
 
 # shellcheck source=lib.sh
 . "$root/bench/lib.sh"
@@ -58,14 +61,17 @@ berth_gc() {
 
 rows=()
 # 1a. Berth, filesystem.
+if [[ $STORES == *" fs "* ]]; then
 berth_serve fs
 load fill "$url" "admin:$pat" "$MANIFESTS" "$STRAYS" "$work/strays-fs"
 sleep 3 # past the grace period (1 s) and the second S3 times are counted to
 IFS='|' read -r secs line <<<"$(berth_gc --grace 1s)"
 rows+=("Berth, filesystem (online)|$secs|$line")
 kill "$started_pid"
+fi
 
 # 1b. Berth, MinIO.
+if [[ $STORES == *" s3 "* ]]; then
 start_minio
 s3 -X PUT -o /dev/null "$minio/berth"
 cat >"$work/berth-s3.yaml" <<YAML
@@ -82,8 +88,10 @@ sleep 3
 IFS='|' read -r secs line <<<"$(berth_gc --grace 1s)"
 rows+=("Berth, MinIO (online)|$secs|$line")
 kill "$started_pid"
+fi
 
 # 1c. distribution v3, filesystem, collected while stopped.
+if [[ $STORES == *" distribution "* ]]; then
 port=$(free_port)
 cat >"$work/distribution.yml" <<YAML
 version: 0.1
@@ -106,6 +114,7 @@ distribution-registry garbage-collect --delete-untagged "$work/distribution.yml"
 secs=$(python3 -c "print(f'{$(date +%s.%N) - $t0:.1f}')")
 removed=$(grep -c 'blob eligible for deletion' "$work/distribution-gc.log" || true)
 rows+=("distribution v3, filesystem (stopped)|$secs|removed $removed blobs ($((before - $(blob_bytes))) bytes)")
+fi
 
 # 2. Pushes with collections back to back, against none.
 push_round() { # NAME GC(on|off): BENCH_GC_PUSHES pushes; prints "PUSHES_PER_S|P99_MS"
@@ -127,7 +136,7 @@ print(f"{len(t) / wall:.0f}|{t[min(len(t) - 1, int(len(t) * 0.99))] * 1000:.1f}"
 PY
 }
 on=() off=()
-for round in 1 2; do
+for round in $ROUNDS; do
   off+=("$(push_round "off-$round" off)")
   on+=("$(push_round "on-$round" on)")
 done
@@ -137,17 +146,18 @@ mkdir -p bench/results
 {
   echo "# Garbage collection benchmark run $(date -u +%Y-%m-%dT%H:%MZ)"
   echo
-  echo "Machine: $(nproc) cores. Store: $MANIFESTS tagged images (config + 3 layers of 1 KiB; $((MANIFESTS * 5)) blobs with the manifests) over 10 repositories, and $STRAYS unreferenced blobs of 1 KiB ($(cat "$work/strays-fs") bytes). Load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)."
+  echo "Machine: $(nproc) cores. Store: $MANIFESTS tagged images (config + 3 layers of 1 KiB; $((MANIFESTS * 5)) blobs with the manifests) over 10 repositories, and $STRAYS unreferenced blobs of 1 KiB ($((STRAYS * 1024)) bytes). Load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)."
   echo
   echo "| store | collection (s) | what it printed |"
   echo "|---|---|---|"
   for r in "${rows[@]}"; do IFS='|' read -r name secs line <<<"$r"; echo "| $name | $secs | $line |"; done
   echo
+  [[ ${#on[@]} -gt 0 ]] || exit 0
   echo "$PUSHES pushes (HEAD, upload config and 3 layers, PUT manifest), 8 at a time, Berth on the filesystem; \"on\": \`berth gc --grace 1s\` back to back meanwhile ($gc_runs runs in all)."
   echo
   echo "| round | pushes/s, gc off | p99 ms, off | pushes/s, gc on | p99 ms, on |"
   echo "|---|---|---|---|---|"
-  for i in 0 1; do
+  for i in "${!on[@]}"; do
     IFS='|' read -r r0 p0 <<<"${off[$i]}"; IFS='|' read -r r1 p1 <<<"${on[$i]}"
     echo "| $((i + 1)) | $r0 | $p0 | $r1 | $p1 |"
   done

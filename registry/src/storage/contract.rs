@@ -461,6 +461,14 @@ pub async fn store_times_come_from_the_store_and_move_on_writes(s: Arc<dyn Stora
     let stat = s.blob_stat(&digest).await.unwrap().expect("stored");
     assert_eq!(stat.len, data.len() as u64);
     assert!(stat.modified >= before);
+    let empty = Digest::sha256_of(b"");
+    s.blob_put(&empty, Bytes::new()).await.unwrap();
+    let mut sizes = s.blob_list_sizes().await.unwrap();
+    sizes.sort_by_key(|(d, _)| d.to_string());
+    let mut want = vec![(digest.clone(), data.len() as u64), (empty.clone(), 0)];
+    want.sort_by_key(|(d, _)| d.to_string());
+    assert_eq!(sizes, want, "listed with their lengths");
+    assert!(s.blob_delete(&empty).await.unwrap());
     assert!(s.blob_delete(&digest).await.unwrap());
     assert_eq!(
         s.blob_stat(&digest).await.unwrap(),

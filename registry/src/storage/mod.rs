@@ -117,6 +117,17 @@ pub trait Storage: Send + Sync + 'static {
     async fn blob_delete(&self, digest: &Digest) -> Result<bool>;
     /// Every stored blob's digest (for garbage collection).
     async fn blob_list(&self) -> Result<Vec<Digest>>;
+    /// Every stored blob with its length (garbage collection's totals). A backend whose
+    /// listing carries sizes answers from it rather than asking blob by blob.
+    async fn blob_list_sizes(&self) -> Result<Vec<(Digest, u64)>> {
+        let mut out = Vec::new();
+        for digest in self.blob_list().await? {
+            if let Some(len) = self.blob_len(&digest).await? {
+                out.push((digest, len));
+            }
+        }
+        Ok(out)
+    }
     /// A URL from which a client may fetch the whole blob itself, valid for a while (a
     /// presigned S3 URL), when the backend is set to redirect; `None` otherwise.
     async fn blob_url(&self, _digest: &Digest) -> Result<Option<String>> {

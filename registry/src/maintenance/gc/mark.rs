@@ -58,10 +58,9 @@ pub async fn mark(
     for repo in walk::names(storage).await? {
         mark.repository(&repo, restore_window, now).await?;
     }
-    let mut blobs = storage.blob_list().await?;
-    blobs.sort_unstable_by_key(|d| d.to_string());
-    for blob in blobs {
-        let len = storage.blob_len(&blob).await?.unwrap_or(0);
+    let mut blobs = storage.blob_list_sizes().await?;
+    blobs.sort_unstable_by_key(|(d, _)| d.to_string());
+    for (blob, len) in blobs {
         if mark.live.contains(&blob) {
             mark.plan.kept_blobs += 1;
             mark.plan.kept_bytes += len;

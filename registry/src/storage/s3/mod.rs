@@ -234,6 +234,34 @@ impl S3Storage {
         Ok(())
     }
 
+    /// Every blob key's digest and object size, from the listing.
+    async fn blob_objects(&self) -> Result<Vec<(Digest, u64)>> {
+        let prefix = self.key("blobs/");
+        let mut out = Vec::new();
+        let mut pages = self
+            .client
+            .list_objects_v2()
+            .bucket(self.bucket())
+            .prefix(&prefix)
+            .into_paginator()
+            .send();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(self.fail("listing objects"))?;
+            for object in page.contents() {
+                let digest = object.key().and_then(|k| {
+                    let rest = k.strip_prefix(&prefix)?;
+                    let (alg, rest) = rest.split_once('/')?;
+                    let hex = rest.rsplit('/').next()?;
+                    format!("{alg}:{hex}").parse::<Digest>().ok()
+                });
+                if let Some(d) = digest {
+                    out.push((d, object.size().unwrap_or(0).max(0) as u64));
+                }
+            }
+        }
+        Ok(out)
+    }
+
     /// Every key under `prefix` (recursively), for sweeping.
     async fn list_keys(&self, prefix: &str) -> Result<Vec<String>> {
         let mut keys = Vec::new();
@@ -472,18 +500,26 @@ impl Storage for S3Storage {
     }
 
     async fn blob_list(&self) -> Result<Vec<Digest>> {
-        let prefix = self.key("blobs/");
         Ok(self
-            .list_keys(&prefix)
+            .blob_objects()
             .await?
-            .iter()
-            .filter_map(|k| {
-                let rest = k.strip_prefix(&prefix)?;
-                let (alg, rest) = rest.split_once('/')?;
-                let hex = rest.rsplit('/').next()?;
-                format!("{alg}:{hex}").parse().ok()
-            })
+            .into_iter()
+            .map(|(d, _)| d)
             .collect())
+    }
+
+    async fn blob_list_sizes(&self) -> Result<Vec<(Digest, u64)>> {
+        let mut out = Vec::new();
+        for (digest, size) in self.blob_objects().await? {
+            // An empty object is the empty blob, or a descriptor naming a larger one's
+            // bytes: its length is in its metadata.
+            let len = match size {
+                0 => self.descriptor(&digest).await?.map_or(0, |d| d.len),
+                n => n,
+            };
+            out.push((digest, len));
+        }
+        Ok(out)
     }
 
     async fn blob_url(&self, digest: &Digest) -> Result<Option<String>> {
