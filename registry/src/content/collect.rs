@@ -132,51 +132,63 @@ impl Content {
 
     /// Claims blob `digest` for storing it (an upload's bytes, a manifest's), waiting
     /// out a collection that is removing it, so that the store afterwards is not undone.
-    pub(super) async fn claim_for_store(&self, digest: &Digest, repos: &[&RepoName]) -> Result<()> {
+    /// With `version_in`, the manifest's version there is claimed too, against
+    /// retention deleting it (a push that tags it, a restore): the push then links it
+    /// again after the delete rather than being undone by it. One marker write serves
+    /// both.
+    pub(super) async fn claim_for_store(
+        &self,
+        digest: &Digest,
+        repos: &[&RepoName],
+        version_in: Option<&RepoName>,
+    ) -> Result<()> {
         let deadline = tokio::time::Instant::now() + AWAIT_REMOVAL;
-        while self.claim(digest, repos).await? == Claim::Gone {
-            if tokio::time::Instant::now() >= deadline {
-                return Err(Error::Storage(StorageError::Unavailable(format!(
-                    "blob {digest} is being garbage-collected by a collection that has not \
-                     finished; retry after the next `berth gc`"
-                ))));
+        let collection = keys::gc_tombstone(digest);
+        let retention = version_in.map(|repo| (repo, keys::retention_tombstone(repo, digest)));
+        loop {
+            self.touch_marker(digest).await?;
+            let mut waiting = Vec::new();
+            let claim = self
+                .judge(
+                    &collection,
+                    |t| t.concerns(repos),
+                    |run| keys::gc_verdict(digest, run),
+                )
+                .await?;
+            if claim == Claim::Gone {
+                waiting.push(collection.as_str());
             }
-            tokio::time::sleep(Duration::from_millis(50)).await;
+            if let Some((repo, key)) = &retention {
+                let claim = self
+                    .judge(
+                        key,
+                        |_| true,
+                        |run| keys::retention_verdict(repo, digest, run),
+                    )
+                    .await?;
+                if claim == Claim::Gone {
+                    waiting.push(key.as_str());
+                }
+            }
+            if waiting.is_empty() {
+                break;
+            }
+            // The winner is removing it: wait for its tombstone to go, then claim again.
+            for key in waiting {
+                while self.storage.get(key).await?.is_some() {
+                    if tokio::time::Instant::now() >= deadline {
+                        return Err(Error::Storage(StorageError::Unavailable(format!(
+                            "{digest} is being removed by a garbage collection or retention run \
+                             that has not finished; retry after the next run"
+                        ))));
+                    }
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+            }
         }
         // A backend's cached view of the blob is refreshed from the store.
         self.storage.blob_stat(digest).await?;
         Ok(())
-    }
-
-    /// Claims manifest `digest` in `repo` against retention deleting its version (a push
-    /// that tags it, a restore): waits out a deletion that won, so that the push links
-    /// it again afterwards rather than being undone by it.
-    pub(super) async fn claim_version(&self, repo: &RepoName, digest: &Digest) -> Result<()> {
-        let deadline = tokio::time::Instant::now() + AWAIT_REMOVAL;
-        let key = keys::retention_tombstone(repo, digest);
-        loop {
-            self.touch_marker(digest).await?;
-            let claim = self
-                .judge(
-                    &key,
-                    |_| true,
-                    |run| keys::retention_verdict(repo, digest, run),
-                )
-                .await?;
-            if claim == Claim::Held {
-                return Ok(());
-            }
-            if tokio::time::Instant::now() >= deadline {
-                return Err(Error::Storage(StorageError::Unavailable(format!(
-                    "version {digest} of {repo} is being deleted by retention that has not \
-                     finished; retry"
-                ))));
-            }
-            while self.storage.get(&key).await?.is_some() && tokio::time::Instant::now() < deadline
-            {
-                tokio::time::sleep(Duration::from_millis(50)).await;
-            }
-        }
     }
 
     /// The length of blob `digest` in `repo`, for a request that relies on it: claimed,

@@ -113,8 +113,7 @@ impl Content {
         };
         self.check_references(repo, &manifest).await?;
 
-        self.claim_for_store(&digest, &[]).await?;
-        self.claim_version(repo, &digest).await?;
+        self.claim_for_store(&digest, &[], Some(repo)).await?;
         self.storage.blob_put(&digest, body.clone()).await?;
         self.manifest_bytes.insert(digest.clone(), body.clone());
         let link = ManifestLink {

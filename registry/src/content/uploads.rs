@@ -241,7 +241,7 @@ impl Content {
             )));
         }
         // Stored bytes may be a collection's candidate: claimed first (`collect.rs`).
-        self.claim_for_store(digest, &[repo]).await?;
+        self.claim_for_store(digest, &[repo], None).await?;
         // Publishing the blob and linking it into `repo` are independent writes, each
         // durable before the client hears 201; overlapping them saves a round of flushes
         // per push. A link that outlives a failed publish (or a crash between the two)
