@@ -107,14 +107,7 @@ kill "$started_pid"
 # --- (a) on MinIO
 start_minio
 s3 -X PUT -o /dev/null "$minio/berth"
-cat >"$work/s3.yaml" <<YAML
-apiVersion: berth.dev/v1alpha1
-kind: Registry
-metadata: {name: bench}
-spec:
-  storage:
-    s3: {bucket: berth, endpoint: '$minio', pathStyle: true}
-YAML
+berth_s3_config "$work/s3.yaml"
 serve s3 --config "$work/s3.yaml" --data-dir "$work/s3-state"
 t0=$(date +%s.%N)
 versions "$VERSIONS"

@@ -74,14 +74,7 @@ fi
 if [[ $STORES == *" s3 "* ]]; then
 start_minio
 s3 -X PUT -o /dev/null "$minio/berth"
-cat >"$work/berth-s3.yaml" <<YAML
-apiVersion: berth.dev/v1alpha1
-kind: Registry
-metadata: {name: bench}
-spec:
-  storage:
-    s3: {bucket: berth, endpoint: '$minio', pathStyle: true}
-YAML
+berth_s3_config "$work/berth-s3.yaml"
 berth_serve s3 "$work/berth-s3.yaml"
 load fill "$url" "admin:$pat" "$MANIFESTS" "$STRAYS" "$work/strays-s3"
 sleep 3
@@ -93,15 +86,7 @@ fi
 # 1c. distribution v3, filesystem, collected while stopped.
 if [[ $STORES == *" distribution "* ]]; then
 port=$(free_port)
-cat >"$work/distribution.yml" <<YAML
-version: 0.1
-log: {level: error, accesslog: {disabled: true}}
-storage:
-  cache: {blobdescriptor: inmemory}
-  filesystem: {rootdirectory: $work/distribution}
-  delete: {enabled: true}
-http: {addr: 127.0.0.1:$port}
-YAML
+distribution_fs_config "$work/distribution.yml" "$work/distribution" "$port"
 start distribution distribution-registry serve "$work/distribution.yml"
 wait_http "http://127.0.0.1:$port/v2/"
 load fill "http://127.0.0.1:$port" - "$MANIFESTS" "$STRAYS" "$work/strays-distribution"

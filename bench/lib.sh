@@ -145,3 +145,28 @@ start_minio() {
 
 # s3 CURL-ARGS...: curl signed as MinIO's root user.
 s3() { curl -sS -f --aws-sigv4 "aws:amz:us-east-1:s3" --user "$KEY:$SECRET" "$@"; }
+
+# berth_s3_config FILE: a Registry on the bucket `berth` of the running MinIO.
+berth_s3_config() {
+  cat >"$1" <<YAML
+apiVersion: berth.dev/v1alpha1
+kind: Registry
+metadata: {name: bench}
+spec:
+  storage:
+    s3: {bucket: berth, endpoint: '$minio', pathStyle: true}
+YAML
+}
+
+# distribution_fs_config FILE DIR PORT: distribution's config on the filesystem at DIR.
+distribution_fs_config() {
+  cat >"$1" <<YAML
+version: 0.1
+log: {level: error, accesslog: {disabled: true}}
+storage:
+  cache: {blobdescriptor: inmemory}
+  filesystem: {rootdirectory: $2}
+  delete: {enabled: true}
+http: {addr: 127.0.0.1:$3}
+YAML
+}

@@ -106,15 +106,7 @@ results=()
 for peer in docker-registry distribution-registry; do
   port=$(free_port)
   mkdir -p "$work/data-$peer"
-  cat >"$work/$peer.yml" <<YAML
-version: 0.1
-log: {level: error, accesslog: {disabled: true}}
-storage:
-  cache: {blobdescriptor: inmemory}
-  filesystem: {rootdirectory: $work/data-$peer}
-  delete: {enabled: true}
-http: {addr: 127.0.0.1:$port}
-YAML
+  distribution_fs_config "$work/$peer.yml" "$work/data-$peer" "$port"
   start "$peer" "$peer" serve "$work/$peer.yml"
   wait_http "http://127.0.0.1:$port/v2/"
   results+=("$(bench_one "$peer" "$started_pid" "http://127.0.0.1:$port")")
