@@ -57,19 +57,23 @@ impl Content {
 
     /// The bytes of manifest `digest`, from memory when they were read before.
     pub(super) async fn manifest_bytes(&self, digest: &Digest) -> Result<Bytes> {
+        self.stored_manifest_bytes(digest)
+            .await?
+            .ok_or_else(|| corrupt(format!("manifest {digest} is linked but not stored")))
+    }
+
+    /// The bytes of manifest `digest` if they are stored, or were when last read: the
+    /// collection's mark reads through here, where bytes that went since only keep more.
+    pub(crate) async fn stored_manifest_bytes(&self, digest: &Digest) -> Result<Option<Bytes>> {
         if let Some(b) = self.manifest_bytes.get(digest) {
-            return Ok(b);
+            return Ok(Some(b));
         }
-        let len = self
-            .storage
-            .blob_len(digest)
-            .await?
-            .ok_or_else(|| corrupt(format!("manifest {digest} is linked but not stored")))?;
-        let mut stream = self
-            .storage
-            .blob_read(digest, 0..len)
-            .await?
-            .ok_or_else(|| corrupt(format!("manifest {digest} is linked but not stored")))?;
+        let Some(len) = self.storage.blob_len(digest).await? else {
+            return Ok(None);
+        };
+        let Some(mut stream) = self.storage.blob_read(digest, 0..len).await? else {
+            return Ok(None);
+        };
         let mut buf = Vec::with_capacity(len as usize);
         while let Some(chunk) = futures_util::TryStreamExt::try_next(&mut stream)
             .await
@@ -79,7 +83,7 @@ impl Content {
         }
         let bytes = Bytes::from(buf);
         self.manifest_bytes.insert(digest.clone(), bytes.clone());
-        Ok(bytes)
+        Ok(Some(bytes))
     }
 
     /// Validates and stores a manifest pushed as `reference`, plus any `extra_tags`.

@@ -15,12 +15,13 @@
 use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 
+use futures_util::{FutureExt, StreamExt, TryStreamExt};
+
 use crate::content::{Content, Result, keys};
-use crate::maintenance::walk::{self, ManifestLink, read_blob};
+use crate::maintenance::walk::{self, ManifestLink};
 use crate::oci::digest::Digest;
 use crate::oci::manifest::Manifest;
 use crate::oci::reference::RepoName;
-use crate::storage::Storage;
 
 /// What the roots do not reach.
 #[derive(Debug, Default)]
@@ -50,110 +51,119 @@ pub async fn mark(
     now: jiff::Timestamp,
 ) -> Result<Marked> {
     let storage = content.storage().as_ref();
-    let mut mark = Mark {
-        storage,
-        live: HashSet::new(),
-        plan: Marked::default(),
-    };
-    for repo in walk::names(storage).await? {
-        mark.repository(&repo, restore_window, now).await?;
+    // A few repositories side by side, each with its own reads side by side.
+    let marks: Vec<RepoMark> = futures_util::stream::iter(walk::names(storage).await?)
+        .map(|repo| async move { repository(content, &repo, restore_window, now).await }.boxed())
+        .buffered(REPOSITORIES_AT_ONCE)
+        .try_collect()
+        .await?;
+    let mut plan = Marked::default();
+    let mut live = HashSet::new();
+    for mark in marks {
+        live.extend(mark.live);
+        plan.links.extend(mark.links);
+        plan.expired_versions.extend(mark.expired_versions);
     }
     let mut blobs = storage.blob_list_sizes().await?;
     blobs.sort_unstable_by_key(|(d, _)| d.to_string());
     for (blob, len) in blobs {
-        if mark.live.contains(&blob) {
-            mark.plan.kept_blobs += 1;
-            mark.plan.kept_bytes += len;
+        if live.contains(&blob) {
+            plan.kept_blobs += 1;
+            plan.kept_bytes += len;
         } else {
-            mark.plan.blobs.push((blob, len));
+            plan.blobs.push((blob, len));
         }
     }
-    Ok(mark.plan)
+    Ok(plan)
 }
 
-struct Mark<'a> {
-    storage: &'a dyn Storage,
+/// Repositories marked at once; each reads up to `super::CONCURRENCY` keys at once.
+const REPOSITORIES_AT_ONCE: usize = 4;
+
+/// What one repository's roots reach, and what of it is garbage.
+struct RepoMark {
     live: HashSet<Digest>,
-    plan: Marked,
+    links: Vec<(RepoName, Digest)>,
+    expired_versions: Vec<String>,
 }
 
-impl Mark<'_> {
-    async fn repository(
-        &mut self,
-        repo: &RepoName,
-        window: Duration,
-        now: jiff::Timestamp,
-    ) -> Result<()> {
-        // What this repository's own manifests use, to judge its links.
-        let mut used = HashSet::new();
-        let mut roots: HashMap<Digest, Option<String>> = HashMap::new();
-        for alg in keys::ALGORITHMS {
-            for name in self.storage.list(&keys::manifest_links(repo, alg)).await? {
-                let Some(digest) = keys::linked_digest(alg, &name) else {
-                    continue;
-                };
-                let link = self
-                    .storage
-                    .get(&keys::manifest_link(repo, &digest))
-                    .await?;
-                let media_type = link
-                    .and_then(|l| serde_json::from_slice::<ManifestLink>(&l).ok())
-                    .map(|l| l.media_type);
-                roots.insert(digest, media_type);
-            }
+async fn repository(
+    content: &Content,
+    repo: &RepoName,
+    window: Duration,
+    now: jiff::Timestamp,
+) -> Result<RepoMark> {
+    let storage = content.storage().as_ref();
+    let mut out = RepoMark {
+        live: HashSet::new(),
+        links: Vec::new(),
+        expired_versions: Vec::new(),
+    };
+    let mut linked = Vec::new();
+    for alg in keys::ALGORITHMS {
+        for name in storage.list(&keys::manifest_links(repo, alg)).await? {
+            linked.extend(keys::linked_digest(alg, &name));
         }
-        for (key, version) in walk::deleted_versions(self.storage, repo).await? {
-            // An unreadable record is kept, and so is what it might name: fsck reports
-            // it, and a collection never guesses.
-            let Ok(version) = version else { continue };
-            if expired(version.deleted_at.as_deref(), window, now) {
-                self.plan.expired_versions.push(key);
-            } else {
-                roots.entry(version.digest).or_insert(version.media_type);
-            }
-        }
-        for (digest, media_type) in roots {
-            self.manifest(&digest, media_type.as_deref(), &mut used)
-                .await?;
-        }
-        for d in walk::layer_links(self.storage, repo).await? {
-            if !used.contains(&d) {
-                self.plan.links.push((repo.clone(), d));
-            }
-        }
-        Ok(())
     }
-
-    /// Marks manifest `digest` and everything it reaches, adding its blobs to `used`.
-    async fn manifest(
-        &mut self,
-        digest: &Digest,
-        media_type: Option<&str>,
-        used: &mut HashSet<Digest>,
-    ) -> Result<()> {
-        let mut pending = vec![(digest.clone(), media_type.map(str::to_owned))];
-        let mut seen = HashSet::new();
-        while let Some((digest, media_type)) = pending.pop() {
-            if !seen.insert(digest.clone()) {
-                continue;
+    let media_types = super::each(linked.iter().cloned(), |digest| {
+        async move {
+            let link = storage.get(&keys::manifest_link(repo, &digest)).await?;
+            Ok(link
+                .and_then(|l| serde_json::from_slice::<ManifestLink>(&l).ok())
+                .map(|l| l.media_type))
+        }
+        .boxed()
+    })
+    .await?;
+    let mut roots: HashMap<Digest, Option<String>> = linked.into_iter().zip(media_types).collect();
+    for (key, version) in walk::deleted_versions(storage, repo).await? {
+        // An unreadable record is kept, and so is what it might name: fsck reports
+        // it, and a collection never guesses.
+        let Ok(version) = version else { continue };
+        if expired(version.deleted_at.as_deref(), window, now) {
+            out.expired_versions.push(key);
+        } else {
+            roots.entry(version.digest).or_insert(version.media_type);
+        }
+    }
+    // What this repository's own manifests use, to judge its links: the roots and
+    // what they reach, a level of index children at a time.
+    let mut used = HashSet::new();
+    // Manifests read, apart from `live`: a manifest's digest may also be another's layer.
+    let mut seen = HashSet::new();
+    let mut level: Vec<(Digest, Option<String>)> = roots.into_iter().collect();
+    while !level.is_empty() {
+        level.retain(|(digest, _)| seen.insert(digest.clone()));
+        out.live
+            .extend(level.iter().map(|(digest, _)| digest.clone()));
+        let manifests = super::each(level, |(digest, media_type)| {
+            async move {
+                let Some(bytes) = content.stored_manifest_bytes(&digest).await? else {
+                    return Ok(None);
+                };
+                Ok(Manifest::parse(media_type.as_deref(), &bytes).ok())
             }
-            self.live.insert(digest.clone());
-            let Some(bytes) = read_blob(self.storage, &digest).await? else {
-                continue;
-            };
-            let Ok(manifest) = Manifest::parse(media_type.as_deref(), &bytes) else {
-                continue;
-            };
+            .boxed()
+        })
+        .await?;
+        let mut next = Vec::new();
+        for manifest in manifests.into_iter().flatten() {
             for blob in manifest.required_blobs() {
-                self.live.insert(blob.digest.clone());
+                out.live.insert(blob.digest.clone());
                 used.insert(blob.digest.clone());
             }
             for child in &manifest.manifests {
-                pending.push((child.digest.clone(), Some(child.media_type.clone())));
+                next.push((child.digest.clone(), Some(child.media_type.clone())));
             }
         }
-        Ok(())
+        level = next;
     }
+    for d in walk::layer_links(storage, repo).await? {
+        if !used.contains(&d) {
+            out.links.push((repo.clone(), d));
+        }
+    }
+    Ok(out)
 }
 
 /// Whether a version deleted at `deleted_at` is past `window` at `now`. A record

@@ -21,9 +21,10 @@
 use std::time::Duration;
 
 use bytes::Bytes;
+use futures_util::FutureExt;
 use tokio::time::Instant;
 
-use super::{Options, store_now};
+use super::{Options, each, store_now};
 use crate::content::collect::{DELETING, KEPT, Tombstone};
 use crate::content::{Content, Error, Result, keys};
 use crate::oci::digest::Digest;
@@ -104,27 +105,42 @@ pub async fn sweep(
     };
     pause(Step::Planned).await;
 
-    for candidate in &plan.candidates {
-        let tombstone = Tombstone {
-            run: run.clone(),
-            blob: candidate.blob.is_some(),
-            links: candidate.links.iter().map(|r| r.to_string()).collect(),
-            marker: candidate.marker.clone(),
-        };
-        let json = serde_json::to_vec(&tombstone).expect("a tombstone serializes");
-        // Taken: another run's, which the next step judges like this run's.
-        storage
-            .put_if_absent(&keys::gc_tombstone(&candidate.digest), Bytes::from(json))
-            .await?;
-    }
+    let run = run.as_str();
+    each(plan.candidates.iter().cloned(), |candidate| {
+        async move {
+            let tombstone = Tombstone {
+                run: run.to_owned(),
+                blob: candidate.blob.is_some(),
+                links: candidate.links.iter().map(|r| r.to_string()).collect(),
+                marker: candidate.marker,
+            };
+            let json = serde_json::to_vec(&tombstone).expect("a tombstone serializes");
+            // Taken: another run's, which the next step judges like this run's.
+            storage
+                .put_if_absent(&keys::gc_tombstone(&candidate.digest), Bytes::from(json))
+                .await?;
+            Ok(())
+        }
+        .boxed()
+    })
+    .await?;
     pause(Step::Tombstoned).await;
 
+    let tombstoned = storage.list(keys::gc_tombstones()).await?;
+    let digests = tombstoned
+        .into_iter()
+        .filter_map(|e| keys::gc_tombstone_digest(&e));
+    let decisions = each(digests, |digest| {
+        async move {
+            let decision = decide(storage, &digest, options.takeover).await?;
+            Ok((digest, decision))
+        }
+        .boxed()
+    })
+    .await?;
     let mut won = Vec::new();
-    for entry in storage.list(keys::gc_tombstones()).await? {
-        let Some(digest) = keys::gc_tombstone_digest(&entry) else {
-            continue;
-        };
-        match decide(storage, &digest, options.takeover).await? {
+    for (digest, decision) in decisions {
+        match decision {
             Decision::Won(tombstone) => won.push((digest, tombstone)),
             Decision::Kept => report.kept_by_requests += 1,
             Decision::NotOurs => {}
@@ -134,43 +150,62 @@ pub async fn sweep(
     let won_at = Instant::now();
     pause(Step::Decided).await;
 
-    for (digest, tombstone) in &won {
-        // Past this, another run may have taken the verdict over.
-        if won_at.elapsed() > options.takeover / 2 {
-            return Err(Error::Storage(StorageError::Unavailable(format!(
-                "this collection took longer than half its takeover time ({:?}) to remove \
-                 what it won; it stopped, and the next run finishes the rest",
-                options.takeover
-            ))));
-        }
-        for repo in &tombstone.links {
-            let Ok(name) = RepoName::parse(repo) else {
-                continue;
-            };
-            if storage.delete(&keys::layer_link(&name, digest)).await? {
-                report.links.push((repo.clone(), digest.clone()));
+    let removed = each(won.iter().cloned(), |(digest, tombstone)| {
+        async move {
+            let digest = &digest;
+            // Past this, another run may have taken the verdict over.
+            if won_at.elapsed() > options.takeover / 2 {
+                return Err(Error::Storage(StorageError::Unavailable(format!(
+                    "this collection took longer than half its takeover time ({:?}) to \
+                     remove what it won; it stopped, and the next run finishes the rest",
+                    options.takeover
+                ))));
             }
-        }
-        if tombstone.blob {
-            let len = storage.blob_stat(digest).await?.map_or(0, |s| s.len);
-            if storage.blob_delete(digest).await? {
-                report.blobs.push((digest.clone(), len));
+            let mut links = Vec::new();
+            for repo in &tombstone.links {
+                let Ok(name) = RepoName::parse(repo) else {
+                    continue;
+                };
+                if storage.delete(&keys::layer_link(&name, digest)).await? {
+                    links.push((repo.clone(), digest.clone()));
+                }
             }
+            let mut blob = None;
+            if tombstone.blob {
+                let len = storage.blob_stat(digest).await?.map_or(0, |s| s.len);
+                if storage.blob_delete(digest).await? {
+                    blob = Some((digest.clone(), len));
+                }
+            }
+            Ok((links, blob))
         }
+        .boxed()
+    })
+    .await?;
+    for (links, blob) in removed {
+        report.links.extend(links);
+        report.blobs.extend(blob);
     }
     pause(Step::Removed).await;
 
-    for (digest, tombstone) in &won {
-        storage.delete(&keys::gc_tombstone(digest)).await?;
-        storage
-            .delete(&keys::gc_verdict(digest, &tombstone.run))
-            .await?;
-    }
-    for key in &plan.expired_versions {
-        if storage.delete(key).await? {
-            report.expired_versions.push(key.clone());
+    each(won, |(digest, tombstone)| {
+        async move {
+            storage.delete(&keys::gc_tombstone(&digest)).await?;
+            storage
+                .delete(&keys::gc_verdict(&digest, &tombstone.run))
+                .await?;
+            Ok(())
         }
-    }
+        .boxed()
+    })
+    .await?;
+    let expired = each(plan.expired_versions, |key| {
+        async move { Ok(storage.delete(&key).await?.then_some(key)) }.boxed()
+    })
+    .await?;
+    report
+        .expired_versions
+        .extend(expired.into_iter().flatten());
     report.purged_uploads = content.purge_expired_uploads().await?;
     clear_stale_verdicts(storage, now, options.takeover).await?;
     clear_stale_markers(storage, now, options.grace).await?;
@@ -267,17 +302,23 @@ async fn clear_stale_markers(
     now: jiff::Timestamp,
     grace: Duration,
 ) -> Result<()> {
-    for entry in storage.list(keys::gc_refs()).await? {
-        let Some(digest) = keys::gc_tombstone_digest(&entry) else {
-            continue;
-        };
-        let key = keys::gc_ref(&digest);
-        if older_than(storage, &key, now, grace).await?
-            && storage.blob_stat(&digest).await?.is_none()
-        {
-            storage.delete(&key).await?;
+    let markers = storage.list(keys::gc_refs()).await?;
+    let digests = markers
+        .into_iter()
+        .filter_map(|e| keys::gc_tombstone_digest(&e));
+    each(digests, |digest| {
+        async move {
+            let key = keys::gc_ref(&digest);
+            if older_than(storage, &key, now, grace).await?
+                && storage.blob_stat(&digest).await?.is_none()
+            {
+                storage.delete(&key).await?;
+            }
+            Ok(())
         }
-    }
+        .boxed()
+    })
+    .await?;
     Ok(())
 }
 
@@ -288,22 +329,29 @@ async fn clear_stale_verdicts(
     now: jiff::Timestamp,
     takeover: Duration,
 ) -> Result<()> {
-    for entry in storage.list(keys::gc_verdicts()).await? {
+    let verdicts = storage.list(keys::gc_verdicts()).await?;
+    let parsed = verdicts.into_iter().filter_map(|entry| {
         let mut parts = entry.splitn(3, '-');
         let (Some(alg), Some(hex), Some(run)) = (parts.next(), parts.next(), parts.next()) else {
-            continue;
+            return None;
         };
-        let Ok(digest) = format!("{alg}:{hex}").parse::<Digest>() else {
-            continue;
-        };
-        let tombstone = storage.get(&keys::gc_tombstone(&digest)).await?;
-        let live = tombstone
-            .and_then(|raw| serde_json::from_slice::<Tombstone>(&raw).ok())
-            .is_some_and(|t| t.run == run);
-        let key = keys::gc_verdict(&digest, run);
-        if !live && older_than(storage, &key, now, takeover).await? {
-            storage.delete(&key).await?;
+        let digest = format!("{alg}:{hex}").parse::<Digest>().ok()?;
+        Some((digest, run.to_owned()))
+    });
+    each(parsed, |(digest, run)| {
+        async move {
+            let tombstone = storage.get(&keys::gc_tombstone(&digest)).await?;
+            let live = tombstone
+                .and_then(|raw| serde_json::from_slice::<Tombstone>(&raw).ok())
+                .is_some_and(|t| t.run == run);
+            let key = keys::gc_verdict(&digest, &run);
+            if !live && older_than(storage, &key, now, takeover).await? {
+                storage.delete(&key).await?;
+            }
+            Ok(())
         }
-    }
+        .boxed()
+    })
+    .await?;
     Ok(())
 }
