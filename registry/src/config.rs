@@ -112,6 +112,9 @@ pub struct GcConfig {
     pub grace: Duration,
     /// Only log what a run would remove.
     pub dry_run: bool,
+    /// For tests: the first scheduled run that removes a blob stops for good before it
+    /// clears its tombstones and verdicts, so a test can kill the process mid-sweep.
+    pub pause_after_removing: bool,
 }
 
 impl Default for GcConfig {
@@ -121,6 +124,7 @@ impl Default for GcConfig {
             interval: Duration::from_secs(24 * 3600),
             grace: Duration::from_secs(3600),
             dry_run: false,
+            pause_after_removing: false,
         }
     }
 }
@@ -225,6 +229,7 @@ impl Config {
                     None => default.grace,
                 },
                 dry_run: gc.dry_run.unwrap_or(default.dry_run),
+                pause_after_removing: false,
             };
             if self.gc.interval.is_zero() {
                 return Err(ConfigError::ZeroGcInterval);

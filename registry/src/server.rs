@@ -190,7 +190,22 @@ async fn collect_garbage(state: Arc<AppState>) {
             }
             continue;
         }
-        let result = crate::maintenance::gc::sweep(&state.content, options, async |_| {}).await;
+        let pause_after_removing = gc.pause_after_removing;
+        let result =
+            crate::maintenance::gc::sweep(&state.content, options, async move |step, done| {
+                if pause_after_removing
+                    && step == crate::maintenance::gc::Step::Removed
+                    && !done.blobs.is_empty()
+                {
+                    tracing::warn!(
+                        blobs = done.blobs.len(),
+                        "garbage collection paused after removing (--gc-pause-after-removing); \
+                     it stays here until the process ends"
+                    );
+                    std::future::pending::<()>().await;
+                }
+            })
+            .await;
         state.metrics.gc_run(
             started.elapsed(),
             result

@@ -72,9 +72,7 @@ pub struct GcArgs {
 pub fn gc(args: GcArgs) -> anyhow::Result<()> {
     let mut pauses = Vec::new();
     for name in &args.pause_at {
-        let step = gc::Step::ALL
-            .into_iter()
-            .find(|s| s.name() == name)
+        let step = gc::Step::parse(name)
             .with_context(|| format!("--pause-at {name}: not a step of a collection"))?;
         pauses.push(step);
     }
@@ -91,7 +89,7 @@ pub fn gc(args: GcArgs) -> anyhow::Result<()> {
             print_plan(&gc::plan_now(content, options).await?);
             return Ok(());
         }
-        let report = gc::sweep(content, options, async |step| {
+        let report = gc::sweep(content, options, async |step, _| {
             if pauses.contains(&step) {
                 pause(step).await;
             }

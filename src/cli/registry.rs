@@ -63,6 +63,11 @@ pub struct ServeArgs {
     /// stored before).
     #[arg(long, env = "BERTH_NO_DOWNLOAD_COUNTS")]
     no_download_counts: bool,
+    /// For tests: the first scheduled collection that removes a blob logs "garbage
+    /// collection paused after removing" and stops there for good (a test then kills
+    /// the process mid-sweep).
+    #[arg(long, env = "BERTH_GC_PAUSE_AFTER_REMOVING", hide = true)]
+    gc_pause_after_removing: bool,
 }
 
 pub fn run(command: RegistryCommand) -> anyhow::Result<()> {
@@ -150,6 +155,7 @@ fn resolve(args: &ServeArgs) -> anyhow::Result<Config> {
     if let Some(file) = &args.upload_state_key_file {
         config.upload_state_key_file = Some(file.clone());
     }
+    config.gc.pause_after_removing = args.gc_pause_after_removing;
     if args.no_download_counts {
         config.count_downloads = false;
     }

@@ -96,6 +96,26 @@ pub fn finish(mut gc: Gc) -> String {
     out
 }
 
+/// Runs collections with a takeover time of 1 s until they have taken over and finished
+/// at least `removals` removals won by a run that died.
+pub fn finish_taken_over(berth: &Berth, removals: usize) {
+    let mut taken = 0;
+    wait_until(
+        "a collection to finish the dead run's work",
+        Duration::from_secs(60),
+        || {
+            let out = finish(berth_gc(berth, &["--takeover", "1s"]));
+            // The report's last part: "N taken over".
+            taken += out
+                .rsplit(", ")
+                .next()
+                .and_then(|t| t.split(' ').next()?.parse::<usize>().ok())
+                .unwrap_or(0);
+            taken >= removals
+        },
+    );
+}
+
 pub fn dry_run(berth: &Berth, grace: &str) -> String {
     let out: Output = berth.gc(&["--dry-run", "--grace", grace]);
     let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
@@ -178,9 +198,20 @@ pub fn put_image(
         "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar",
                     "digest": layer, "size": layer_size}],
     });
+    put_manifest(berth, repo, tag, &manifest)
+}
+
+/// PUTs `manifest` (an OCI image manifest) as `repo:reference`; its digest, or the
+/// error body.
+pub fn put_manifest(
+    berth: &Berth,
+    repo: &str,
+    reference: &str,
+    manifest: &serde_json::Value,
+) -> Result<String, String> {
     let r = berth
         .admin_blocking_client()
-        .put(berth.url(&format!("/v2/{repo}/manifests/{tag}")))
+        .put(berth.url(&format!("/v2/{repo}/manifests/{reference}")))
         .header("content-type", "application/vnd.oci.image.manifest.v1+json")
         .body(manifest.to_string())
         .send()
@@ -195,6 +226,55 @@ pub fn put_image(
         (201, Some(d)) => Ok(d),
         _ => Err(format!("{status}: {body}")),
     }
+}
+
+/// The REST API's address of the admin's container package `package` (then `path`).
+fn package_api(berth: &Berth, package: &str, path: &str) -> String {
+    berth.url(&format!("/api/v3/user/packages/container/{package}{path}"))
+}
+
+/// The id of the admin's version `digest` of `package`, as the REST API lists it.
+pub fn version_id(berth: &Berth, package: &str, digest: &str) -> u64 {
+    let versions: serde_json::Value = berth
+        .admin_blocking_client()
+        .get(package_api(berth, package, "/versions"))
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    versions
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|v| v["name"] == digest)
+        .unwrap_or_else(|| panic!("version {digest} of {package} in {versions}"))["id"]
+        .as_u64()
+        .unwrap()
+}
+
+/// Deletes version `id` of the admin's `package` through the REST API (a soft delete).
+pub fn delete_version(berth: &Berth, package: &str, id: u64) {
+    let r = berth
+        .admin_blocking_client()
+        .delete(package_api(berth, package, &format!("/versions/{id}")))
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), 204, "{}", r.text().unwrap());
+}
+
+/// Restores version `id` of the admin's `package`; the REST API's status.
+pub fn restore_version(berth: &Berth, package: &str, id: u64) -> u16 {
+    berth
+        .admin_blocking_client()
+        .post(package_api(
+            berth,
+            package,
+            &format!("/versions/{id}/restore"),
+        ))
+        .send()
+        .unwrap()
+        .status()
+        .as_u16()
 }
 
 /// Every blob of manifest `digest` in `repo` reads back whole, with its digest.

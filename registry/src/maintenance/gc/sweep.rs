@@ -52,6 +52,11 @@ impl Step {
         Step::Removed,
     ];
 
+    /// The step called `name` (as `name` gives it).
+    pub fn parse(name: &str) -> Option<Step> {
+        Step::ALL.into_iter().find(|s| s.name() == name)
+    }
+
     pub fn name(self) -> &'static str {
         match self {
             Step::Planned => "planned",
@@ -86,11 +91,12 @@ impl Report {
     }
 }
 
-/// One collection of the store behind `content`, calling `pause` between its steps.
+/// One collection of the store behind `content`, calling `pause` between its steps with
+/// what the run has done so far.
 pub async fn sweep(
     content: &Content,
     options: Options,
-    mut pause: impl AsyncFnMut(Step),
+    mut pause: impl AsyncFnMut(Step, &Report),
 ) -> Result<Report> {
     let storage = content.storage().as_ref();
     let run = uuid::Uuid::new_v4().simple().to_string();
@@ -103,7 +109,7 @@ pub async fn sweep(
         kept_bytes: plan.kept_bytes,
         ..Report::default()
     };
-    pause(Step::Planned).await;
+    pause(Step::Planned, &report).await;
 
     let run = run.as_str();
     each(plan.candidates.iter().cloned(), |candidate| {
@@ -124,7 +130,7 @@ pub async fn sweep(
         .boxed()
     })
     .await?;
-    pause(Step::Tombstoned).await;
+    pause(Step::Tombstoned, &report).await;
 
     let tombstoned = storage.list(keys::gc_tombstones()).await?;
     let digests = tombstoned
@@ -148,7 +154,7 @@ pub async fn sweep(
     }
     report.taken_over = won.iter().filter(|(_, t)| t.run != run).count();
     let won_at = Instant::now();
-    pause(Step::Decided).await;
+    pause(Step::Decided, &report).await;
 
     let removed = each(won.iter().cloned(), |(digest, tombstone)| {
         async move {
@@ -186,7 +192,7 @@ pub async fn sweep(
         report.links.extend(links);
         report.blobs.extend(blob);
     }
-    pause(Step::Removed).await;
+    pause(Step::Removed, &report).await;
 
     each(won, |(digest, tombstone)| {
         async move {
