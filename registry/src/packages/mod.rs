@@ -242,29 +242,36 @@ pub async fn after_manifest_push(
     // The version needs no turn (its id is claimed by a create-if-absent write), so
     // concurrent pushes to one package overlap from here.
     drop(turn);
-    let version = packages.record_version(repo, record.id, digest).await?;
-    packages.report(repo, true).await;
-    if let Some(sink) = packages.events {
-        let labels = config
-            .as_deref()
-            .map(metadata::config_labels)
-            .unwrap_or_default();
-        let actor = id
-            .user_name()
-            .or(id.repository())
-            .unwrap_or("anonymous")
-            .to_owned();
-        sink.published(events::Published {
-            repo,
-            actor: &actor,
-            package: &record,
-            version: &version,
-            tags,
-            media_type: &manifest.media_type,
-            labels: &labels,
-            origin,
+    let labels = config
+        .as_deref()
+        .map(metadata::config_labels)
+        .unwrap_or_default();
+    let actor = id
+        .user_name()
+        .or(id.repository())
+        .unwrap_or("anonymous")
+        .to_owned();
+    // The event is written beside the version's record, not after it: both are durable
+    // before the push is answered, and a push pays for one write, not two in a row. The
+    // manifest is stored by now, so the event never announces bytes that are not there.
+    packages
+        .record_version_and(repo, record.id, digest, async |version| {
+            let Some(sink) = packages.events else {
+                return Ok(());
+            };
+            sink.published(events::Published {
+                repo,
+                actor: &actor,
+                package: &record,
+                version,
+                tags,
+                media_type: &manifest.media_type,
+                labels: &labels,
+                origin,
+            })
+            .await
         })
         .await?;
-    }
+    packages.report(repo, true).await;
     Ok(())
 }

@@ -98,6 +98,19 @@ impl Packages<'_> {
         pkg: u64,
         digest: &Digest,
     ) -> Result<VersionRecord> {
+        self.record_version_and(repo, pkg, digest, async |_| Ok(()))
+            .await
+    }
+
+    /// `record_version`, running `with(record)` while the record is written (a push's
+    /// event, which needs the version's id, is written beside it instead of after it).
+    pub async fn record_version_and(
+        &self,
+        repo: &RepoName,
+        pkg: u64,
+        digest: &Digest,
+        with: impl AsyncFnOnce(&VersionRecord) -> Result<()>,
+    ) -> Result<VersionRecord> {
         let storage = self.content.storage();
         let by_digest = keys::package_version_by_digest(repo, pkg, digest);
         let id = match read_id(storage.get(&by_digest).await?) {
@@ -118,6 +131,7 @@ impl Packages<'_> {
             }
         };
         if let Some(active) = self.read_record(repo, pkg, false, id).await? {
+            with(&active).await?;
             return Ok(active);
         }
         let record = match self.read_record(repo, pkg, true, id).await? {
@@ -141,8 +155,11 @@ impl Packages<'_> {
                 }
             }
         };
-        self.write_record(repo, pkg, false, &record).await?;
-        self.remove_record(repo, pkg, true, id).await?;
+        let store = async {
+            self.write_record(repo, pkg, false, &record).await?;
+            self.remove_record(repo, pkg, true, id).await
+        };
+        futures_util::try_join!(store, with(&record))?;
         Ok(record)
     }
 
