@@ -13,8 +13,11 @@
 #    keeps serving), `registry garbage-collect --delete-untagged` with distribution
 #    stopped, as it requires. Bytes reclaimed against the strays' bytes.
 # 2. BENCH_GC_PUSHES pushes (HEAD, upload, manifest PUT, 8 at a time) to Berth on the
-#    filesystem with collections back to back (`berth gc --grace 1s` in a loop) against
-#    none, interleaved twice: throughput and p99.
+#    filesystem collecting garbage continuously on its own schedule
+#    (`spec.garbageCollection: {interval: BENCH_GC_INTERVAL, gracePeriod: 1s}`, as a
+#    deployment runs it; the default 100ms starts a run as soon as the last one ends)
+#    against a server that never collects, interleaved twice: throughput and p99, and
+#    the share of the run the collections took.
 # Writes bench/results/gc.md.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -25,6 +28,7 @@ STRAYS=${BENCH_GC_STRAYS:-5000}
 PUSHES=${BENCH_GC_PUSHES:-1000}
 STORES=" ${BENCH_GC_STORES-fs s3 distribution} "
 ROUNDS=${BENCH_GC_PUSH_ROUNDS-1 2}
+INTERVAL=${BENCH_GC_INTERVAL:-100ms}
 
 # shellcheck source=lib.sh
 . "$root/bench/lib.sh"
@@ -101,23 +105,35 @@ removed=$(grep -c 'blob eligible for deletion' "$work/distribution-gc.log" || tr
 rows+=("distribution v3, filesystem (stopped)|$secs|removed $removed blobs ($((before - $(blob_bytes))) bytes)")
 fi
 
-# 2. Pushes with collections back to back, against none.
-push_round() { # NAME GC(on|off): BENCH_GC_PUSHES pushes; prints "PUSHES_PER_S|P99_MS"
-  berth_serve "$1"
-  local looper=""
-  if [[ $2 == on ]]; then
-    (while :; do "$BERTH" gc "${berth_args[@]}" --grace 1s >>"$work/$1-gc.log" 2>&1 || true; done) &
-    looper=$!
-    pids+=("$looper")
-  fi
+# 2. Pushes while the server collects garbage every INTERVAL, against one that never does.
+cat >"$work/gc-on.yaml" <<YAML
+apiVersion: berth.dev/v1alpha1
+kind: Registry
+metadata: {name: bench}
+spec:
+  garbageCollection: {interval: $INTERVAL, gracePeriod: 1s}
+YAML
+cat >"$work/gc-off.yaml" <<'YAML'
+apiVersion: berth.dev/v1alpha1
+kind: Registry
+metadata: {name: bench}
+spec:
+  garbageCollection: {enabled: false}
+YAML
+# metric NAME: the sum of a counter's samples on the last berth_serve's /metrics.
+metric() { curl -sf "$url/metrics" | awk -v m="$1" '$1 ~ "^"m"({|$)" {s += $2} END {print s + 0}'; }
+push_round() { # NAME GC(on|off): BENCH_GC_PUSHES pushes; prints "PUSHES_PER_S|P99_MS|RUNS|GC_SECONDS|WALL"
+  berth_serve "$1" "$work/gc-$2.yaml"
   load pushes "$url" "admin:$pat" "$PUSHES" "$1" "$work/$1.pushes"
-  [[ -n $looper ]] && { kill "$looper"; wait "$looper" 2>/dev/null || true; }
+  local runs secs
+  runs=$(metric berth_gc_runs_total)
+  secs=$(metric berth_gc_duration_seconds_total)
   kill "$started_pid"
-  python3 - "$work/$1.pushes" <<'PY'
+  python3 - "$work/$1.pushes" "$runs" "$secs" <<'PY'
 import sys
 lines = open(sys.argv[1]).read().split()
 wall, t = float(lines[0]), sorted(float(x) for x in lines[1:])
-print(f"{len(t) / wall:.0f}|{t[min(len(t) - 1, int(len(t) * 0.99))] * 1000:.1f}")
+print(f"{len(t) / wall:.0f}|{t[min(len(t) - 1, int(len(t) * 0.99))] * 1000:.1f}|{sys.argv[2]}|{float(sys.argv[3]):.1f}|{wall:.1f}")
 PY
 }
 on=() off=()
@@ -125,7 +141,6 @@ for round in $ROUNDS; do
   off+=("$(push_round "off-$round" off)")
   on+=("$(push_round "on-$round" on)")
 done
-gc_runs=$(cat "$work"/on-*-gc.log 2>/dev/null | grep -c '^removed' || true)
 
 mkdir -p bench/results
 {
@@ -138,18 +153,18 @@ mkdir -p bench/results
   for r in "${rows[@]}"; do IFS='|' read -r name secs line <<<"$r"; echo "| $name | $secs | $line |"; done
   echo
   [[ ${#on[@]} -gt 0 ]] || exit 0
-  echo "$PUSHES pushes (HEAD, upload config and 3 layers, PUT manifest), 8 at a time, Berth on the filesystem; \"on\": \`berth gc --grace 1s\` back to back meanwhile ($gc_runs runs in all)."
+  echo "$PUSHES pushes (HEAD, upload config and 3 layers, PUT manifest), 8 at a time, Berth on the filesystem; \"on\": the server collects garbage every $INTERVAL (grace 1 s; a run that takes longer is followed at once by the next), \"off\": never."
   echo
-  echo "| round | pushes/s, gc off | p99 ms, off | pushes/s, gc on | p99 ms, on |"
-  echo "|---|---|---|---|---|"
+  echo "| round | pushes/s, gc off | p99 ms, off | pushes/s, gc on | p99 ms, on | collections during the pushes | their seconds / the run's |"
+  echo "|---|---|---|---|---|---|---|"
   for i in "${!on[@]}"; do
-    IFS='|' read -r r0 p0 <<<"${off[$i]}"; IFS='|' read -r r1 p1 <<<"${on[$i]}"
-    echo "| $((i + 1)) | $r0 | $p0 | $r1 | $p1 |"
+    IFS='|' read -r r0 p0 _ _ _ <<<"${off[$i]}"; IFS='|' read -r r1 p1 runs secs wall <<<"${on[$i]}"
+    echo "| $((i + 1)) | $r0 | $p0 | $r1 | $p1 | $runs | $secs / $wall |"
   done
   python3 - "${off[*]}" "${on[*]}" <<'PY'
 import sys
-off = [tuple(map(float, x.split("|"))) for x in sys.argv[1].split()]
-on = [tuple(map(float, x.split("|"))) for x in sys.argv[2].split()]
+off = [tuple(map(float, x.split("|")[:2])) for x in sys.argv[1].split()]
+on = [tuple(map(float, x.split("|")[:2])) for x in sys.argv[2].split()]
 mean = lambda xs: sum(xs) / len(xs)
 print()
 print(f"- throughput with GC running: {mean([r for r, _ in on]) / mean([r for r, _ in off]):.2f}x without (target >= 0.9x)")

@@ -162,6 +162,7 @@ async fn collect_garbage(state: Arc<AppState>) {
         restore_window: state.restore_window,
         grace: gc.grace,
         takeover: crate::maintenance::gc::Options::TAKEOVER,
+        parallel: crate::maintenance::gc::Options::SCHEDULED_PARALLEL,
     };
     let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + gc.interval, gc.interval);
     // Held past the next tick, so the holder keeps it unless it misses one.

@@ -18,6 +18,7 @@ fn options(restore_window: Duration) -> gc::Options {
         restore_window,
         grace: Duration::ZERO,
         takeover: gc::Options::TAKEOVER,
+        parallel: gc::Options::PARALLEL,
     }
 }
 

@@ -60,6 +60,10 @@ pub struct GcArgs {
     /// garbageCollection.gracePeriod, 1h). It must outlast any one request.
     #[arg(long)]
     grace: Option<humantime::Duration>,
+    /// Keys to read or write at once (a scheduled run in the server uses 4, to leave
+    /// room for the requests beside it).
+    #[arg(long, default_value_t = gc::Options::PARALLEL)]
+    parallel: usize,
     /// For tests: how long a run's won removals are its own (default 10m).
     #[arg(long, hide = true)]
     takeover: Option<humantime::Duration>,
@@ -79,11 +83,13 @@ pub fn gc(args: GcArgs) -> anyhow::Result<()> {
     let grace = args.grace.map(Into::into);
     let takeover = args.takeover.map_or(gc::Options::TAKEOVER, Into::into);
     let dry_run = args.dry_run;
+    let parallel = args.parallel;
     args.storage.with_content(async |config, content| {
         let options = gc::Options {
             restore_window: config.restore_window,
             grace: grace.unwrap_or(config.gc.grace),
             takeover,
+            parallel,
         };
         if dry_run {
             print_plan(&gc::plan_now(content, options).await?);

@@ -44,17 +44,20 @@ impl Marked {
 }
 
 /// The mark of the store behind `content`, with deleted versions restorable for
-/// `restore_window` from their deletion, at `now`.
+/// `restore_window` from their deletion, at `now`, reading `parallel` keys at once.
 pub async fn mark(
     content: &Content,
     restore_window: Duration,
+    parallel: usize,
     now: jiff::Timestamp,
 ) -> Result<Marked> {
     let storage = content.storage().as_ref();
     // A few repositories side by side, each with its own reads side by side.
     let marks: Vec<RepoMark> = futures_util::stream::iter(walk::names(storage).await?)
-        .map(|repo| async move { repository(content, &repo, restore_window, now).await }.boxed())
-        .buffered(REPOSITORIES_AT_ONCE)
+        .map(|repo| {
+            async move { repository(content, &repo, restore_window, parallel, now).await }.boxed()
+        })
+        .buffered(parallel.div_ceil(REPOSITORY_KEYS))
         .try_collect()
         .await?;
     let mut plan = Marked::default();
@@ -77,8 +80,9 @@ pub async fn mark(
     Ok(plan)
 }
 
-/// Repositories marked at once; each reads up to `super::CONCURRENCY` keys at once.
-const REPOSITORIES_AT_ONCE: usize = 4;
+/// Repositories are marked `parallel / REPOSITORY_KEYS` at once (at least one), each
+/// reading up to `parallel` keys at once: most repositories have few manifests.
+const REPOSITORY_KEYS: usize = 8;
 
 /// What one repository's roots reach, and what of it is garbage.
 struct RepoMark {
@@ -91,6 +95,7 @@ async fn repository(
     content: &Content,
     repo: &RepoName,
     window: Duration,
+    parallel: usize,
     now: jiff::Timestamp,
 ) -> Result<RepoMark> {
     let storage = content.storage().as_ref();
@@ -105,7 +110,7 @@ async fn repository(
             linked.extend(keys::linked_digest(alg, &name));
         }
     }
-    let media_types = super::each(linked.iter().cloned(), |digest| {
+    let media_types = super::each(parallel, linked.iter().cloned(), |digest| {
         async move {
             let link = storage.get(&keys::manifest_link(repo, &digest)).await?;
             Ok(link
@@ -136,7 +141,7 @@ async fn repository(
         level.retain(|(digest, _)| seen.insert(digest.clone()));
         out.live
             .extend(level.iter().map(|(digest, _)| digest.clone()));
-        let manifests = super::each(level, |(digest, media_type)| {
+        let manifests = super::each(parallel, level, |(digest, media_type)| {
             async move {
                 let Some(bytes) = content.stored_manifest_bytes(&digest).await? else {
                     return Ok(None);

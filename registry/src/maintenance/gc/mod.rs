@@ -35,22 +35,18 @@ pub trait Turn: Send + Sync {
 
 pub use sweep::{Report, Step, sweep};
 
-/// Keys a run reads or writes at once. On S3 each is a round trip of milliseconds, so a
-/// store of thousands of blobs is collected in seconds only side by side; on a
-/// filesystem it overlaps the blocking pool's calls.
-const CONCURRENCY: usize = 32;
-
-/// `f` of every item, `CONCURRENCY` at a time, in the items' order (so reports are
-/// in order too); the first error stops the rest. `f` boxes its future (`.boxed()`):
+/// `f` of every item, `parallel` at a time, in the items' order (so reports are in
+/// order too); the first error stops the rest. `f` boxes its future (`.boxed()`):
 /// that proves it `Send` where its lifetimes are known, which the server's spawned
 /// collection needs and the compiler cannot see through an unboxed one.
 async fn each<'a, T, R>(
+    parallel: usize,
     items: impl IntoIterator<Item = T>,
     f: impl FnMut(T) -> BoxFuture<'a, Result<R>>,
 ) -> Result<Vec<R>> {
     futures_util::stream::iter(items)
         .map(f)
-        .buffered(CONCURRENCY)
+        .buffered(parallel.max(1))
         .try_collect()
         .await
 }
@@ -69,11 +65,22 @@ pub struct Options {
     /// How long a run's won removals are its own: it removes nothing after half of
     /// this from winning them, and another run finishes them after all of it.
     pub takeover: Duration,
+    /// Keys read or written at once. On S3 each is a round trip of milliseconds, so a
+    /// store of thousands of blobs is collected in seconds only side by side; on a
+    /// filesystem it overlaps the blocking pool's calls.
+    pub parallel: usize,
 }
 
 impl Options {
     /// The takeover time a run uses unless told otherwise.
     pub const TAKEOVER: Duration = Duration::from_secs(10 * 60);
+    /// `berth gc` by hand: as fast as the store allows.
+    pub const PARALLEL: usize = 32;
+    /// The server's scheduled runs: they share the process, its blocking pool and the
+    /// cores with the requests they run beside, so they go slower rather than queue
+    /// the requests' reads and writes behind dozens of their own (docs/benchmarks.md,
+    /// garbage collection).
+    pub const SCHEDULED_PARALLEL: usize = 4;
 }
 
 /// A blob, or some links to it, that a collection would remove.
@@ -138,7 +145,7 @@ pub async fn plan_now(content: &Content, options: Options) -> Result<Plan> {
 /// What a collection at store time `now` would remove.
 pub async fn plan(content: &Content, options: Options, now: jiff::Timestamp) -> Result<Plan> {
     let storage = content.storage().as_ref();
-    let marked = mark::mark(content, options.restore_window, now).await?;
+    let marked = mark::mark(content, options.restore_window, options.parallel, now).await?;
     let mut plan = Plan {
         expired_versions: marked.expired_versions,
         kept_blobs: marked.kept_blobs,
@@ -171,7 +178,7 @@ pub async fn plan(content: &Content, options: Options, now: jiff::Timestamp) -> 
         t.is_none_or(|t| age(t, now) > options.grace + TIME_RESOLUTION)
     };
     let candidates: Vec<Candidate> = by_digest.into_values().collect();
-    let judged = each(candidates.iter().cloned(), |candidate| {
+    let judged = each(options.parallel, candidates.iter().cloned(), |candidate| {
         async move {
             let marker_key = keys::gc_ref(&candidate.digest);
             // Read before its time: a claim that rewrites it after this changes what the

@@ -112,23 +112,27 @@ pub async fn sweep(
     pause(Step::Planned, &report).await;
 
     let run = run.as_str();
-    each(plan.candidates.iter().cloned(), |candidate| {
-        async move {
-            let tombstone = Tombstone {
-                run: run.to_owned(),
-                blob: candidate.blob.is_some(),
-                links: candidate.links.iter().map(|r| r.to_string()).collect(),
-                marker: candidate.marker,
-            };
-            let json = serde_json::to_vec(&tombstone).expect("a tombstone serializes");
-            // Taken: another run's, which the next step judges like this run's.
-            storage
-                .put_if_absent(&keys::gc_tombstone(&candidate.digest), Bytes::from(json))
-                .await?;
-            Ok(())
-        }
-        .boxed()
-    })
+    each(
+        options.parallel,
+        plan.candidates.iter().cloned(),
+        |candidate| {
+            async move {
+                let tombstone = Tombstone {
+                    run: run.to_owned(),
+                    blob: candidate.blob.is_some(),
+                    links: candidate.links.iter().map(|r| r.to_string()).collect(),
+                    marker: candidate.marker,
+                };
+                let json = serde_json::to_vec(&tombstone).expect("a tombstone serializes");
+                // Taken: another run's, which the next step judges like this run's.
+                storage
+                    .put_if_absent(&keys::gc_tombstone(&candidate.digest), Bytes::from(json))
+                    .await?;
+                Ok(())
+            }
+            .boxed()
+        },
+    )
     .await?;
     pause(Step::Tombstoned, &report).await;
 
@@ -136,7 +140,7 @@ pub async fn sweep(
     let digests = tombstoned
         .into_iter()
         .filter_map(|e| keys::gc_tombstone_digest(&e));
-    let decisions = each(digests, |digest| {
+    let decisions = each(options.parallel, digests, |digest| {
         async move {
             let decision = decide(storage, &digest, options.takeover).await?;
             Ok((digest, decision))
@@ -156,37 +160,41 @@ pub async fn sweep(
     let won_at = Instant::now();
     pause(Step::Decided, &report).await;
 
-    let removed = each(won.iter().cloned(), |(digest, tombstone)| {
-        async move {
-            let digest = &digest;
-            // Past this, another run may have taken the verdict over.
-            if won_at.elapsed() > options.takeover / 2 {
-                return Err(Error::Storage(StorageError::Unavailable(format!(
-                    "this collection took longer than half its takeover time ({:?}) to \
+    let removed = each(
+        options.parallel,
+        won.iter().cloned(),
+        |(digest, tombstone)| {
+            async move {
+                let digest = &digest;
+                // Past this, another run may have taken the verdict over.
+                if won_at.elapsed() > options.takeover / 2 {
+                    return Err(Error::Storage(StorageError::Unavailable(format!(
+                        "this collection took longer than half its takeover time ({:?}) to \
                      remove what it won; it stopped, and the next run finishes the rest",
-                    options.takeover
-                ))));
-            }
-            let mut links = Vec::new();
-            for repo in &tombstone.links {
-                let Ok(name) = RepoName::parse(repo) else {
-                    continue;
-                };
-                if storage.delete(&keys::layer_link(&name, digest)).await? {
-                    links.push((repo.clone(), digest.clone()));
+                        options.takeover
+                    ))));
                 }
-            }
-            let mut blob = None;
-            if tombstone.blob {
-                let len = storage.blob_stat(digest).await?.map_or(0, |s| s.len);
-                if storage.blob_delete(digest).await? {
-                    blob = Some((digest.clone(), len));
+                let mut links = Vec::new();
+                for repo in &tombstone.links {
+                    let Ok(name) = RepoName::parse(repo) else {
+                        continue;
+                    };
+                    if storage.delete(&keys::layer_link(&name, digest)).await? {
+                        links.push((repo.clone(), digest.clone()));
+                    }
                 }
+                let mut blob = None;
+                if tombstone.blob {
+                    let len = storage.blob_stat(digest).await?.map_or(0, |s| s.len);
+                    if storage.blob_delete(digest).await? {
+                        blob = Some((digest.clone(), len));
+                    }
+                }
+                Ok((links, blob))
             }
-            Ok((links, blob))
-        }
-        .boxed()
-    })
+            .boxed()
+        },
+    )
     .await?;
     for (links, blob) in removed {
         report.links.extend(links);
@@ -194,7 +202,7 @@ pub async fn sweep(
     }
     pause(Step::Removed, &report).await;
 
-    each(won, |(digest, tombstone)| {
+    each(options.parallel, won, |(digest, tombstone)| {
         async move {
             storage.delete(&keys::gc_tombstone(&digest)).await?;
             storage
@@ -205,7 +213,7 @@ pub async fn sweep(
         .boxed()
     })
     .await?;
-    let expired = each(plan.expired_versions, |key| {
+    let expired = each(options.parallel, plan.expired_versions, |key| {
         async move { Ok(storage.delete(&key).await?.then_some(key)) }.boxed()
     })
     .await?;
@@ -213,8 +221,8 @@ pub async fn sweep(
         .expired_versions
         .extend(expired.into_iter().flatten());
     report.purged_uploads = content.purge_expired_uploads().await?;
-    clear_stale_verdicts(storage, now, options.takeover).await?;
-    clear_stale_markers(storage, now, options.grace).await?;
+    clear_stale_verdicts(storage, now, options).await?;
+    clear_stale_markers(storage, now, options).await?;
     Ok(report)
 }
 
@@ -306,16 +314,16 @@ async fn older_than(
 async fn clear_stale_markers(
     storage: &dyn Storage,
     now: jiff::Timestamp,
-    grace: Duration,
+    options: Options,
 ) -> Result<()> {
     let markers = storage.list(keys::gc_refs()).await?;
     let digests = markers
         .into_iter()
         .filter_map(|e| keys::gc_tombstone_digest(&e));
-    each(digests, |digest| {
+    each(options.parallel, digests, |digest| {
         async move {
             let key = keys::gc_ref(&digest);
-            if older_than(storage, &key, now, grace).await?
+            if older_than(storage, &key, now, options.grace).await?
                 && storage.blob_stat(&digest).await?.is_none()
             {
                 storage.delete(&key).await?;
@@ -333,7 +341,7 @@ async fn clear_stale_markers(
 async fn clear_stale_verdicts(
     storage: &dyn Storage,
     now: jiff::Timestamp,
-    takeover: Duration,
+    options: Options,
 ) -> Result<()> {
     let verdicts = storage.list(keys::gc_verdicts()).await?;
     let parsed = verdicts.into_iter().filter_map(|entry| {
@@ -344,14 +352,14 @@ async fn clear_stale_verdicts(
         let digest = format!("{alg}:{hex}").parse::<Digest>().ok()?;
         Some((digest, run.to_owned()))
     });
-    each(parsed, |(digest, run)| {
+    each(options.parallel, parsed, |(digest, run)| {
         async move {
             let tombstone = storage.get(&keys::gc_tombstone(&digest)).await?;
             let live = tombstone
                 .and_then(|raw| serde_json::from_slice::<Tombstone>(&raw).ok())
                 .is_some_and(|t| t.run == run);
             let key = keys::gc_verdict(&digest, &run);
-            if !live && older_than(storage, &key, now, takeover).await? {
+            if !live && older_than(storage, &key, now, options.takeover).await? {
                 storage.delete(&key).await?;
             }
             Ok(())
