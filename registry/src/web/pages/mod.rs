@@ -1,0 +1,62 @@
+//! The pages surface on the site host (`HOST`): GitHub's package pages, rendered on the
+//! server with maud (compiled templates that escape every value they interpolate) and
+//! usable without JavaScript. A file per page family; `layout.rs` holds the frame and
+//! the stylesheet, `headers` below what every page is sent with.
+//!
+//! What a page shows is what the REST API would show the same viewer: both read the
+//! `packages::` use-cases and `policy::decide`; a package the viewer may not read is a
+//! 404 identical to a missing one.
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::http::{HeaderName, HeaderValue, header};
+use axum::routing::get;
+use tower_http::set_header::SetResponseHeaderLayer;
+
+use crate::state::AppState;
+
+mod home;
+mod layout;
+mod package;
+
+pub fn router() -> Router<Arc<AppState>> {
+    let router = Router::new()
+        .route("/", get(home::home))
+        .route(layout::STYLESHEET_PATH, get(layout::stylesheet))
+        .route(
+            "/orgs/{owner}/packages/container/package/{name}",
+            get(package::of::<true>),
+        )
+        .route(
+            "/users/{owner}/packages/container/package/{name}",
+            get(package::of::<false>),
+        );
+    headers().into_iter().fold(router, |router, (name, value)| {
+        router.layer(SetResponseHeaderLayer::overriding(name, value))
+    })
+}
+
+/// Sent with every page. Labels, annotations and tag names come from pushed images, so
+/// besides escaping them the pages allow no script at all, no inline style, no framing
+/// (clickjacking of the settings' buttons) and no sniffing of types.
+fn headers() -> [(HeaderName, HeaderValue); 4] {
+    [
+        (
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(
+                "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; \
+                 base-uri 'none'; frame-ancestors 'none'",
+            ),
+        ),
+        (
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ),
+        (header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY")),
+        (
+            header::REFERRER_POLICY,
+            HeaderValue::from_static("same-origin"),
+        ),
+    ]
+}

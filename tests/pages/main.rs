@@ -1,0 +1,143 @@
+//! The package pages on `HOST`, against the `berth` binary with images pushed over the
+//! distribution API: who sees a page (a private package is the same 404 as a missing
+//! one), the pull command as written pulling with crane, every value from an image
+//! escaped, and the headers every page is sent with.
+
+#[path = "../common/mod.rs"]
+mod common;
+
+use std::process::Command;
+use std::time::Duration;
+
+use common::gc::{put_manifest, upload};
+use common::{Berth, run, tool, wait_until};
+
+/// A description label no page may run.
+const HOSTILE: &str = r#"<script>alert(1)</script><img src=x onerror="alert(2)">"#;
+
+/// Pushes `admin/app:v1`, its config labelled with a description, a license and a source.
+fn push_labelled(berth: &Berth) -> String {
+    let config = serde_json::json!({
+        "architecture": "amd64", "os": "linux",
+        "rootfs": {"type": "layers", "diff_ids": []},
+        "config": {"Labels": {
+            "org.opencontainers.image.description": HOSTILE,
+            "org.opencontainers.image.licenses": "Apache-2.0",
+            "org.opencontainers.image.source": "https://example.com/admin/app",
+        }},
+    });
+    let config: &'static [u8] = Box::leak(config.to_string().into_bytes().into_boxed_slice());
+    let layer: &'static [u8] = b"the layer of admin/app";
+    let manifest = serde_json::json!({
+        "schemaVersion": 2,
+        "mediaType": "application/vnd.oci.image.manifest.v1+json",
+        "config": {"mediaType": "application/vnd.oci.image.config.v1+json",
+                   "digest": upload(berth, "admin/app", config), "size": config.len()},
+        "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar",
+                    "digest": upload(berth, "admin/app", layer), "size": layer.len()}],
+    });
+    put_manifest(berth, "admin/app", "v1", &manifest).expect("the push")
+}
+
+fn get(berth: &Berth, path: &str) -> reqwest::blocking::Response {
+    reqwest::blocking::Client::new()
+        .get(berth.url(path))
+        .timeout(Duration::from_secs(30))
+        .send()
+        .unwrap()
+}
+
+const PAGE: &str = "/users/admin/packages/container/package/app";
+
+#[test]
+fn a_public_package_page_shows_its_pull_command_and_escapes_what_images_carry() {
+    let berth = Berth::start();
+    let digest = push_labelled(&berth);
+
+    // Private (as a first push makes it): the same 404 as a package that does not exist.
+    let private = get(&berth, PAGE);
+    assert_eq!(private.status(), 404);
+    let private = private.text().unwrap();
+    let missing = get(&berth, "/users/admin/packages/container/package/nothing");
+    assert_eq!(missing.status(), 404);
+    assert_eq!(private, missing.text().unwrap(), "nothing tells them apart");
+    assert_eq!(
+        get(&berth, "/orgs/admin/packages/container/package/app").status(),
+        404,
+        "admin is a user, not an organization"
+    );
+
+    let policy = berth.data_dir.join("policy");
+    assert!(policy.join("admin.app.yaml").is_file(), "the push wrote it");
+    let text = "apiVersion: berth.dev/v1alpha1\nkind: Package\nmetadata: {name: admin.app}\n\
+                spec:\n  owner: admin\n  name: app\n  visibility: public\n";
+    std::fs::write(policy.join(".admin.app.yaml.tmp"), text).unwrap();
+    std::fs::rename(
+        policy.join(".admin.app.yaml.tmp"),
+        policy.join("admin.app.yaml"),
+    )
+    .unwrap();
+    wait_until("the package to be public", Duration::from_secs(5), || {
+        get(&berth, PAGE).status() == 200
+    });
+
+    let page = get(&berth, PAGE);
+    let csp = page.headers()["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    for directive in [
+        "default-src 'none'",
+        "frame-ancestors 'none'",
+        "style-src 'self'",
+    ] {
+        assert!(csp.contains(directive), "{csp}");
+    }
+    assert!(!csp.contains("unsafe-inline"), "{csp}");
+    assert_eq!(page.headers()["x-content-type-options"], "nosniff");
+    assert!(
+        page.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/html"),
+        "{:?}",
+        page.headers()
+    );
+    let html = page.text().unwrap();
+
+    // The install command, exactly, and it pulls as written (anonymously: it is public).
+    let command = format!("docker pull {}/admin/app:v1", berth.addr);
+    assert!(html.contains(&format!("$ {command}")), "{html}");
+    let reference = command.strip_prefix("docker pull ").unwrap();
+    let manifest = run(Command::new(tool("crane"))
+        .args(["digest", "--insecure", reference])
+        .env("DOCKER_CONFIG", berth.data_dir.join("no-docker-config")));
+    assert_eq!(String::from_utf8_lossy(&manifest.stdout).trim(), digest);
+
+    // What the image carries is text, never markup.
+    assert!(!html.contains("<script"), "{html}");
+    assert!(!html.contains("<img"), "{html}");
+    assert!(
+        html.contains(
+            "&lt;script&gt;alert(1)&lt;/script&gt;&lt;img src=x onerror=&quot;alert(2)&quot;&gt;"
+        ),
+        "{html}"
+    );
+    assert!(html.contains("Apache-2.0"), "{html}");
+    assert!(
+        html.contains(r#"href="https://example.com/admin/app""#),
+        "{html}"
+    );
+    assert!(html.contains(&digest), "the version's digest: {html}");
+    assert!(html.contains("Public"), "{html}");
+
+    // Its stylesheet is same-origin, as the policy allows.
+    let css = get(&berth, "/assets/berth.css");
+    assert_eq!(css.status(), 200);
+    assert!(
+        css.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/css")
+    );
+}
