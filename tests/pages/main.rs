@@ -1,14 +1,19 @@
 //! The package pages on `HOST`, against the `berth` binary with images pushed over the
 //! distribution API: who sees a page (a private package is the same 404 as a missing
 //! one), the pull command as written pulling with crane, every value from an image
-//! escaped, and the headers every page is sent with.
+//! escaped, and the headers every page is sent with; then in Chromium (`browser.rs`):
+//! nothing runs, the pages read the same without JavaScript, and axe-core finds no
+//! serious or critical accessibility violation.
 
 #[path = "../common/mod.rs"]
 mod common;
 
+mod browser;
+
 use std::process::Command;
 use std::time::Duration;
 
+use browser::{Visit, serious, visit};
 use common::gc::{put_manifest, upload};
 use common::{Berth, run, tool, wait_until};
 
@@ -140,4 +145,38 @@ fn a_public_package_page_shows_its_pull_command_and_escapes_what_images_carry() 
             .unwrap()
             .starts_with("text/css")
     );
+
+    // In Chromium: the hostile label runs nothing, JavaScript is not needed, and the
+    // pages pass axe-core's serious and critical rules.
+    let seen = visit(&[
+        Visit {
+            name: "home",
+            url: berth.url("/"),
+        },
+        Visit {
+            name: "package",
+            url: berth.url(PAGE),
+        },
+        Visit {
+            name: "not-found",
+            url: berth.url("/users/admin/packages/container/package/nothing"),
+        },
+    ]);
+    for page in &seen {
+        let name = &page["name"];
+        assert_eq!(page["dialogs"], serde_json::json!([]), "{name}: {page:#}");
+        assert_eq!(page["noScriptStatus"], page["status"], "{name}");
+        assert_eq!(
+            page["noScriptText"], page["text"],
+            "{name}: the same without JavaScript"
+        );
+        assert!(serious(page).is_empty(), "{name}: {:#}", page["violations"]);
+    }
+    let package = &seen[1];
+    assert_eq!(package["status"], 200);
+    assert_eq!(package["errors"], serde_json::json!([]), "{package:#}");
+    let text = package["text"].as_str().unwrap();
+    assert!(text.contains(&format!("$ {command}")), "{text}");
+    assert!(text.contains(HOSTILE), "the label, as text: {text}");
+    assert_eq!(seen[2]["status"], 404);
 }
