@@ -461,3 +461,31 @@ pub fn sha256(data: &[u8]) -> String {
     use sha2::Digest as _;
     format!("sha256:{}", hex::encode(sha2::Sha256::digest(data)))
 }
+
+/// The id `berth token list` shows for `user`'s only token.
+pub fn pat_id(berth: &Berth, user: &str) -> String {
+    let list = run_stdout(
+        Command::new(env!("CARGO_BIN_EXE_berth"))
+            .args(["token", "list", "--data-dir"])
+            .arg(&berth.data_dir),
+    );
+    let ids: Vec<&str> = list
+        .lines()
+        .skip(1)
+        .filter_map(|l| {
+            let mut cols = l.split_whitespace();
+            let id = cols.next()?;
+            (cols.next()? == user).then_some(id)
+        })
+        .collect();
+    assert_eq!(ids.len(), 1, "one token for {user} in:\n{list}");
+    ids[0].to_owned()
+}
+
+/// `berth token revoke ID`.
+pub fn revoke_pat(berth: &Berth, id: &str) {
+    run(Command::new(env!("CARGO_BIN_EXE_berth"))
+        .args(["token", "revoke", "--data-dir"])
+        .arg(&berth.data_dir)
+        .arg(id));
+}

@@ -158,6 +158,10 @@ fn a_public_package_page_shows_its_pull_command_and_escapes_what_images_carry() 
             url: berth.url(PAGE),
         },
         Visit {
+            name: "sign-in",
+            url: berth.url("/login"),
+        },
+        Visit {
             name: "not-found",
             url: berth.url("/users/admin/packages/container/package/nothing"),
         },
@@ -178,5 +182,179 @@ fn a_public_package_page_shows_its_pull_command_and_escapes_what_images_carry() 
     let text = package["text"].as_str().unwrap();
     assert!(text.contains(&format!("$ {command}")), "{text}");
     assert!(text.contains(HOSTILE), "the label, as text: {text}");
-    assert_eq!(seen[2]["status"], 404);
+    assert_eq!(seen[2]["status"], 200, "the sign-in page");
+    assert_eq!(seen[3]["status"], 404);
+}
+
+/// A client that follows no redirects, so each answer of the sign-in flow is seen.
+fn client() -> reqwest::blocking::Client {
+    reqwest::blocking::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .timeout(Duration::from_secs(30))
+        .build()
+        .unwrap()
+}
+
+/// The `Set-Cookie` of `name` in `r`, whole.
+fn set_cookie(r: &reqwest::blocking::Response, name: &str) -> String {
+    r.headers()
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap().to_owned())
+        .find(|c| c.starts_with(&format!("{name}=")))
+        .unwrap_or_else(|| panic!("no {name} cookie in {:?}", r.headers()))
+}
+
+/// `name=value` of a `Set-Cookie`, as a `Cookie` header sends it back.
+fn pair(set_cookie: &str) -> String {
+    set_cookie.split(';').next().unwrap().to_owned()
+}
+
+/// The sign-in form's cookie and CSRF field.
+fn sign_in_form(berth: &Berth) -> (String, String) {
+    let r = client().get(berth.url("/login")).send().unwrap();
+    assert_eq!(r.status(), 200);
+    let cookie = pair(&set_cookie(&r, "berth_sign_in"));
+    let html = r.text().unwrap();
+    let csrf = html
+        .split(r#"name="csrf" value=""#)
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .unwrap_or_else(|| panic!("a csrf field in {html}"))
+        .to_owned();
+    (cookie, csrf)
+}
+
+/// POSTs the sign-in form with these fields (and the form's cookie, if given).
+fn post_sign_in(
+    berth: &Berth,
+    cookie: &str,
+    fields: &[(&str, &str)],
+) -> reqwest::blocking::Response {
+    client()
+        .post(berth.url("/login"))
+        .header("cookie", cookie)
+        .form(fields)
+        .send()
+        .unwrap()
+}
+
+/// Signs `login` in with `token`; the session cookie's whole `Set-Cookie`.
+fn sign_in(berth: &Berth, login: &str, token: &str) -> String {
+    let (cookie, csrf) = sign_in_form(berth);
+    let r = post_sign_in(
+        berth,
+        &cookie,
+        &[("login", login), ("token", token), ("csrf", &csrf)],
+    );
+    assert_eq!(r.status(), 303, "{}", r.text().unwrap());
+    assert_eq!(r.headers()["location"], "/");
+    set_cookie(&r, "berth_session")
+}
+
+fn get_as(berth: &Berth, path: &str, session: &str) -> (u16, String) {
+    let r = client()
+        .get(berth.url(path))
+        .header("cookie", pair(session))
+        .send()
+        .unwrap();
+    (r.status().as_u16(), r.text().unwrap())
+}
+
+#[test]
+fn a_session_sees_what_its_pat_sees_and_ends_with_the_pat() {
+    let berth = Berth::start();
+    push_labelled(&berth);
+    let alice = berth.create_token("alice", "read:packages", None);
+
+    // The form's CSRF token is required and must be the form's own.
+    let (cookie, csrf) = sign_in_form(&berth);
+    let admin = berth.token().to_owned();
+    let r = post_sign_in(&berth, &cookie, &[("login", "admin"), ("token", &admin)]);
+    assert_eq!(r.status(), 403, "no CSRF token");
+    let r = post_sign_in(
+        &berth,
+        "",
+        &[("login", "admin"), ("token", &admin), ("csrf", &csrf)],
+    );
+    assert_eq!(r.status(), 403, "no form cookie");
+    let r = post_sign_in(
+        &berth,
+        &cookie,
+        &[("login", "admin"), ("token", "bpat_wrong"), ("csrf", &csrf)],
+    );
+    assert_eq!(r.status(), 401);
+    assert!(r.text().unwrap().contains("Incorrect username or token."));
+    let r = post_sign_in(
+        &berth,
+        &cookie,
+        &[("login", "admin"), ("token", &alice), ("csrf", &csrf)],
+    );
+    assert_eq!(r.status(), 401, "a PAT signs in only as its own user");
+
+    // The cookie: host-only, HttpOnly, SameSite=Strict, not Secure over plain http.
+    let session = sign_in(&berth, "admin", &admin);
+    let attributes: Vec<&str> = session.split("; ").skip(1).collect();
+    assert_eq!(
+        attributes,
+        ["Path=/", "Max-Age=28800", "HttpOnly", "SameSite=Strict"],
+        "{session}"
+    );
+
+    // The admin's session sees the private package; anonymous and alice do not.
+    let (status, html) = get_as(&berth, PAGE, &session);
+    assert_eq!(status, 200, "{html}");
+    assert!(
+        html.contains("Private") && html.contains("Signed in as <strong>admin</strong>"),
+        "{html}"
+    );
+    let alices = sign_in(&berth, "alice", &alice);
+    let (status, hidden) = get_as(&berth, PAGE, &alices);
+    assert_eq!(status, 404);
+    let (_, missing) = get_as(
+        &berth,
+        "/users/admin/packages/container/package/nothing",
+        &alices,
+    );
+    assert_eq!(hidden, missing, "the same 404 for alice");
+
+    // A session is no registry credential.
+    let jwt = pair(&session).split_once('=').unwrap().1.to_owned();
+    let r = client()
+        .get(berth.url("/v2/admin/app/tags/list"))
+        .bearer_auth(&jwt)
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), 401);
+
+    // Revoking alice's PAT ends her session on the next request.
+    let (_, home) = get_as(&berth, "/", &alices);
+    assert!(
+        home.contains("Signed in as <strong>alice</strong>"),
+        "{home}"
+    );
+    common::revoke_pat(&berth, &common::pat_id(&berth, "alice"));
+    wait_until("alice's session to end", Duration::from_secs(5), || {
+        get_as(&berth, "/", &alices).1.contains(r#"href="/login""#)
+    });
+
+    // Sign-out needs the session's CSRF token, and clears the cookie.
+    let out = |csrf: &str| {
+        client()
+            .post(berth.url("/logout"))
+            .header("cookie", pair(&session))
+            .form(&[("csrf", csrf)])
+            .send()
+            .unwrap()
+    };
+    assert_eq!(out("0123456789abcdef0123456789abcdef").status(), 403);
+    let (_, page) = get_as(&berth, "/", &session);
+    let token = page
+        .split(r#"name="csrf" value=""#)
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .expect("the sign-out form's csrf");
+    let r = out(token);
+    assert_eq!(r.status(), 303);
+    assert!(set_cookie(&r, "berth_session").contains("Max-Age=0"));
 }

@@ -61,6 +61,9 @@ impl AuthError {
     }
 }
 
+/// The audience of a pages session (`Authenticator::issue_session`).
+pub const SESSION_AUDIENCE: &str = "berth-pages-session";
+
 /// A credential presented at sign-in, once verified.
 pub struct SignedIn {
     pub identity: Identity,
@@ -207,6 +210,10 @@ impl Authenticator {
                 return Ok(self.sign_in(&pat, origin)?.identity);
             }
             let claims = self.verify_registry_token(credentials)?;
+            // A pages session is a cookie on HOST, never a credential for the registry.
+            if claims.aud == SESSION_AUDIENCE {
+                return Err(AuthError::Malformed);
+            }
             if let Some(pat) = &claims.berth.pat {
                 self.check_pat_id(pat)?;
             }
@@ -328,6 +335,35 @@ impl Authenticator {
             ttl,
             who.expires_at,
         )
+    }
+
+    /// A pages session for a signed-in caller: a token like a registry token (signed
+    /// with the same rotating keys, naming the PAT it came from) for `SESSION_AUDIENCE`,
+    /// living `ttl` and no longer than the credential.
+    pub fn issue_session(&self, who: &SignedIn, ttl: Duration) -> Result<String, TokenError> {
+        let ttl = i64::try_from(ttl.as_secs()).unwrap_or(i64::MAX);
+        let (token, _) = jwt::issue(
+            &self.keys.load(),
+            &who.identity,
+            who.pat.as_deref(),
+            SESSION_AUDIENCE,
+            ttl,
+            who.expires_at,
+        )?;
+        Ok(token)
+    }
+
+    /// Who a pages session stands for, checked on every request: a revoked or expired
+    /// PAT ends its sessions at once, and a registry token is no session.
+    pub fn session(&self, token: &str) -> Result<Identity, AuthError> {
+        let claims = self.verify_registry_token(token)?;
+        if claims.aud != SESSION_AUDIENCE {
+            return Err(AuthError::Malformed);
+        }
+        if let Some(pat) = &claims.berth.pat {
+            self.check_pat_id(pat)?;
+        }
+        Ok(claims.identity())
     }
 
     fn verify_registry_token(&self, token: &str) -> Result<Arc<Claims>, AuthError> {

@@ -13,7 +13,7 @@ use serde_json::Value;
 pub use self::http::{Http, Response, basic, bearer, registry_token};
 pub use self::jwt::{Issuer, jwt_parts, new_key, now, segment, sign_es256};
 use crate::common::podman::Podman;
-use crate::common::{Berth, run, run_stdout, tool, wait_until};
+use crate::common::{Berth, tool, wait_until};
 
 /// The organization most tests use: `olivia` owns it, `bob` is a member, members may
 /// create private and internal packages (the policy bounds visibility too, so an
@@ -192,30 +192,4 @@ pub fn pat(berth: &Berth, user: &str, scopes: &str) -> String {
     pat
 }
 
-/// The id `berth token list` shows for `user`'s only token.
-pub fn pat_id(berth: &Berth, user: &str) -> String {
-    let list = run_stdout(
-        Command::new(env!("CARGO_BIN_EXE_berth"))
-            .args(["token", "list", "--data-dir"])
-            .arg(&berth.data_dir),
-    );
-    let ids: Vec<&str> = list
-        .lines()
-        .skip(1)
-        .filter_map(|l| {
-            let mut cols = l.split_whitespace();
-            let id = cols.next()?;
-            (cols.next()? == user).then_some(id)
-        })
-        .collect();
-    assert_eq!(ids.len(), 1, "one token for {user} in:\n{list}");
-    ids[0].to_owned()
-}
-
-/// `berth token revoke ID`.
-pub fn revoke_pat(berth: &Berth, id: &str) {
-    run(Command::new(env!("CARGO_BIN_EXE_berth"))
-        .args(["token", "revoke", "--data-dir"])
-        .arg(&berth.data_dir)
-        .arg(id));
-}
+pub use crate::common::{pat_id, revoke_pat};

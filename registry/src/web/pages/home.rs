@@ -7,12 +7,15 @@ use axum::http::request::Parts;
 use maud::{Markup, html};
 
 use super::layout::page;
+use super::session::Viewer;
 use crate::state::AppState;
 
 pub async fn home(State(app): State<Arc<AppState>>, parts: Parts) -> Markup {
     let registry = crate::web::push_origin(&app, &parts).registry;
+    let viewer = Viewer::of(&app, &parts);
     page(
         "Berth",
+        &viewer,
         html! {
             h1 { "Berth" }
             p { "Container images are served at " code { (registry) } "." }

@@ -4,6 +4,8 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use maud::{DOCTYPE, Markup, html};
 
+use super::session::Viewer;
+
 /// Served from this path on the site host (the policy allows only same-origin styles).
 pub const STYLESHEET_PATH: &str = "/assets/berth.css";
 
@@ -20,8 +22,9 @@ pub async fn stylesheet() -> Response {
         .into_response()
 }
 
-/// A whole page: `title` in the tab and the heading bar, `main` as its content.
-pub fn page(title: &str, main: Markup) -> Markup {
+/// A whole page for `viewer`: `title` in the tab, who is signed in (or a sign-in link)
+/// in the heading bar, `main` as its content.
+pub fn page(title: &str, viewer: &Viewer, main: Markup) -> Markup {
     html! {
         (DOCTYPE)
         html lang="en" {
@@ -34,6 +37,18 @@ pub fn page(title: &str, main: Markup) -> Markup {
             body {
                 header.site {
                     a.brand href="/" { "Berth" }
+                    nav {
+                        @match (viewer.name(), viewer.csrf()) {
+                            (Some(name), Some(csrf)) => {
+                                span.muted { "Signed in as " strong { (name) } }
+                                form.inline method="post" action="/logout" {
+                                    input type="hidden" name="csrf" value=(csrf);
+                                    button type="submit" { "Sign out" }
+                                }
+                            }
+                            _ => { a href="/login" { "Sign in" } }
+                        }
+                    }
                 }
                 main { (main) }
             }
@@ -43,9 +58,10 @@ pub fn page(title: &str, main: Markup) -> Markup {
 
 /// The 404 of every page: the same for a missing package and one the viewer may not
 /// see, so a page tells nothing of what it hides.
-pub fn not_found() -> Response {
+pub fn not_found(viewer: &Viewer) -> Response {
     let body = page(
         "Page not found",
+        viewer,
         html! {
             h1 { "Page not found" }
             p { "There is nothing here, or you do not have access to it." }

@@ -1,7 +1,9 @@
 //! The pages surface on the site host (`HOST`): GitHub's package pages, rendered on the
 //! server with maud (compiled templates that escape every value they interpolate) and
 //! usable without JavaScript. A file per page family; `layout.rs` holds the frame and
-//! the stylesheet, `headers` below what every page is sent with.
+//! the stylesheet, `session.rs` who is looking (the session cookie, the forms' CSRF
+//! tokens), `sign_in.rs` how a session starts and ends, `headers` below what every page
+//! is sent with.
 //!
 //! What a page shows is what the REST API would show the same viewer: both read the
 //! `packages::` use-cases and `policy::decide`; a package the viewer may not read is a
@@ -11,7 +13,7 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::http::{HeaderName, HeaderValue, header};
-use axum::routing::get;
+use axum::routing::{get, post};
 use tower_http::set_header::SetResponseHeaderLayer;
 
 use crate::state::AppState;
@@ -19,11 +21,15 @@ use crate::state::AppState;
 mod home;
 mod layout;
 mod package;
+mod session;
+mod sign_in;
 
 pub fn router() -> Router<Arc<AppState>> {
     let router = Router::new()
         .route("/", get(home::home))
         .route(layout::STYLESHEET_PATH, get(layout::stylesheet))
+        .route("/login", get(sign_in::form).post(sign_in::sign_in))
+        .route("/logout", post(sign_in::sign_out))
         .route(
             "/orgs/{owner}/packages/container/package/{name}",
             get(package::of::<true>),

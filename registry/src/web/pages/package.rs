@@ -10,7 +10,7 @@ use axum::response::{IntoResponse, Response};
 use maud::{Markup, html};
 
 use super::layout::{not_found, page};
-use crate::auth::identity::Identity;
+use super::session::Viewer;
 use crate::oci::reference::RepoName;
 use crate::packages::versions::{Page, State as VersionState, Version};
 use crate::policy::{Action, Decision, decide};
@@ -28,29 +28,29 @@ pub async fn of<const ORG: bool>(
     Path((owner, name)): Path<(String, String)>,
     parts: Parts,
 ) -> Response {
+    let viewer = Viewer::of(&app, &parts);
     if app.policy.snapshot().org(&owner).is_some() != ORG {
-        return not_found();
+        return not_found(&viewer);
     }
-    show(&app, &owner, &name, &parts).await
+    show(&app, &viewer, &owner, &name, &parts).await
 }
 
-async fn show(app: &AppState, owner: &str, name: &str, parts: &Parts) -> Response {
-    let viewer = Identity::anonymous();
+async fn show(app: &AppState, viewer: &Viewer, owner: &str, name: &str, parts: &Parts) -> Response {
     let snap = app.policy.snapshot();
     let Some(policy) = snap.package(owner, name).filter(|p| !p.deleted) else {
-        return not_found();
+        return not_found(viewer);
     };
     if !matches!(
-        decide(&snap, &viewer, owner, name, Action::Pull),
+        decide(&snap, &viewer.identity, owner, name, Action::Pull),
         Decision::Allow
     ) {
-        return not_found();
+        return not_found(viewer);
     }
     let Ok(repo) = RepoName::parse(&format!("{owner}/{name}")) else {
-        return not_found();
+        return not_found(viewer);
     };
     let public = policy.visibility == Visibility::Public;
-    match render(app, &repo, public, parts).await {
+    match render(app, viewer, &repo, public, parts).await {
         Ok(markup) => markup.into_response(),
         Err(e) => {
             tracing::warn!(package = %repo, error = %e, "rendering the package page failed");
@@ -58,6 +58,7 @@ async fn show(app: &AppState, owner: &str, name: &str, parts: &Parts) -> Respons
                 axum::http::StatusCode::SERVICE_UNAVAILABLE,
                 page(
                     "Unavailable",
+                    viewer,
                     html! { h1 { "This page is unavailable" } p { "Storage did not answer; try again." } },
                 ),
             )
@@ -68,6 +69,7 @@ async fn show(app: &AppState, owner: &str, name: &str, parts: &Parts) -> Respons
 
 async fn render(
     app: &AppState,
+    viewer: &Viewer,
     repo: &RepoName,
     public: bool,
     parts: &Parts,
@@ -104,6 +106,7 @@ async fn render(
     let meta = &record.metadata;
     Ok(page(
         repo.package(),
+        viewer,
         html! {
             h1 {
                 (repo.package())
