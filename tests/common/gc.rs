@@ -201,8 +201,8 @@ pub fn put_image(
     put_manifest(berth, repo, tag, &manifest)
 }
 
-/// PUTs `manifest` (an OCI image manifest) as `repo:reference`; its digest, or the
-/// error body.
+/// PUTs `manifest` (its `mediaType` is the request's type) as `repo:reference`; its
+/// digest, or the error body.
 pub fn put_manifest(
     berth: &Berth,
     repo: &str,
@@ -212,7 +212,12 @@ pub fn put_manifest(
     let r = berth
         .admin_blocking_client()
         .put(berth.url(&format!("/v2/{repo}/manifests/{reference}")))
-        .header("content-type", "application/vnd.oci.image.manifest.v1+json")
+        .header(
+            "content-type",
+            manifest["mediaType"]
+                .as_str()
+                .unwrap_or("application/vnd.oci.image.manifest.v1+json"),
+        )
         .body(manifest.to_string())
         .send()
         .unwrap();

@@ -54,6 +54,42 @@ fn get(berth: &Berth, path: &str) -> reqwest::blocking::Response {
 
 const PAGE: &str = "/users/admin/packages/container/package/app";
 
+/// Makes `admin/app` public (its policy file, as a GitOps tool would write it).
+fn make_public(berth: &Berth) {
+    let policy = berth.data_dir.join("policy");
+    assert!(policy.join("admin.app.yaml").is_file(), "the push wrote it");
+    let text = "apiVersion: berth.dev/v1alpha1\nkind: Package\nmetadata: {name: admin.app}\n\
+                spec:\n  owner: admin\n  name: app\n  visibility: public\n";
+    std::fs::write(policy.join(".admin.app.yaml.tmp"), text).unwrap();
+    std::fs::rename(
+        policy.join(".admin.app.yaml.tmp"),
+        policy.join("admin.app.yaml"),
+    )
+    .unwrap();
+    wait_until("the package to be public", Duration::from_secs(5), || {
+        get(berth, PAGE).status() == 200
+    });
+}
+
+/// Pushes an image manifest of `admin/app` with a fresh config (`seed`) as `reference`
+/// (a tag, or its own digest when `None`); its digest and size.
+fn push_image(berth: &Berth, seed: &str, reference: Option<&str>) -> (String, usize) {
+    let config = format!(r#"{{"architecture":"amd64","os":"linux","seed":"{seed}"}}"#);
+    let config: &'static [u8] = Box::leak(config.into_bytes().into_boxed_slice());
+    let manifest = serde_json::json!({
+        "schemaVersion": 2,
+        "mediaType": "application/vnd.oci.image.manifest.v1+json",
+        "config": {"mediaType": "application/vnd.oci.image.config.v1+json",
+                   "digest": upload(berth, "admin/app", config), "size": config.len()},
+        "layers": [],
+    });
+    let text = manifest.to_string();
+    let digest = common::sha256(text.as_bytes());
+    let pushed = put_manifest(berth, "admin/app", reference.unwrap_or(&digest), &manifest).unwrap();
+    assert_eq!(pushed, digest);
+    (digest, text.len())
+}
+
 #[test]
 fn a_public_package_page_shows_its_pull_command_and_escapes_what_images_carry() {
     let berth = Berth::start();
@@ -72,19 +108,7 @@ fn a_public_package_page_shows_its_pull_command_and_escapes_what_images_carry() 
         "admin is a user, not an organization"
     );
 
-    let policy = berth.data_dir.join("policy");
-    assert!(policy.join("admin.app.yaml").is_file(), "the push wrote it");
-    let text = "apiVersion: berth.dev/v1alpha1\nkind: Package\nmetadata: {name: admin.app}\n\
-                spec:\n  owner: admin\n  name: app\n  visibility: public\n";
-    std::fs::write(policy.join(".admin.app.yaml.tmp"), text).unwrap();
-    std::fs::rename(
-        policy.join(".admin.app.yaml.tmp"),
-        policy.join("admin.app.yaml"),
-    )
-    .unwrap();
-    wait_until("the package to be public", Duration::from_secs(5), || {
-        get(&berth, PAGE).status() == 200
-    });
+    make_public(&berth);
 
     let page = get(&berth, PAGE);
     let csp = page.headers()["content-security-policy"]
@@ -175,6 +199,9 @@ fn a_public_package_page_shows_its_pull_command_and_escapes_what_images_carry() 
             "{name}: the same without JavaScript"
         );
         assert!(serious(page).is_empty(), "{name}: {:#}", page["violations"]);
+        if page["status"] == 200 {
+            assert_eq!(page["errors"], serde_json::json!([]), "{name}: {page:#}");
+        }
     }
     let package = &seen[1];
     assert_eq!(package["status"], 200);
@@ -357,4 +384,125 @@ fn a_session_sees_what_its_pat_sees_and_ends_with_the_pat() {
     let r = out(token);
     assert_eq!(r.status(), 303);
     assert!(set_cookie(&r, "berth_session").contains("Max-Age=0"));
+}
+
+#[test]
+fn the_versions_list_filters_and_pages_and_a_version_page_shows_how_to_pull_it() {
+    let berth = Berth::start();
+    push_labelled(&berth);
+    // 33 untagged versions and an index of two platforms, tagged (the newest tag).
+    let untagged: Vec<String> = (0..33)
+        .map(|i| push_image(&berth, &format!("untagged {i}"), None).0)
+        .collect();
+    let (amd64, amd64_len) = push_image(&berth, "amd64", None);
+    let (arm64, arm64_len) = push_image(&berth, "arm64", None);
+    let index = serde_json::json!({
+        "schemaVersion": 2,
+        "mediaType": "application/vnd.oci.image.index.v1+json",
+        "manifests": [
+            {"mediaType": "application/vnd.oci.image.manifest.v1+json", "digest": amd64,
+             "size": amd64_len, "platform": {"os": "linux", "architecture": "amd64"}},
+            {"mediaType": "application/vnd.oci.image.manifest.v1+json", "digest": arm64,
+             "size": arm64_len, "platform": {"os": "linux", "architecture": "arm64", "variant": "v8"}},
+        ],
+    });
+    let multi = put_manifest(&berth, "admin/app", "multi", &index).unwrap();
+    make_public(&berth);
+    let host = berth.addr.to_string();
+
+    // The package page: the newest tag's command, and a line per platform.
+    let html = get(&berth, PAGE).text().unwrap();
+    for line in [
+        format!("$ docker pull {host}/admin/app:multi"),
+        format!("linux/amd64</div><pre><code>$ docker pull {host}/admin/app:multi@{amd64}"),
+        format!("linux/arm64/v8</div><pre><code>$ docker pull {host}/admin/app:multi@{arm64}"),
+    ] {
+        assert!(html.contains(&line), "{line} in {html}");
+    }
+    assert!(
+        html.contains(r#"href="/users/admin/packages/container/app/versions""#),
+        "{html}"
+    );
+
+    // The list: 37 versions, 30 to a page, newest first; the filters.
+    let list = |query: &str| {
+        let r = get(
+            &berth,
+            &format!("/users/admin/packages/container/app/versions{query}"),
+        );
+        assert_eq!(r.status(), 200);
+        r.text().unwrap()
+    };
+    let first = list("");
+    assert!(
+        first.contains("37 versions") && first.contains("Page 1 of 2"),
+        "{first}"
+    );
+    assert!(first.contains(&multi), "the newest is on the first page");
+    assert!(!first.contains(&untagged[0]), "the oldest untagged is not");
+    assert!(
+        first.contains(r#"rel="next" href="/users/admin/packages/container/app/versions?page=2""#),
+        "{first}"
+    );
+    let second = list("?page=2");
+    assert!(
+        second.contains(&untagged[0]) && second.contains("Page 2 of 2"),
+        "{second}"
+    );
+    let tagged = list("?filters%5Bversion_type%5D=tagged");
+    assert!(tagged.contains("2 versions"), "v1 and multi: {tagged}");
+    assert!(!tagged.contains(&untagged[5]), "{tagged}");
+    let untagged_list = list("?filters%5Bversion_type%5D=untagged&page=2");
+    assert!(
+        untagged_list.contains("35 versions") && untagged_list.contains("Page 2 of 2"),
+        "{untagged_list}"
+    );
+
+    // The index's version page: its commands, its tags, its size, its manifest.
+    let link = first
+        .split(r#"<a href="/users/admin/packages/container/app/"#)
+        .skip(1)
+        .map(|rest| rest.split('"').next().unwrap().to_owned())
+        .find(|id| id.chars().all(|c| c.is_ascii_digit()))
+        .expect("a version link");
+    let version = get(
+        &berth,
+        &format!("/users/admin/packages/container/app/{link}?tag=multi"),
+    );
+    assert_eq!(version.status(), 200);
+    let version = version.text().unwrap();
+    for text in [
+        format!("$ docker pull {host}/admin/app:multi@{arm64}"),
+        format!("FROM {host}/admin/app:multi"),
+        multi.clone(),
+        "&quot;mediaType&quot;: &quot;application/vnd.oci.image.index.v1+json&quot;".to_owned(),
+    ] {
+        assert!(version.contains(&text), "{text} in {version}");
+    }
+    assert!(version.contains("<dt>Size</dt><dd>"), "{version}");
+    assert_eq!(
+        get(&berth, "/users/admin/packages/container/app/999999999").status(),
+        404
+    );
+
+    // In Chromium, the list and the version page pass axe-core and need no JavaScript.
+    let seen = visit(&[
+        Visit {
+            name: "versions",
+            url: berth.url("/users/admin/packages/container/app/versions"),
+        },
+        Visit {
+            name: "version",
+            url: berth.url(&format!(
+                "/users/admin/packages/container/app/{link}?tag=multi"
+            )),
+        },
+    ]);
+    for page in &seen {
+        let name = &page["name"];
+        assert_eq!(page["status"], 200, "{name}");
+        assert_eq!(page["errors"], serde_json::json!([]), "{name}: {page:#}");
+        assert_eq!(page["noScriptText"], page["text"], "{name}");
+        assert!(serious(page).is_empty(), "{name}: {:#}", page["violations"]);
+    }
 }

@@ -11,6 +11,22 @@ pub const STYLESHEET_PATH: &str = "/assets/berth.css";
 
 const STYLESHEET: &str = include_str!("berth.css");
 
+/// The pages' icon (without one, browsers ask for `/favicon.ico` and log its 404).
+pub const ICON_PATH: &str = "/assets/berth.svg";
+
+const ICON: &str = include_str!("berth.svg");
+
+pub async fn icon() -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "image/svg+xml"),
+            (header::CACHE_CONTROL, "public, max-age=86400"),
+        ],
+        ICON,
+    )
+        .into_response()
+}
+
 pub async fn stylesheet() -> Response {
     (
         [
@@ -33,6 +49,7 @@ pub fn page(title: &str, viewer: &Viewer, main: Markup) -> Markup {
                 meta name="viewport" content="width=device-width, initial-scale=1";
                 title { (title) " · Berth" }
                 link rel="stylesheet" href=(STYLESHEET_PATH);
+                link rel="icon" type="image/svg+xml" href=(ICON_PATH);
             }
             body {
                 header.site {

@@ -23,24 +23,34 @@ mod layout;
 mod package;
 mod session;
 mod sign_in;
+mod version;
+mod versions;
+mod viewing;
 
 pub fn router() -> Router<Arc<AppState>> {
     let router = Router::new()
         .route("/", get(home::home))
         .route(layout::STYLESHEET_PATH, get(layout::stylesheet))
+        .route(layout::ICON_PATH, get(layout::icon))
         .route("/login", get(sign_in::form).post(sign_in::sign_in))
         .route("/logout", post(sign_in::sign_out))
-        .route(
-            "/orgs/{owner}/packages/container/package/{name}",
-            get(package::of::<true>),
-        )
-        .route(
-            "/users/{owner}/packages/container/package/{name}",
-            get(package::of::<false>),
-        );
+        .merge(package_routes::<true>("/orgs"))
+        .merge(package_routes::<false>("/users"));
     headers().into_iter().fold(router, |router, (name, value)| {
         router.layer(SetResponseHeaderLayer::overriding(name, value))
     })
+}
+
+/// The pages of one owner's packages, under `/orgs` (`ORG`) or `/users`.
+fn package_routes<const ORG: bool>(prefix: &str) -> Router<Arc<AppState>> {
+    let base = format!("{prefix}/{{owner}}/packages/container");
+    Router::new()
+        .route(&format!("{base}/package/{{name}}"), get(package::of::<ORG>))
+        .route(
+            &format!("{base}/{{name}}/versions"),
+            get(versions::of::<ORG>),
+        )
+        .route(&format!("{base}/{{name}}/{{id}}"), get(version::of::<ORG>))
 }
 
 /// Sent with every page. Labels, annotations and tag names come from pushed images, so

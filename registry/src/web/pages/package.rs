@@ -6,16 +6,14 @@ use std::sync::Arc;
 
 use axum::extract::{Path, State};
 use axum::http::request::Parts;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use maud::{Markup, html};
 
-use super::layout::{not_found, page};
+use super::layout::page;
 use super::session::Viewer;
-use crate::oci::reference::RepoName;
+use super::viewing::{self, NotFound, Shown};
 use crate::packages::versions::{Page, State as VersionState, Version};
-use crate::policy::{Action, Decision, decide};
 use crate::state::AppState;
-use berth_crds::access::Visibility;
 
 /// Tagged versions the page lists, newest first, as GHCR's "Recent tagged image versions".
 const RECENT: usize = 5;
@@ -27,53 +25,19 @@ pub async fn of<const ORG: bool>(
     State(app): State<Arc<AppState>>,
     Path((owner, name)): Path<(String, String)>,
     parts: Parts,
-) -> Response {
-    let viewer = Viewer::of(&app, &parts);
-    if app.policy.snapshot().org(&owner).is_some() != ORG {
-        return not_found(&viewer);
-    }
-    show(&app, &viewer, &owner, &name, &parts).await
-}
-
-async fn show(app: &AppState, viewer: &Viewer, owner: &str, name: &str, parts: &Parts) -> Response {
-    let snap = app.policy.snapshot();
-    let Some(policy) = snap.package(owner, name).filter(|p| !p.deleted) else {
-        return not_found(viewer);
-    };
-    if !matches!(
-        decide(&snap, &viewer.identity, owner, name, Action::Pull),
-        Decision::Allow
-    ) {
-        return not_found(viewer);
-    }
-    let Ok(repo) = RepoName::parse(&format!("{owner}/{name}")) else {
-        return not_found(viewer);
-    };
-    let public = policy.visibility == Visibility::Public;
-    match render(app, viewer, &repo, public, parts).await {
-        Ok(markup) => markup.into_response(),
-        Err(e) => {
-            tracing::warn!(package = %repo, error = %e, "rendering the package page failed");
-            (
-                axum::http::StatusCode::SERVICE_UNAVAILABLE,
-                page(
-                    "Unavailable",
-                    viewer,
-                    html! { h1 { "This page is unavailable" } p { "Storage did not answer; try again." } },
-                ),
-            )
-                .into_response()
-        }
-    }
+) -> Result<Response, NotFound> {
+    let (viewer, shown) = viewing::open(&app, &parts, ORG, &owner, &name)?;
+    let rendered = render(&app, &viewer, &shown, &parts).await;
+    Ok(viewing::answer(&viewer, &shown.repo, rendered))
 }
 
 async fn render(
     app: &AppState,
     viewer: &Viewer,
-    repo: &RepoName,
-    public: bool,
+    shown: &Shown,
     parts: &Parts,
 ) -> crate::content::Result<Markup> {
+    let (repo, public) = (&shown.repo, shown.public);
     let packages = app.packages();
     let record = packages.record_of(repo).await?;
     let (versions, _) = packages
@@ -95,12 +59,24 @@ async fn render(
         .collect();
     let latest = tagged.first().and_then(|v| v.tags.first());
     let registry = crate::web::push_origin(app, parts).registry;
-    let pull = match latest {
-        Some(tag) => format!("docker pull {registry}/{repo}:{tag}"),
-        None => match versions.first() {
-            Some(v) => format!("docker pull {registry}/{repo}@{}", v.record.digest),
-            None => format!("docker pull {registry}/{repo}"),
-        },
+    // The newest tagged version, as GHCR's header and install command show it (the
+    // newest version by digest when nothing is tagged).
+    let head = tagged.first().copied().or(versions.first());
+    let lines = match head {
+        Some(v) => {
+            let reference = match latest {
+                Some(tag) => format!(":{tag}"),
+                None => format!("@{}", v.record.digest),
+            };
+            let manifest = super::version::manifest_of(app, repo, &v.record.digest).await?;
+            viewing::pull_lines(
+                &registry,
+                repo,
+                &reference,
+                manifest.as_ref().map(|(m, _)| m),
+            )
+        }
+        None => vec![(None, format!("docker pull {registry}/{repo}"))],
     };
     let total: u64 = downloads.values().sum();
     let meta = &record.metadata;
@@ -117,7 +93,7 @@ async fn render(
                 div.content {
                     section {
                         h2 { "Install from the command line" }
-                        pre { code { "$ " (pull) } }
+                        (viewing::install(&lines))
                     }
                     @if let Some(description) = &meta.description {
                         section { h2 { "About" } p { (description) } }
@@ -130,7 +106,7 @@ async fn render(
                             ul.versions {
                                 @for v in &tagged {
                                     li {
-                                        strong { (v.tags.join(", ")) }
+                                        a href=(shown.version_path(v.record.id)) { strong { (v.tags.join(", ")) } }
                                         div.muted {
                                             "Published " (v.record.created_at)
                                             " · Digest " code { (v.record.digest) }
@@ -139,6 +115,7 @@ async fn render(
                                     }
                                 }
                             }
+                            p { a href=(shown.versions_path()) { "View all versions" } }
                         }
                     }
                 }

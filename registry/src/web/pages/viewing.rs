@@ -1,0 +1,144 @@
+//! What every package page starts with: whether the viewer may see the package (else
+//! the not-found page), its paths, and how to pull what it shows.
+
+use axum::http::StatusCode;
+use axum::http::request::Parts;
+use axum::response::{IntoResponse, Response};
+use maud::{Markup, html};
+
+use super::layout::{not_found, page};
+use super::session::Viewer;
+use crate::oci::manifest::Manifest;
+use crate::oci::reference::RepoName;
+use crate::policy::{Action, Decision, decide};
+use crate::state::AppState;
+use berth_crds::access::Visibility;
+
+/// A package the viewer may read.
+pub struct Shown {
+    pub repo: RepoName,
+    pub public: bool,
+    /// `/orgs/OWNER/packages/container` or `/users/OWNER/packages/container`.
+    base: String,
+}
+
+impl Shown {
+    /// The package's page.
+    pub fn page_path(&self) -> String {
+        format!("{}/package/{}", self.base, self.encoded())
+    }
+
+    /// Its versions list.
+    pub fn versions_path(&self) -> String {
+        format!("{}/{}/versions", self.base, self.encoded())
+    }
+
+    /// A version's page.
+    pub fn version_path(&self, id: u64) -> String {
+        format!("{}/{}/{id}", self.base, self.encoded())
+    }
+
+    /// The name as one path segment: a nested name's `/` is `%2F`, as on GitHub.
+    fn encoded(&self) -> String {
+        self.repo.package().replace('/', "%2F")
+    }
+}
+
+/// A page the viewer may not see: rendered as the not-found page, the same for a
+/// package that is missing, deleted, under the other kind of owner, or not theirs to see.
+pub struct NotFound(pub Viewer);
+
+impl IntoResponse for NotFound {
+    fn into_response(self) -> Response {
+        not_found(&self.0)
+    }
+}
+
+/// The viewer of `parts`, and `OWNER/NAME` under `/orgs/` (`org`) or `/users/` if they
+/// may read it.
+pub fn open(
+    app: &AppState,
+    parts: &Parts,
+    org: bool,
+    owner: &str,
+    name: &str,
+) -> Result<(Viewer, Shown), NotFound> {
+    let viewer = Viewer::of(app, parts);
+    let snap = app.policy.snapshot();
+    let readable = snap.org(owner).is_some() == org
+        && matches!(
+            decide(&snap, &viewer.identity, owner, name, Action::Pull),
+            Decision::Allow
+        );
+    let policy = snap.package(owner, name).filter(|p| readable && !p.deleted);
+    let repo = RepoName::parse(&format!("{owner}/{name}")).ok();
+    let (Some(policy), Some(repo)) = (policy, repo) else {
+        return Err(NotFound(viewer));
+    };
+    let shown = Shown {
+        repo,
+        public: policy.visibility == Visibility::Public,
+        base: format!(
+            "/{}/{owner}/packages/container",
+            if org { "orgs" } else { "users" }
+        ),
+    };
+    Ok((viewer, shown))
+}
+
+/// The page, or a 503 when storage did not answer.
+pub fn answer(
+    viewer: &Viewer,
+    repo: &RepoName,
+    rendered: crate::content::Result<Markup>,
+) -> Response {
+    match rendered {
+        Ok(markup) => markup.into_response(),
+        Err(e) => {
+            tracing::warn!(package = %repo, error = %e, "rendering a package page failed");
+            let body = page(
+                "Unavailable",
+                viewer,
+                html! { h1 { "This page is unavailable" } p { "Storage did not answer; try again." } },
+            );
+            (StatusCode::SERVICE_UNAVAILABLE, body).into_response()
+        }
+    }
+}
+
+/// The pull commands for `reference` (`:TAG` or `@DIGEST`) of `repo`: one, and for an
+/// index one more per platform (`:TAG@CHILD`, as GHCR prints them), each with its
+/// platform.
+pub fn pull_lines(
+    registry: &str,
+    repo: &RepoName,
+    reference: &str,
+    manifest: Option<&Manifest>,
+) -> Vec<(Option<String>, String)> {
+    let mut lines = vec![(None, format!("docker pull {registry}/{repo}{reference}"))];
+    for child in manifest.map(|m| m.manifests.as_slice()).unwrap_or_default() {
+        let platform = child.platform.as_ref().map_or_else(
+            || "unknown/unknown".to_owned(),
+            |p| match &p.variant {
+                Some(v) => format!("{}/{}/{v}", p.os, p.architecture),
+                None => format!("{}/{}", p.os, p.architecture),
+            },
+        );
+        let base = reference.split('@').next().unwrap_or(reference);
+        lines.push((
+            Some(platform),
+            format!("docker pull {registry}/{repo}{base}@{}", child.digest),
+        ));
+    }
+    lines
+}
+
+/// The install commands as the pages show them.
+pub fn install(lines: &[(Option<String>, String)]) -> Markup {
+    html! {
+        @for (platform, command) in lines {
+            @if let Some(p) = platform { div.muted { (p) } }
+            pre { code { "$ " (command) } }
+        }
+    }
+}
