@@ -45,4 +45,5 @@ bench:
 	bench/s3.sh
 	bench/api.sh
 	bench/webhooks.sh
+	bench/pages.sh
 	bench/gc.sh

@@ -1,10 +1,12 @@
-"""Pushes for bench/gc.sh, 8 connections at a time over keep-alive.
+"""Pushes for bench/gc.sh and bench/pages.sh, 8 connections at a time over keep-alive.
 
   gc_load.py fill URL AUTH MANIFESTS STRAYS OUT     a store to collect: MANIFESTS tagged
       images (a config and 3 layers of 1 KiB each, all distinct), then STRAYS blobs of
       1 KiB that no manifest names; writes the strays' total bytes to OUT.
   gc_load.py pushes URL AUTH N SEED OUT             N pushes as a client makes them
       (HEAD the layer, upload it, PUT the manifest); writes each push's seconds to OUT.
+  gc_load.py versions URL AUTH N REPO              N versions of one package REPO, every
+      tenth tagged (v0, v10, ...), the rest untagged (pushed by a tag that then moves).
 
 AUTH is "user:secret" for Basic, or "-" for none (the peers run without auth).
 """
@@ -98,5 +100,9 @@ elif mode == "pushes":
     run(n, push)
     wall = time.monotonic() - started
     open(out, "w").write(f"{wall}\n" + "\n".join(str(t) for t in times) + "\n")
+elif mode == "versions":
+    n, repo = int(sys.argv[4]), sys.argv[5]
+    # Untagged versions are pushed by a tag each moves away from: `u` ends on the last.
+    run(n, lambda c, i: image(c, repo, f"v{i}" if i % 10 == 0 else "u", f"version-{i}"))
 else:
     sys.exit(f"gc_load.py: unknown mode {mode}")

@@ -394,18 +394,27 @@ impl Packages<'_> {
     /// Records the manifests of `repo` that have no version yet (pushed before versions
     /// were recorded, or by a push that failed between its link and its record).
     async fn record_unrecorded(&self, repo: &RepoName, pkg: u64) -> Result<()> {
-        let storage = self.content.storage();
-        let (linked, active) =
-            futures_util::future::try_join(self.content.manifest_digests(repo), async {
-                Ok(storage
-                    .list(&keys::package_versions(repo, pkg, false))
-                    .await?)
-            })
+        // Counted from the cached listings (within the staleness bound), since every
+        // first page asks: only a difference walks the manifests themselves.
+        let mut linked = 0;
+        for alg in keys::ALGORITHMS {
+            let names = self
+                .content
+                .cached_list(&keys::manifest_links(repo, alg))
+                .await?;
+            linked += names
+                .iter()
+                .filter(|n| keys::linked_digest(alg, n).is_some())
+                .count();
+        }
+        let active = self
+            .content
+            .cached_list(&keys::package_versions(repo, pkg, false))
             .await?;
-        if linked.len() <= active.len() {
+        if linked <= active.len() {
             return Ok(());
         }
-        for digest in linked {
+        for digest in self.content.manifest_digests(repo).await? {
             self.record_version(repo, pkg, &digest).await?;
         }
         Ok(())
