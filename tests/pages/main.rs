@@ -506,3 +506,65 @@ fn the_versions_list_filters_and_pages_and_a_version_page_shows_how_to_pull_it()
         assert!(serious(page).is_empty(), "{name}: {:#}", page["violations"]);
     }
 }
+
+#[test]
+fn an_owners_list_shows_the_packages_the_viewer_may_read() {
+    let berth = Berth::start();
+    push_labelled(&berth);
+    let layer: &'static [u8] = b"the layer of admin/tool";
+    let digest = upload(&berth, "admin/tool", layer);
+    common::gc::put_image(&berth, "admin/tool", "v1", (&digest, layer.len()), "tool").unwrap();
+    make_public(&berth);
+    let list = |query: &str, session: Option<&str>| {
+        let mut r = client().get(berth.url(&format!("/users/admin/packages{query}")));
+        if let Some(s) = session {
+            r = r.header("cookie", pair(s));
+        }
+        let r = r.send().unwrap();
+        assert_eq!(r.status(), 200);
+        r.text().unwrap()
+    };
+    let app = r#"href="/users/admin/packages/container/package/app""#;
+    let tool = r#"href="/users/admin/packages/container/package/tool""#;
+
+    // Anonymous: the public package only.
+    let anonymous = list("", None);
+    assert!(
+        anonymous.contains(app) && !anonymous.contains(tool),
+        "{anonymous}"
+    );
+    assert!(anonymous.contains("1 packages"), "{anonymous}");
+
+    // The admin: both, and the filters.
+    let admin = sign_in(&berth, "admin", berth.token());
+    let all = list("", Some(&admin));
+    assert!(
+        all.contains(app) && all.contains(tool) && all.contains("2 packages"),
+        "{all}"
+    );
+    let private = list("?visibility=private", Some(&admin));
+    assert!(
+        private.contains(tool) && !private.contains(app),
+        "{private}"
+    );
+    let found = list("?q=TO", Some(&admin));
+    assert!(found.contains(tool) && !found.contains(app), "{found}");
+    assert_eq!(
+        client()
+            .get(berth.url("/orgs/admin/packages"))
+            .send()
+            .unwrap()
+            .status(),
+        404,
+        "admin is a user"
+    );
+
+    let seen = visit(&[Visit {
+        name: "packages",
+        url: berth.url("/users/admin/packages"),
+    }]);
+    assert_eq!(seen[0]["status"], 200);
+    assert_eq!(seen[0]["errors"], serde_json::json!([]), "{:#}", seen[0]);
+    assert_eq!(seen[0]["noScriptText"], seen[0]["text"]);
+    assert!(serious(&seen[0]).is_empty(), "{:#}", seen[0]["violations"]);
+}

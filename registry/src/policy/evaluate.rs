@@ -231,3 +231,27 @@ fn role_name(role: Role) -> &'static str {
         Role::Admin => "admin",
     }
 }
+
+/// `owner`'s packages that `id` may read, by name, optionally only those of `visibility`
+/// (GitHub's filter: `internal` is private where granular permissions apply), as the
+/// REST API's list and the pages' list show them.
+pub fn readable_packages(
+    snap: &PolicySnapshot,
+    id: &Identity,
+    owner: &str,
+    visibility: Option<&str>,
+) -> Vec<String> {
+    let mut names: Vec<String> = snap
+        .packages()
+        .filter(|p| p.owner == owner && !p.deleted)
+        .filter(|p| match visibility {
+            Some("public") => p.visibility == Visibility::Public,
+            Some("private") | Some("internal") => p.visibility != Visibility::Public,
+            _ => true,
+        })
+        .filter(|p| decide(snap, id, owner, &p.name, Action::Pull) == Decision::Allow)
+        .map(|p| p.name.clone())
+        .collect();
+    names.sort();
+    names
+}

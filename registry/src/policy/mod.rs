@@ -6,7 +6,7 @@ pub mod evaluate;
 pub mod snapshot;
 pub mod source;
 
-pub use evaluate::{Action, Decision, can_create, decide, role};
+pub use evaluate::{Action, Decision, can_create, decide, readable_packages, role};
 pub use snapshot::{PolicySettings, PolicySnapshot, normalize_url};
 pub use source::{PolicySource, PolicyWriteError};
 

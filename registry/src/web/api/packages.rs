@@ -15,7 +15,7 @@ use crate::packages::deletion::policy_for_restore;
 use crate::packages::json::{
     AccountKind, PackageView, minimal_repository, owner_path, package, simple_user,
 };
-use crate::policy::{Action, Decision, decide};
+use crate::policy::Action;
 use berth_crds::access::Visibility;
 
 /// `GET {owner}/packages?package_type=container`: the owner's packages the caller may
@@ -26,23 +26,7 @@ pub async fn list(c: Call, scope: Scope) -> Answer {
     let wanted = c.query.get("visibility").map(String::as_str);
     let names: Vec<String> = match c.query.get("package_type").map(String::as_str) {
         Some("container") | Some("docker") => {
-            let mut names: Vec<String> = c
-                .snap
-                .packages()
-                .filter(|p| p.owner == login && !p.deleted)
-                .filter(|p| match wanted {
-                    Some("public") => p.visibility == Visibility::Public,
-                    // GitHub: internal is private where granular permissions do not apply.
-                    Some("private") | Some("internal") => p.visibility != Visibility::Public,
-                    _ => true,
-                })
-                .filter(|p| {
-                    decide(&c.snap, &c.caller, &login, &p.name, Action::Pull) == Decision::Allow
-                })
-                .map(|p| p.name.clone())
-                .collect();
-            names.sort();
-            names
+            crate::policy::readable_packages(&c.snap, &c.caller, &login, wanted)
         }
         // Other package types hold nothing here.
         Some(_) => Vec::new(),

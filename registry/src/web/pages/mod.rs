@@ -20,6 +20,7 @@ use crate::state::AppState;
 
 mod home;
 mod layout;
+mod owner;
 mod package;
 mod session;
 mod sign_in;
@@ -45,6 +46,10 @@ pub fn router() -> Router<Arc<AppState>> {
 fn package_routes<const ORG: bool>(prefix: &str) -> Router<Arc<AppState>> {
     let base = format!("{prefix}/{{owner}}/packages/container");
     Router::new()
+        .route(
+            &format!("{prefix}/{{owner}}/packages"),
+            get(owner::of::<ORG>),
+        )
         .route(&format!("{base}/package/{{name}}"), get(package::of::<ORG>))
         .route(
             &format!("{base}/{{name}}/versions"),
