@@ -209,15 +209,8 @@ impl Authenticator {
                 };
                 return Ok(self.sign_in(&pat, origin)?.identity);
             }
-            let claims = self.verify_registry_token(credentials)?;
             // A pages session is a cookie on HOST, never a credential for the registry.
-            if claims.aud == SESSION_AUDIENCE {
-                return Err(AuthError::Malformed);
-            }
-            if let Some(pat) = &claims.berth.pat {
-                self.check_pat_id(pat)?;
-            }
-            Ok(claims.identity())
+            self.token_identity(credentials, false)
         } else if scheme.eq_ignore_ascii_case("basic") {
             let (user, secret) = decode_basic(credentials).ok_or(AuthError::Malformed)?;
             let origin = Origin {
@@ -356,8 +349,14 @@ impl Authenticator {
     /// Who a pages session stands for, checked on every request: a revoked or expired
     /// PAT ends its sessions at once, and a registry token is no session.
     pub fn session(&self, token: &str) -> Result<Identity, AuthError> {
+        self.token_identity(token, true)
+    }
+
+    /// Who a token this registry signed stands for: a session (`session`) or a registry
+    /// token (not), each refused as the other; its PAT is checked on every use.
+    fn token_identity(&self, token: &str, session: bool) -> Result<Identity, AuthError> {
         let claims = self.verify_registry_token(token)?;
-        if claims.aud != SESSION_AUDIENCE {
+        if (claims.aud == SESSION_AUDIENCE) != session {
             return Err(AuthError::Malformed);
         }
         if let Some(pat) = &claims.berth.pat {

@@ -394,23 +394,24 @@ impl Packages<'_> {
     /// Records the manifests of `repo` that have no version yet (pushed before versions
     /// were recorded, or by a push that failed between its link and its record).
     async fn record_unrecorded(&self, repo: &RepoName, pkg: u64) -> Result<()> {
-        // Counted from the cached listings (within the staleness bound), since every
-        // first page asks: only a difference walks the manifests themselves.
-        let mut linked = 0;
-        for alg in keys::ALGORITHMS {
+        // Counted from the cached listings (within the staleness bound), side by side,
+        // since every first page asks: only a difference walks the manifests themselves.
+        let links = futures_util::future::try_join_all(keys::ALGORITHMS.map(|alg| async move {
             let names = self
                 .content
                 .cached_list(&keys::manifest_links(repo, alg))
                 .await?;
-            linked += names
-                .iter()
-                .filter(|n| keys::linked_digest(alg, n).is_some())
-                .count();
-        }
-        let active = self
-            .content
-            .cached_list(&keys::package_versions(repo, pkg, false))
-            .await?;
+            Ok::<_, crate::content::Error>(
+                names
+                    .iter()
+                    .filter(|n| keys::linked_digest(alg, n).is_some())
+                    .count(),
+            )
+        }));
+        let dir = keys::package_versions(repo, pkg, false);
+        let versions = self.content.cached_list(&dir);
+        let (links, active) = futures_util::future::try_join(links, versions).await?;
+        let linked: usize = links.into_iter().sum();
         if linked <= active.len() {
             return Ok(());
         }

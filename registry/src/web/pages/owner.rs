@@ -35,11 +35,7 @@ pub async fn of<const ORG: bool>(
         .get("q")
         .map(|q| q.trim().to_lowercase())
         .unwrap_or_default();
-    let number = query
-        .get("page")
-        .and_then(|p| p.parse::<usize>().ok())
-        .filter(|&p| p >= 1)
-        .unwrap_or(1);
+    let number = super::viewing::page_number(&query);
     let names: Vec<String> =
         crate::policy::readable_packages(&snap, &viewer.identity, &owner, visibility)
             .into_iter()
@@ -91,11 +87,7 @@ pub async fn of<const ORG: bool>(
                     }
                 }
             }
-            nav.paging aria-label="Pages" {
-                @if number > 1 { a rel="prev" href=(query_of(number - 1)) { "Previous" } }
-                span.muted { "Page " (number.min(pages)) " of " (pages) }
-                @if number < pages { a rel="next" href=(query_of(number + 1)) { "Next" } }
-            }
+            (super::viewing::paging(number, pages, query_of))
         },
     )
     .into_response()

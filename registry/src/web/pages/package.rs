@@ -68,7 +68,7 @@ async fn render(
                 Some(tag) => format!(":{tag}"),
                 None => format!("@{}", v.record.digest),
             };
-            let manifest = super::version::manifest_of(app, repo, &v.record.digest).await?;
+            let manifest = viewing::manifest_of(app, repo, &v.record.digest).await?;
             viewing::pull_lines(
                 &registry,
                 repo,
@@ -104,16 +104,7 @@ async fn render(
                             p.muted { "No tagged versions." }
                         } @else {
                             ul.versions {
-                                @for v in &tagged {
-                                    li {
-                                        a href=(shown.version_path(v.record.id)) { strong { (v.tags.join(", ")) } }
-                                        div.muted {
-                                            "Published " (v.record.created_at)
-                                            " · Digest " code { (v.record.digest) }
-                                            " · " (downloads.get(&v.record.digest).copied().unwrap_or(0)) " version downloads"
-                                        }
-                                    }
-                                }
+                                @for v in &tagged { (viewing::version_row(shown, v, &downloads)) }
                             }
                             p { a href=(shown.versions_path()) { "View all versions" } }
                         }

@@ -75,13 +75,10 @@ fn csrf_of(session: &str) -> String {
     hex::encode(&digest[..16])
 }
 
-/// Compares without stopping at the first difference.
+/// Compares without stopping at the first difference (`subtle`).
 pub fn constant_eq(a: &str, b: &str) -> bool {
-    a.len() == b.len()
-        && a.bytes()
-            .zip(b.bytes())
-            .fold(0, |acc, (x, y)| acc | (x ^ y))
-            == 0
+    use subtle::ConstantTimeEq as _;
+    bool::from(a.as_bytes().ct_eq(b.as_bytes()))
 }
 
 /// The value of cookie `name` in the request, if any.

@@ -13,10 +13,8 @@ use maud::{Markup, html};
 use super::layout::page;
 use super::session::Viewer;
 use super::viewing::{self, NotFound, Shown};
-use crate::content::StoredManifest;
-use crate::oci::digest::Digest;
 use crate::oci::manifest::Manifest;
-use crate::oci::reference::{Reference, RepoName};
+use crate::oci::reference::RepoName;
 use crate::state::AppState;
 
 pub async fn of<const ORG: bool>(
@@ -37,29 +35,6 @@ pub async fn of<const ORG: bool>(
     }
 }
 
-/// The manifest `digest` of `repo`, parsed, if it is stored.
-pub async fn manifest_of(
-    app: &AppState,
-    repo: &RepoName,
-    digest: &str,
-) -> crate::content::Result<Option<(Manifest, StoredManifest)>> {
-    let Ok(digest) = digest.parse::<Digest>() else {
-        return Ok(None);
-    };
-    let stored = match app
-        .content
-        .manifest_get(repo, &Reference::Digest(digest))
-        .await
-    {
-        Ok(s) => s,
-        Err(crate::content::Error::ManifestUnknown) => return Ok(None),
-        Err(e) => return Err(e),
-    };
-    Ok(Manifest::parse(Some(&stored.media_type), &stored.bytes)
-        .ok()
-        .map(|m| (m, stored)))
-}
-
 /// The bytes a pull of `manifest` fetches: itself, its config and layers, and for an
 /// index each child's (children that are not stored count as their descriptors say).
 async fn size(
@@ -77,7 +52,7 @@ async fn size(
     };
     let mut total = own + blobs(manifest);
     for child in &manifest.manifests {
-        match manifest_of(app, repo, &child.digest.to_string()).await? {
+        match viewing::manifest_of(app, repo, &child.digest.to_string()).await? {
             Some((m, stored)) => total += stored.bytes.len() as u64 + blobs(&m),
             None => total += child.size,
         }
@@ -121,7 +96,8 @@ async fn render(
     if version.record.deleted_at.is_some() {
         return Ok(None);
     }
-    let Some((manifest, stored)) = manifest_of(app, repo, &version.record.digest).await? else {
+    let Some((manifest, stored)) = viewing::manifest_of(app, repo, &version.record.digest).await?
+    else {
         return Ok(None);
     };
     let tag = tag

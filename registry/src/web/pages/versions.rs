@@ -66,11 +66,7 @@ pub async fn of<const ORG: bool>(
 ) -> Result<Response, NotFound> {
     let (viewer, shown) = viewing::open(&app, &parts, ORG, &owner, &name)?;
     let filter = Filter::of(&query);
-    let number = query
-        .get("page")
-        .and_then(|p| p.parse::<usize>().ok())
-        .filter(|&p| p >= 1)
-        .unwrap_or(1);
+    let number = viewing::page_number(&query);
     let rendered = render(&app, &viewer, &shown, filter, number).await;
     Ok(viewing::answer(&viewer, &shown.repo, rendered))
 }
@@ -127,25 +123,10 @@ async fn render(
                 p.muted { "No versions here." }
             } @else {
                 ul.versions {
-                    @for v in &rows {
-                        li {
-                            a href=(shown.version_path(v.record.id)) {
-                                @if v.tags.is_empty() { "untagged" } @else { strong { (v.tags.join(", ")) } }
-                            }
-                            div.muted {
-                                "Published " (v.record.created_at)
-                                " · Digest " code { (v.record.digest) }
-                                " · " (downloads.get(&v.record.digest).copied().unwrap_or(0)) " downloads"
-                            }
-                        }
-                    }
+                    @for v in &rows { (viewing::version_row(shown, v, &downloads)) }
                 }
             }
-            nav.paging aria-label="Pages" {
-                @if number > 1 { a rel="prev" href={ (list) (filter.query(number - 1)) } { "Previous" } }
-                span.muted { "Page " (number.min(pages)) " of " (pages) }
-                @if number < pages { a rel="next" href={ (list) (filter.query(number + 1)) } { "Next" } }
-            }
+            (viewing::paging(number, pages, |n| format!("{list}{}", filter.query(n))))
         },
     ))
 }

@@ -8,8 +8,12 @@ use maud::{Markup, html};
 
 use super::layout::{not_found, page};
 use super::session::Viewer;
+use crate::content::StoredManifest;
+use crate::oci::digest::Digest;
 use crate::oci::manifest::Manifest;
-use crate::oci::reference::RepoName;
+use crate::oci::reference::{Reference, RepoName};
+use crate::packages::downloads::Counts;
+use crate::packages::versions::Version;
 use crate::policy::{Action, Decision, decide};
 use crate::state::AppState;
 use berth_crds::access::Visibility;
@@ -139,6 +143,66 @@ pub fn install(lines: &[(Option<String>, String)]) -> Markup {
         @for (platform, command) in lines {
             @if let Some(p) = platform { div.muted { (p) } }
             pre { code { "$ " (command) } }
+        }
+    }
+}
+
+/// The manifest `digest` of `repo`, parsed, if it is stored.
+pub async fn manifest_of(
+    app: &AppState,
+    repo: &RepoName,
+    digest: &str,
+) -> crate::content::Result<Option<(Manifest, StoredManifest)>> {
+    let Ok(digest) = digest.parse::<Digest>() else {
+        return Ok(None);
+    };
+    let stored = match app
+        .content
+        .manifest_get(repo, &Reference::Digest(digest))
+        .await
+    {
+        Ok(s) => s,
+        Err(crate::content::Error::ManifestUnknown) => return Ok(None),
+        Err(e) => return Err(e),
+    };
+    Ok(Manifest::parse(Some(&stored.media_type), &stored.bytes)
+        .ok()
+        .map(|m| (m, stored)))
+}
+
+/// A version as the lists show it: its tags (or "untagged") linking to its page, when
+/// it was published, its digest and its downloads.
+pub fn version_row(shown: &Shown, v: &Version, downloads: &Counts) -> Markup {
+    html! {
+        li {
+            a href=(shown.version_path(v.record.id)) {
+                @if v.tags.is_empty() { "untagged" } @else { strong { (v.tags.join(", ")) } }
+            }
+            div.muted {
+                "Published " (v.record.created_at)
+                " · Digest " code { (v.record.digest) }
+                " · " (downloads.get(&v.record.digest).copied().unwrap_or(0)) " downloads"
+            }
+        }
+    }
+}
+
+/// The 1-based page a list's `?page=` asks for (the first when it names none).
+pub fn page_number(query: &std::collections::HashMap<String, String>) -> usize {
+    query
+        .get("page")
+        .and_then(|p| p.parse::<usize>().ok())
+        .filter(|&p| p >= 1)
+        .unwrap_or(1)
+}
+
+/// A list's previous and next links around "Page N of M"; `href(n)` is page n's URL.
+pub fn paging(number: usize, pages: usize, href: impl Fn(usize) -> String) -> Markup {
+    html! {
+        nav.paging aria-label="Pages" {
+            @if number > 1 { a rel="prev" href=(href(number - 1)) { "Previous" } }
+            span.muted { "Page " (number.min(pages)) " of " (pages) }
+            @if number < pages { a rel="next" href=(href(number + 1)) { "Next" } }
         }
     }
 }
