@@ -104,12 +104,7 @@ async fn repository(
         links: Vec::new(),
         expired_versions: Vec::new(),
     };
-    let mut linked = Vec::new();
-    for alg in keys::ALGORITHMS {
-        for name in storage.list(&keys::manifest_links(repo, alg)).await? {
-            linked.extend(keys::linked_digest(alg, &name));
-        }
-    }
+    let linked = content.manifest_digests(repo).await?;
     let media_types = super::each(parallel, linked.iter().cloned(), |digest| {
         async move {
             let link = storage.get(&keys::manifest_link(repo, &digest)).await?;
