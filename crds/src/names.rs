@@ -5,6 +5,9 @@
 pub const OPERATOR_MANAGER: &str = "berth-operator";
 /// The registry pods' field manager (Packages they create, status they write).
 pub const REGISTRY_MANAGER: &str = "berth-registry";
+/// The field manager of the settings changed on the package pages: its own, so a GitOps
+/// tool's fields are told apart and never taken over.
+pub const PAGES_MANAGER: &str = "berth-pages";
 
 /// On a `Package` with `deletionPolicy: Delete`: its content is deleted before the
 /// resource goes.

@@ -20,7 +20,8 @@ impl Package {
     /// Whether the registry created this `Package` on a first push and no one else has
     /// taken its spec over since: in a cluster, a field manager other than the
     /// registry's that owns part of `spec` (a `kubectl apply`, a GitOps controller) makes
-    /// it the user's.
+    /// it the user's. The pages' manager is the registry's own: changing a setting there
+    /// does not make the package the user's.
     pub fn created_by_registry(&self) -> bool {
         let annotated = self
             .metadata
@@ -29,12 +30,45 @@ impl Package {
             .and_then(|a| a.get(CREATED_BY_ANNOTATION))
             .is_some_and(|v| v == CREATED_BY_REGISTRY);
         let taken_over = self.metadata.managed_fields.iter().flatten().any(|m| {
-            m.manager.as_deref() != Some(crate::names::REGISTRY_MANAGER)
-                && m.fields_v1
-                    .as_ref()
-                    .is_some_and(|f| f.0.get("f:spec").is_some())
+            !matches!(
+                m.manager.as_deref(),
+                Some(crate::names::REGISTRY_MANAGER | crate::names::PAGES_MANAGER)
+            ) && m
+                .fields_v1
+                .as_ref()
+                .is_some_and(|f| f.0.get("f:spec").is_some())
         });
         annotated && !taken_over
+    }
+
+    /// The top-level `spec` fields (`visibility`, `access`, …) that a field manager other
+    /// than the registry's and the pages' owns, each with that manager's name: fields a
+    /// `kubectl apply` or a GitOps tool keeps.
+    pub fn spec_fields_kept_elsewhere(&self) -> std::collections::BTreeMap<String, String> {
+        let mut out = std::collections::BTreeMap::new();
+        for m in self.metadata.managed_fields.iter().flatten() {
+            let manager = m.manager.as_deref().unwrap_or("an unnamed field manager");
+            if matches!(
+                manager,
+                crate::names::REGISTRY_MANAGER | crate::names::PAGES_MANAGER
+            ) || m.subresource.as_deref() == Some("status")
+            {
+                continue;
+            }
+            let spec = m.fields_v1.as_ref().and_then(|f| f.0.get("f:spec"));
+            for key in spec
+                .and_then(|s| s.as_object())
+                .into_iter()
+                .flatten()
+                .map(|(k, _)| k)
+            {
+                if let Some(field) = key.strip_prefix("f:") {
+                    out.entry(field.to_owned())
+                        .or_insert_with(|| manager.to_owned());
+                }
+            }
+        }
+        out
     }
 }
 

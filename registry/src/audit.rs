@@ -14,6 +14,11 @@ pub enum Action {
     RestoreVersion,
     DeletePackage,
     RestorePackage,
+    /// A package's visibility changed (on its settings page).
+    ChangeVisibility,
+    /// Who has access to a package changed: people, teams, Actions' repositories,
+    /// inheritance.
+    ChangeAccess,
     SignIn,
 }
 
@@ -25,6 +30,8 @@ impl Action {
             Action::RestoreVersion => "restore_version",
             Action::DeletePackage => "delete_package",
             Action::RestorePackage => "restore_package",
+            Action::ChangeVisibility => "change_visibility",
+            Action::ChangeAccess => "change_access",
             Action::SignIn => "sign_in",
         }
     }
@@ -52,6 +59,8 @@ impl Action {
             Action::RestoreVersion => "restored version",
             Action::DeletePackage => "deleted the package",
             Action::RestorePackage => "restored the package",
+            Action::ChangeVisibility => "changed the visibility to",
+            Action::ChangeAccess => "changed the access:",
             Action::SignIn => "signed in",
         }
     }
@@ -64,6 +73,8 @@ impl Action {
             Action::RestoreVersion => "VersionRestored",
             Action::DeletePackage => "PackageDeleted",
             Action::RestorePackage => "PackageRestored",
+            Action::ChangeVisibility => "VisibilityChanged",
+            Action::ChangeAccess => "AccessChanged",
             Action::SignIn => "SignedIn",
         }
     }

@@ -8,6 +8,7 @@ mod common;
 mod chart;
 mod crd_upgrade;
 mod gc;
+mod pages;
 mod retention;
 mod s3;
 mod sequence;

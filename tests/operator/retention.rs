@@ -3,18 +3,16 @@
 //! the tags past their count through the API's soft delete, and `status.retention` on
 //! the Package shows the run and what it deleted.
 
-use std::time::Duration;
-
 use anyhow::{Context as _, Result, ensure};
 use berth_crds::package::Package;
 use berth_e2e::Cluster;
 use berth_e2e::wait::until;
-use kube::api::{Api, Patch, PatchParams};
+use kube::api::Api;
 
-use super::support::{TIMEOUT, cluster_token, operator_on, package_resource, registry_pod_on_s3};
+use super::support::{
+    TIMEOUT, apply_as_gitops, operator_on, package_resource, podman_on_pod, registry_pod_on_s3,
+};
 use crate::common::minio::Minio;
-use crate::common::podman::Podman;
-use crate::common::wait_until;
 
 #[tokio::test(flavor = "multi_thread")]
 async fn retention_on_a_package_shows_its_run_in_the_status() -> Result<()> {
@@ -34,32 +32,14 @@ async fn retention_on_a_package_shows_its_run_in_the_status() -> Result<()> {
     )
     .await?;
 
-    let token = cluster_token(cluster, ns, "alice", "write:packages");
-    let host = format!("localhost:{port}");
-    let alice = Podman::new();
-    wait_until(
-        "alice's token to reach the pod",
-        Duration::from_secs(10),
-        || alice.try_login(&host, "alice", &token).status.success(),
-    );
+    let (_, host, alice) = podman_on_pod(cluster, ns, port, "alice", "write:packages");
     let old = alice.publish(&format!("{host}/alice/app:pr-1"), "the older\n", &[]);
     let new = alice.publish(&format!("{host}/alice/app:pr-2"), "the newer\n", &[]);
 
     let packages: Api<Package> = Api::namespaced(client.clone(), ns);
     let resource = package_resource(&client, ns, "alice", "app").await?;
     // Applied by its own field manager, as Git would hold it.
-    let patch = serde_json::json!({
-        "apiVersion": "berth.dev/v1alpha1", "kind": "Package",
-        "metadata": {"name": resource},
-        "spec": {"owner": "alice", "name": "app", "retention": {"tags": {"keepLatest": 1}}},
-    });
-    packages
-        .patch(
-            &resource,
-            &PatchParams::apply("gitops").force(),
-            &Patch::Apply(&patch),
-        )
-        .await?;
+    apply_as_gitops(&packages, &resource, serde_json::json!({"owner": "alice", "name": "app", "retention": {"tags": {"keepLatest": 1}}})).await?;
 
     let status = until(TIMEOUT, "status.retention to show a deletion", || async {
         let p = packages.get_status(&resource).await?;

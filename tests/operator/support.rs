@@ -206,3 +206,43 @@ pub async fn registry_pod_on_s3(
     berth_e2e::report_ready(client, ns, "main", 1).await?;
     Ok((pod, port))
 }
+
+/// `user`'s PAT with `scopes` on the Registry `main` in `ns`, and podman logged in with it
+/// to the pod on `port` (once the token's Secret has reached the pod): the token, the
+/// registry's `localhost:PORT`, and the podman.
+pub fn podman_on_pod(
+    cluster: &Cluster,
+    ns: &str,
+    port: u16,
+    user: &str,
+    scopes: &str,
+) -> (String, String, crate::common::podman::Podman) {
+    let token = cluster_token(cluster, ns, user, scopes);
+    let host = format!("localhost:{port}");
+    let podman = crate::common::podman::Podman::new();
+    crate::common::wait_until(
+        &format!("{user}'s token to reach the pod"),
+        Duration::from_secs(10),
+        || podman.try_login(&host, user, &token).status.success(),
+    );
+    (token, host, podman)
+}
+
+/// Applies `spec` to the Package `resource` under the field manager `gitops`, as a GitOps
+/// tool keeping it in Git would.
+pub async fn apply_as_gitops(
+    packages: &Api<berth_crds::package::Package>,
+    resource: &str,
+    spec: serde_json::Value,
+) -> Result<()> {
+    let patch = serde_json::json!({
+        "apiVersion": "berth.dev/v1alpha1", "kind": "Package",
+        "metadata": {"name": resource},
+        "spec": spec,
+    });
+    let params = PatchParams::apply("gitops").force();
+    packages
+        .patch(resource, &params, &Patch::Apply(&patch))
+        .await?;
+    Ok(())
+}

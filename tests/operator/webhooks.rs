@@ -15,11 +15,9 @@ use kube::api::{Api, PostParams};
 
 use super::receiver::Receiver;
 use super::support::{
-    TIMEOUT, apply_yaml, cluster_token, operator_on, package_resource, registry_pod_on_s3,
+    TIMEOUT, apply_yaml, operator_on, package_resource, podman_on_pod, registry_pod_on_s3,
 };
 use crate::common::minio::Minio;
-use crate::common::podman::Podman;
-use crate::common::wait_until;
 
 const SECRET: &str = "the hook's secret, from a Secret";
 
@@ -110,14 +108,7 @@ async fn webhooks_from_secrets_status_and_package_events() -> Result<()> {
     // 3. A push: the receiver verifies the Secret's signature and GitHub's schema.
     // (The clients block: this runtime has other workers for the API's connections.)
     let receiver = Receiver::start(receiver_addr, SECRET);
-    let token = cluster_token(cluster, ns, "alice", "write:packages");
-    let host = format!("localhost:{port}");
-    let alice = Podman::new();
-    wait_until(
-        "alice's token to reach the pod",
-        Duration::from_secs(10),
-        || alice.try_login(&host, "alice", &token).status.success(),
-    );
+    let (_, host, alice) = podman_on_pod(cluster, ns, port, "alice", "write:packages");
     let image = format!("{host}/acme/app:v1");
     let digest = alice.publish(&image, "announced from a pod\n", &[]);
     let got = receiver.wait_for(2, Duration::from_secs(30));

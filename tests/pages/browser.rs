@@ -26,6 +26,54 @@ pub fn screenshots() -> PathBuf {
 
 /// What Chromium saw of each page, in order (see `js/visit.mjs` for the fields).
 pub fn visit(pages: &[Visit]) -> Vec<Value> {
+    visit_as(pages, None)
+}
+
+/// [`visit`], sending `cookie` (`name=value`: a session) with every request.
+pub fn visit_as(pages: &[Visit], cookie: Option<&str>) -> Vec<Value> {
+    let dir = screenshots();
+    let list: Vec<Value> = pages
+        .iter()
+        .map(|p| {
+            serde_json::json!({
+                "name": p.name,
+                "url": p.url,
+                "screenshot": dir.join(format!("{}.png", p.name)),
+                "cookie": cookie,
+            })
+        })
+        .collect();
+    node("visit.mjs", &[("PAGES", Value::from(list).to_string())])
+}
+
+/// A person's walk through the pages, in steps (see `js/flow.mjs`), signed in across
+/// them: the walk's cookies are kept between steps.
+pub struct Walk {
+    state: tempfile::TempDir,
+}
+
+impl Walk {
+    pub fn new() -> Walk {
+        Walk {
+            state: tempfile::tempdir().expect("a walk's directory"),
+        }
+    }
+
+    /// Takes `steps`; what each showed (`{url, status, text}`).
+    pub fn steps(&self, steps: &[Value]) -> Vec<Value> {
+        let state = self.state.path().join("state.json");
+        node(
+            "flow.mjs",
+            &[
+                ("STEPS", Value::from(steps.to_vec()).to_string()),
+                ("STATE", state.display().to_string()),
+            ],
+        )
+    }
+}
+
+/// Runs `js/SCRIPT` with `env` and answers the JSON array it printed.
+fn node(script: &str, env: &[(&str, String)]) -> Vec<Value> {
     let modules = repo_root().join(".tools/pages/js/node_modules");
     assert!(
         modules.join("playwright-core/package.json").is_file() && modules.join("axe-core").is_dir(),
@@ -36,32 +84,24 @@ pub fn visit(pages: &[Visit]) -> Vec<Value> {
         std::path::Path::new("/usr/bin/chromium").is_file(),
         "/usr/bin/chromium is missing: {INSTALL}"
     );
-    let dir = screenshots();
-    let list: Vec<Value> = pages
-        .iter()
-        .map(|p| {
-            serde_json::json!({
-                "name": p.name,
-                "url": p.url,
-                "screenshot": dir.join(format!("{}.png", p.name)),
-            })
-        })
-        .collect();
-    let out = Command::new("node")
-        .arg(repo_root().join("tests/pages/js/visit.mjs"))
-        .env("PAGES", Value::from(list).to_string())
-        .env("BERTH_PAGES_NODE_MODULES", &modules)
+    let mut cmd = Command::new("node");
+    cmd.arg(repo_root().join("tests/pages/js").join(script))
+        .env("BERTH_PAGES_NODE_MODULES", &modules);
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let out = cmd
         .output()
         .unwrap_or_else(|e| panic!("cannot run node: {e}: {INSTALL}"));
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
         out.status.success(),
-        "visit.mjs failed ({})\n--- stderr\n{stderr}\n--- stdout\n{stdout}",
+        "{script} failed ({})\n--- stderr\n{stderr}\n--- stdout\n{stdout}",
         out.status
     );
     let results: Value = serde_json::from_str(&stdout)
-        .unwrap_or_else(|e| panic!("visit.mjs printed no JSON ({e}):\n{stdout}\n{stderr}"));
+        .unwrap_or_else(|e| panic!("{script} printed no JSON ({e}):\n{stdout}\n{stderr}"));
     results.as_array().expect("a list of results").clone()
 }
 

@@ -9,6 +9,7 @@
 mod common;
 
 mod browser;
+mod settings;
 
 use std::process::Command;
 use std::time::Duration;

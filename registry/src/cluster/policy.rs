@@ -7,17 +7,19 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use arc_swap::ArcSwap;
 use async_trait::async_trait;
-use berth_crds::names::{PACKAGE_FINALIZER, REGISTRY_MANAGER};
+use berth_crds::names::{PACKAGE_FINALIZER, PAGES_MANAGER, REGISTRY_MANAGER};
 use berth_crds::organization::Organization;
-use berth_crds::package::{Package, PackageStatus};
+use berth_crds::package::{Package, PackageSpec, PackageStatus};
 use futures_util::StreamExt;
-use kube::api::{Api, DeleteParams, PostParams};
+use kube::api::{Api, DeleteParams, Patch, PatchParams, PostParams};
 use kube::runtime::reflector::{self, Store};
 use kube::runtime::{WatchStreamExt, watcher};
 use kube::{Client, ResourceExt};
 use tokio::sync::Notify;
 
-use crate::policy::{PolicySettings, PolicySnapshot, PolicySource, PolicyWriteError};
+use crate::policy::{
+    KeptElsewhere, PolicySettings, PolicySnapshot, PolicySource, PolicyWriteError, Setting,
+};
 
 /// The policy of one namespace.
 pub struct KubeSource {
@@ -202,6 +204,58 @@ impl PolicySource for KubeSource {
             .map_err(|e| write_error(owner, name, e))
     }
 
+    async fn settings(
+        &self,
+        owner: &str,
+        name: &str,
+    ) -> Result<Option<(PackageSpec, KeptElsewhere)>, PolicyWriteError> {
+        let Some(found) = self.package_resource(owner, name).await? else {
+            return Ok(None);
+        };
+        Ok(Some((found.spec.clone(), kept_elsewhere(&found))))
+    }
+
+    async fn change_settings(
+        &self,
+        owner: &str,
+        name: &str,
+        spec: &PackageSpec,
+    ) -> Result<(), PolicyWriteError> {
+        let fail = |message: String| PolicyWriteError {
+            package: format!("{owner}/{name}"),
+            message,
+        };
+        let found = self
+            .package_resource(owner, name)
+            .await?
+            .ok_or_else(|| fail("no Package for it".into()))?;
+        let kept = kept_elsewhere(&found);
+        // Every setting the pages may change, the changed one among them: a server-side
+        // apply drops the fields of its manager that it omits. Forced, since the only
+        // other owners of these fields are the registry's own manager (which created the
+        // Package); a field another manager keeps is left out, so never taken over.
+        let mut fields = serde_json::Map::new();
+        for setting in Setting::ALL.into_iter().filter(|s| !kept.contains_key(s)) {
+            if let Some(value) = setting.value(spec) {
+                fields.insert(setting.field().to_owned(), value);
+            }
+        }
+        let patch = serde_json::json!({
+            "apiVersion": "berth.dev/v1alpha1",
+            "kind": "Package",
+            "spec": fields,
+        });
+        let params = PatchParams::apply(PAGES_MANAGER).force();
+        let applied = self
+            .packages_api
+            .patch(&found.name_any(), &params, &Patch::Apply(&patch))
+            .await
+            .map_err(|e| fail(e.to_string()))?;
+        self.snapshot
+            .store(Arc::new(self.snapshot.load().with_package(&applied)));
+        Ok(())
+    }
+
     async fn remove_package(&self, owner: &str, name: &str) -> Result<(), PolicyWriteError> {
         let Some(found) = self.package_resource(owner, name).await? else {
             return Ok(());
@@ -261,6 +315,25 @@ impl PolicySource for KubeSource {
             .store(Arc::new(self.snapshot.load().with_package(&found)));
         Ok(())
     }
+}
+
+/// The settings of `package` that a field manager other than the registry's and the
+/// pages' keeps, each with where: the manager's name.
+fn kept_elsewhere(package: &Package) -> KeptElsewhere {
+    let fields = package.spec_fields_kept_elsewhere();
+    Setting::ALL
+        .into_iter()
+        .filter_map(|s| {
+            let manager = fields.get(s.field())?;
+            Some((
+                s,
+                format!(
+                    "the Package {} (field manager {manager})",
+                    package.name_any()
+                ),
+            ))
+        })
+        .collect()
 }
 
 fn write_error(owner: &str, name: &str, e: kube::Error) -> PolicyWriteError {

@@ -128,6 +128,39 @@ impl Packages<'_> {
         Ok(latest)
     }
 
+    /// `owner`'s deleted packages that can still be restored (a name pushed to since
+    /// holds a live package, so its old one cannot), by name, for the owner's list of
+    /// deleted packages. Walks the owner's names, nested ones too.
+    pub async fn deleted_packages_of(&self, owner: &str) -> Result<Vec<DeletedPackage>> {
+        let storage = self.content.storage();
+        let mut out = Vec::new();
+        let mut names = vec![String::new()];
+        while let Some(name) = names.pop() {
+            let prefix = match name.as_str() {
+                "" => format!("packages/{owner}"),
+                n => format!("packages/{owner}/{n}"),
+            };
+            let entries = storage.list(&prefix).await?;
+            let has = |e: &str| entries.iter().any(|x| x == e);
+            if !name.is_empty()
+                && has("_deleted-packages")
+                && !has("_record")
+                && let Ok(repo) = RepoName::parse(&format!("{owner}/{name}"))
+                && let Some(deleted) = self.deleted_package(&repo).await?
+            {
+                out.push(deleted);
+            }
+            for e in entries.iter().filter(|e| !e.starts_with('_')) {
+                names.push(match name.as_str() {
+                    "" => e.clone(),
+                    n => format!("{n}/{e}"),
+                });
+            }
+        }
+        out.sort_by(|a, b| a.record.name.cmp(&b.record.name));
+        Ok(out)
+    }
+
     /// Restores the package deleted last at `repo`'s name: its policy, the versions its
     /// delete took (with the tags no other version took since) and its record.
     pub async fn restore_package(&self, repo: &RepoName) -> Result<()> {

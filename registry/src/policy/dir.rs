@@ -20,12 +20,12 @@ use std::sync::{Arc, Mutex};
 use arc_swap::ArcSwap;
 use async_trait::async_trait;
 use berth_crds::organization::Organization;
-use berth_crds::package::{Package, PackageStatus};
+use berth_crds::package::{Package, PackageSpec, PackageStatus};
 use kube::ResourceExt;
 use serde_json::Value;
 
 use super::snapshot::{PolicySettings, PolicySnapshot};
-use super::source::{PolicySource, PolicyWriteError};
+use super::source::{KeptElsewhere, PolicySource, PolicyWriteError, Setting};
 
 const STATUS_DIR: &str = ".status";
 
@@ -208,6 +208,64 @@ impl DirSource {
         Some(package)
     }
 
+    /// The spec of `OWNER/NAME`, and where its settings are kept when the pages may not
+    /// change them: a file the registry did not write is the user's (and maybe Git's),
+    /// and its comments and layout are theirs, so the pages never rewrite it.
+    fn read_settings(&self, owner: &str, name: &str) -> Option<(PackageSpec, KeptElsewhere)> {
+        let files = self.inner.files.lock().expect("policy files lock");
+        let (path, package) = defining(&files, owner, name)?;
+        let kept = match self.users_file(&files, path, package) {
+            Some(file) => Setting::ALL.iter().map(|s| (*s, file.clone())).collect(),
+            None => KeptElsewhere::new(),
+        };
+        Some((package.spec.clone(), kept))
+    }
+
+    /// `path` relative to the policy directory when it is the user's file rather than
+    /// one the registry wrote for `package` alone.
+    fn users_file(
+        &self,
+        files: &BTreeMap<PathBuf, Parsed>,
+        path: &Path,
+        package: &Package,
+    ) -> Option<String> {
+        let alone = files
+            .get(path)
+            .is_some_and(|p| p.packages.len() == 1 && p.orgs.is_empty());
+        if alone && package.created_by_registry() {
+            return None;
+        }
+        let shown = path.strip_prefix(&self.inner.dir).unwrap_or(path);
+        Some(format!("the policy file {}", shown.display()))
+    }
+
+    /// Rewrites the registry's file of `OWNER/NAME` with `spec`'s settings.
+    fn write_settings(&self, owner: &str, name: &str, spec: &PackageSpec) -> io::Result<()> {
+        let mut files = self.inner.files.lock().expect("policy files lock");
+        let (path, package) = defining(&files, owner, name)
+            .ok_or_else(|| io::Error::other(format!("no policy file defines {owner}/{name}")))?;
+        if let Some(file) = self.users_file(&files, path, package) {
+            return Err(io::Error::other(format!(
+                "its settings are kept in {file}; change them there"
+            )));
+        }
+        let (path, mut package) = (path.to_owned(), package.clone());
+        for setting in Setting::ALL {
+            setting.copy(spec, &mut package.spec);
+        }
+        package.status = None;
+        write_yaml(&path, &package)?;
+        files.insert(
+            path,
+            Parsed {
+                packages: vec![package],
+                ..Parsed::default()
+            },
+        );
+        self.publish(&files);
+        Ok(())
+    }
+
     /// Removes the file that defines `OWNER/NAME` (one the registry wrote: it holds that
     /// package alone) and its status.
     fn remove(&self, owner: &str, name: &str) -> io::Result<()> {
@@ -270,6 +328,28 @@ impl PolicySource for DirSource {
         name: &str,
     ) -> Result<Option<Package>, PolicyWriteError> {
         Ok(self.read_package(owner, name))
+    }
+
+    async fn settings(
+        &self,
+        owner: &str,
+        name: &str,
+    ) -> Result<Option<(PackageSpec, KeptElsewhere)>, PolicyWriteError> {
+        Ok(self.read_settings(owner, name))
+    }
+
+    async fn change_settings(
+        &self,
+        owner: &str,
+        name: &str,
+        spec: &PackageSpec,
+    ) -> Result<(), PolicyWriteError> {
+        let this = self.clone();
+        let (o, n, spec) = (owner.to_owned(), name.to_owned(), spec.clone());
+        blocking(format!("{owner}/{name}"), move || {
+            this.write_settings(&o, &n, &spec)
+        })
+        .await
     }
 
     async fn remove_package(&self, owner: &str, name: &str) -> Result<(), PolicyWriteError> {

@@ -18,6 +18,10 @@ pub enum Action {
     Delete,
     /// Restore deleted content (`admin` and `write:packages`, as on GitHub).
     Restore,
+    /// Change a package's settings: its visibility, who has access, Actions access
+    /// (`admin` and `write:packages`: GitHub's web settings need the admin role, and a
+    /// session grants no more than its PAT's scopes).
+    Manage,
 }
 
 /// The outcome of evaluating a request.
@@ -124,21 +128,21 @@ fn decide_inner(
         return match action {
             Action::Push if creator => Decision::Create,
             Action::Push => denied_push(),
-            Action::Pull | Action::Delete | Action::Restore if creator => Decision::Allow,
-            Action::Pull | Action::Delete | Action::Restore => Decision::Hidden,
+            _ if creator => Decision::Allow,
+            _ => Decision::Hidden,
         };
     };
     let Some(role) = role(snap, id, pkg) else {
         return match action {
             Action::Push => denied_push(),
-            Action::Pull | Action::Delete | Action::Restore => Decision::Hidden,
+            _ => Decision::Hidden,
         };
     };
     let (needed, scope, scope_name) = match action {
         Action::Pull => (Role::Read, id.scopes.read, "read:packages"),
         Action::Push => (Role::Write, id.scopes.write, "write:packages"),
         Action::Delete => (Role::Admin, id.scopes.delete, "delete:packages"),
-        Action::Restore => (Role::Admin, id.scopes.write, "write:packages"),
+        Action::Restore | Action::Manage => (Role::Admin, id.scopes.write, "write:packages"),
     };
     if role < needed {
         return Decision::Forbidden(format!(
@@ -221,6 +225,7 @@ fn verb(action: Action) -> &'static str {
         Action::Push => "push",
         Action::Delete => "delete",
         Action::Restore => "restore",
+        Action::Manage => "changing the settings",
     }
 }
 
@@ -254,4 +259,64 @@ pub fn readable_packages(
         .collect();
     names.sort();
     names
+}
+
+/// Why an act on a package was refused, for each surface to render its own way.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Refusal {
+    /// Missing, deleted, or not the caller's to see: the same answer for all three.
+    Missing,
+    /// Anonymous where a signed-in caller is needed.
+    Unauthenticated,
+    /// Seen but not allowed, with the reason.
+    Forbidden(String),
+}
+
+/// Whether `caller` may do `action` to package `OWNER/NAME`, by the rules every surface
+/// that reads and changes packages shares (the REST API, the pages). `as_org`: the
+/// request names the owner as an organization (`/orgs/…`), where GitHub wants an owner
+/// of the organization for anything but reading.
+pub fn permit(
+    snap: &PolicySnapshot,
+    as_org: bool,
+    caller: &Identity,
+    owner: &str,
+    name: &str,
+    action: Action,
+) -> Result<(), Refusal> {
+    let policy = snap.package(owner, name).ok_or(Refusal::Missing)?;
+    // A deleted package is missing to everything but its restore.
+    if policy.deleted && action != Action::Restore {
+        return Err(Refusal::Missing);
+    }
+    // Changing a package needs reading it first: one that cannot be seen is missing.
+    if action != Action::Pull
+        && !matches!(
+            decide(snap, caller, owner, name, Action::Pull),
+            Decision::Allow | Decision::Create
+        )
+    {
+        return Err(Refusal::Missing);
+    }
+    match decide(snap, caller, owner, name, action) {
+        Decision::Allow | Decision::Create => {}
+        Decision::Unauthenticated if action != Action::Pull => {
+            return Err(Refusal::Unauthenticated);
+        }
+        Decision::Forbidden(message) if action != Action::Pull => {
+            return Err(Refusal::Forbidden(message));
+        }
+        _ => return Err(Refusal::Missing),
+    }
+    if as_org && action != Action::Pull {
+        let admin = caller.user_name().is_some_and(|u| {
+            snap.is_site_admin(u) || snap.org(owner).is_some_and(|o| o.owners.contains(u))
+        });
+        if !admin {
+            return Err(Refusal::Forbidden(format!(
+                "changing {owner}'s packages needs an owner of the organization"
+            )));
+        }
+    }
+    Ok(())
 }

@@ -6,9 +6,11 @@ pub mod evaluate;
 pub mod snapshot;
 pub mod source;
 
-pub use evaluate::{Action, Decision, can_create, decide, readable_packages, role};
+pub use evaluate::{
+    Action, Decision, Refusal, can_create, decide, permit, readable_packages, role,
+};
 pub use snapshot::{PolicySettings, PolicySnapshot, normalize_url};
-pub use source::{PolicySource, PolicyWriteError};
+pub use source::{KeptElsewhere, PolicySource, PolicyWriteError, Setting};
 
 #[cfg(test)]
 mod matrix;

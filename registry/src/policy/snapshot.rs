@@ -156,6 +156,11 @@ impl PolicySnapshot {
         }
     }
 
+    /// Every organization, in no order.
+    pub fn orgs(&self) -> impl Iterator<Item = &OrgPolicy> {
+        self.orgs.values()
+    }
+
     pub fn org(&self, name: &str) -> Option<&OrgPolicy> {
         self.orgs.get(name)
     }

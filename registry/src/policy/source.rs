@@ -3,8 +3,11 @@
 
 use std::sync::Arc;
 
+use std::collections::BTreeMap;
+
 use async_trait::async_trait;
-use berth_crds::package::Package;
+use berth_crds::package::{Package, PackageSpec};
+use serde_json::Value;
 
 use super::snapshot::PolicySnapshot;
 
@@ -15,6 +18,59 @@ pub struct PolicyWriteError {
     pub package: String,
     pub message: String,
 }
+
+/// A package setting the pages change: a field of the `Package`'s spec.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Setting {
+    Visibility,
+    InheritAccess,
+    Access,
+    ActionsAccess,
+}
+
+impl Setting {
+    pub const ALL: [Setting; 4] = [
+        Setting::Visibility,
+        Setting::InheritAccess,
+        Setting::Access,
+        Setting::ActionsAccess,
+    ];
+
+    /// Its field under `spec`.
+    pub fn field(self) -> &'static str {
+        match self {
+            Setting::Visibility => "visibility",
+            Setting::InheritAccess => "inheritAccess",
+            Setting::Access => "access",
+            Setting::ActionsAccess => "actionsAccess",
+        }
+    }
+
+    /// Its value in `spec`, as the resource holds it (`None`: unset).
+    pub fn value(self, spec: &PackageSpec) -> Option<Value> {
+        match self {
+            Setting::Visibility => serde_json::to_value(spec.visibility).ok(),
+            Setting::InheritAccess => spec.inherit_access.map(Value::Bool),
+            Setting::Access => serde_json::to_value(&spec.access).ok(),
+            Setting::ActionsAccess => serde_json::to_value(&spec.actions_access).ok(),
+        }
+    }
+
+    /// Copies this setting from `from` into `to`.
+    pub fn copy(self, from: &PackageSpec, to: &mut PackageSpec) {
+        match self {
+            Setting::Visibility => to.visibility = from.visibility,
+            Setting::InheritAccess => to.inherit_access = from.inherit_access,
+            Setting::Access => to.access = from.access.clone(),
+            Setting::ActionsAccess => to.actions_access = from.actions_access.clone(),
+        }
+    }
+}
+
+/// The settings someone else keeps, each with where it is kept (a field manager in a
+/// cluster, a file standalone): the pages show them read-only rather than fight a GitOps
+/// tool over them.
+pub type KeptElsewhere = BTreeMap<Setting, String>;
 
 /// A live policy: read by every request, written when the registry creates or links a
 /// package.
@@ -42,6 +98,21 @@ pub trait PolicySource: Send + Sync {
         owner: &str,
         name: &str,
     ) -> Result<Option<Package>, PolicyWriteError>;
+    /// The spec of `OWNER/NAME` and which of its settings are kept elsewhere.
+    async fn settings(
+        &self,
+        owner: &str,
+        name: &str,
+    ) -> Result<Option<(PackageSpec, KeptElsewhere)>, PolicyWriteError>;
+    /// Writes every setting of `OWNER/NAME` that is not kept elsewhere from `spec` (all
+    /// of them each time: a server-side apply drops the fields its manager omits), under
+    /// the pages' own field manager in a cluster. In the snapshot on return.
+    async fn change_settings(
+        &self,
+        owner: &str,
+        name: &str,
+        spec: &PackageSpec,
+    ) -> Result<(), PolicyWriteError>;
     /// Removes the `Package` the registry created for `OWNER/NAME` (a package deleted
     /// through the API); its content stays, for a restore. Gone from the snapshot on
     /// return.

@@ -13,6 +13,7 @@ use self::oci::http::{API_VERSION, DOCKER_API_VERSION};
 use crate::hosts::HostRole;
 use crate::state::AppState;
 
+mod acts;
 pub mod api;
 pub mod health;
 mod layers;

@@ -7,49 +7,32 @@
 // enforced; every dialog, console error and CSP violation recorded, a screenshot if
 // asked), with JavaScript disabled (the text a no-script visitor reads), and with
 // axe-core's rules (the CSP bypassed for that visit only, since axe is injected as a
-// script). Prints a JSON array of {name, status, text, dialogs, errors, noScriptStatus,
+// script). A page may carry a "cookie" ("name=value", a session) that each visit
+// sends. Prints a JSON array of {name, status, text, dialogs, errors, noScriptStatus,
 // noScriptText, violations: [{id, impact, help, targets}]}.
 
-import { createRequire } from "node:module";
-import { existsSync, readFileSync } from "node:fs";
-import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { readFileSync } from "node:fs";
 
-const here = dirname(fileURLToPath(import.meta.url));
-const NODE_MODULES =
-  process.env.BERTH_PAGES_NODE_MODULES || join(here, "../../../.tools/pages/js/node_modules");
-const die = (message) => {
-  process.stderr.write(`${message}\n`);
-  process.exit(2);
-};
-if (!existsSync(join(NODE_MODULES, "playwright-core"))) {
-  die(`playwright-core is not installed in ${NODE_MODULES}: run \`scripts/tools.sh pages\``);
-}
-const CHROMIUM = process.env.BERTH_CHROMIUM || "/usr/bin/chromium";
-if (!existsSync(CHROMIUM)) die(`${CHROMIUM} is missing: run \`scripts/tools.sh pages\``);
+import { jsonEnv, launch, require } from "./chromium.mjs";
 
-const require = createRequire(join(NODE_MODULES, "noop.js"));
-const { chromium } = require("playwright-core");
 const axeSource = readFileSync(require.resolve("axe-core/axe.min.js"), "utf8");
-
-let pages;
-try {
-  pages = JSON.parse(process.env.PAGES ?? "");
-} catch (e) {
-  die(`PAGES is not JSON: ${e.message}`);
-}
-
-const browser = await chromium.launch({
-  executablePath: CHROMIUM,
-  headless: true,
-  args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-});
+const pages = jsonEnv("PAGES");
+const browser = await launch();
 const results = [];
 try {
+  // A fresh context for `p`, with its cookie if it has one.
+  const context = async (p, options) => {
+    const ctx = await browser.newContext(options);
+    if (p.cookie) {
+      const [name, ...rest] = p.cookie.split("=");
+      await ctx.addCookies([{ name, value: rest.join("="), url: p.url }]);
+    }
+    return ctx;
+  };
   for (const p of pages) {
     const out = { name: p.name, dialogs: [], errors: [] };
 
-    const ctx = await browser.newContext();
+    const ctx = await context(p, {});
     const page = await ctx.newPage();
     page.on("dialog", async (d) => {
       out.dialogs.push(`${d.type()}: ${d.message()}`);
@@ -65,14 +48,14 @@ try {
     if (p.screenshot) await page.screenshot({ path: p.screenshot, fullPage: true });
     await ctx.close();
 
-    const noScript = await browser.newContext({ javaScriptEnabled: false });
+    const noScript = await context(p, { javaScriptEnabled: false });
     const quiet = await noScript.newPage();
     const answered = await quiet.goto(p.url, { waitUntil: "load" });
     out.noScriptStatus = answered.status();
     out.noScriptText = await quiet.innerText("body");
     await noScript.close();
 
-    const audit = await browser.newContext({ bypassCSP: true });
+    const audit = await context(p, { bypassCSP: true });
     const audited = await audit.newPage();
     await audited.goto(p.url, { waitUntil: "load" });
     await audited.addScriptTag({ content: axeSource });

@@ -159,3 +159,45 @@ async fn created_packages_keep_spec_and_status_apart() {
     let pkg = again.snapshot().package("alice", "app").cloned().unwrap();
     assert!(pkg.publisher.is_some() && pkg.repository.is_some());
 }
+
+#[tokio::test]
+async fn the_pages_rewrite_the_registrys_files_and_never_the_users() {
+    let (d, s) = source(&[("acme.yaml", POLICY)]);
+    // The user's file: every setting is kept there, and a change is refused.
+    let (spec, kept) = s.settings("acme", "app").await.unwrap().unwrap();
+    assert_eq!(kept.len(), Setting::ALL.len());
+    assert_eq!(kept[&Setting::Visibility], "the policy file acme.yaml");
+    let mut private = spec.clone();
+    private.visibility = Visibility::Private;
+    let refused = s
+        .change_settings("acme", "app", &private)
+        .await
+        .unwrap_err();
+    assert!(refused.message.contains("acme.yaml"), "{refused}");
+    assert_eq!(
+        fs::read_to_string(d.path().join("acme.yaml")).unwrap(),
+        POLICY
+    );
+
+    // The registry's file of a pushed package: rewritten, and in force at once.
+    let mut pushed = Package::new("alice.app", PackageSpec::new("alice", "app"));
+    pushed.annotations_mut().insert(
+        berth_crds::package::CREATED_BY_ANNOTATION.into(),
+        berth_crds::package::CREATED_BY_REGISTRY.into(),
+    );
+    s.create_package(pushed).await.unwrap();
+    let (mut spec, kept) = s.settings("alice", "app").await.unwrap().unwrap();
+    assert!(kept.is_empty(), "{kept:?}");
+    spec.visibility = Visibility::Public;
+    s.change_settings("alice", "app", &spec).await.unwrap();
+    let snap = s.snapshot();
+    assert_eq!(
+        snap.package("alice", "app").unwrap().visibility,
+        Visibility::Public
+    );
+    let file = fs::read_to_string(d.path().join("alice.app.yaml")).unwrap();
+    assert!(
+        file.contains("visibility: public") && file.contains("created-by"),
+        "{file}"
+    );
+}

@@ -10,7 +10,7 @@ use super::error::ApiError;
 use crate::auth::identity::Identity;
 use crate::oci::reference::RepoName;
 use crate::packages::json::AccountKind;
-use crate::policy::{Action, Decision, PolicySnapshot, decide};
+use crate::policy::{Action, PolicySnapshot, Refusal, permit};
 use crate::state::AppState;
 
 /// Which owner a path is under.
@@ -107,46 +107,10 @@ pub fn authorize(
 ) -> Result<RepoName, ApiError> {
     let repo =
         RepoName::parse(&format!("{owner}/{name}")).map_err(|_| ApiError::package_not_found())?;
-    let policy = snap
-        .package(owner, name)
-        .ok_or_else(ApiError::package_not_found)?;
-    // A deleted package is missing to everything but its restore.
-    if policy.deleted && action != Action::Restore {
-        return Err(ApiError::package_not_found());
-    }
-    // Changing a package needs reading it first: one that cannot be seen is missing.
-    if action != Action::Pull
-        && !matches!(
-            decide(snap, caller, owner, name, Action::Pull),
-            Decision::Allow | Decision::Create
-        )
-    {
-        return Err(ApiError::package_not_found());
-    }
-    match decide(snap, caller, owner, name, action) {
-        Decision::Allow | Decision::Create => {}
-        Decision::Unauthenticated if action != Action::Pull => {
-            return Err(ApiError::requires_authentication());
-        }
-        Decision::Forbidden(message) if action != Action::Pull => {
-            return Err(ApiError::new(StatusCode::FORBIDDEN, message));
-        }
-        _ => return Err(ApiError::package_not_found()),
-    }
-    // GitHub: deleting and restoring an organization's packages needs an org admin too.
-    if scope == Scope::Orgs && action != Action::Pull {
-        let user = caller.user_name();
-        let admin = user.is_some_and(|u| {
-            snap.is_site_admin(u) || snap.org(owner).is_some_and(|o| o.owners.contains(u))
-        });
-        if !admin {
-            return Err(ApiError::new(
-                StatusCode::FORBIDDEN,
-                format!(
-                    "deleting or restoring {owner}'s packages needs an owner of the organization"
-                ),
-            ));
-        }
-    }
+    permit(snap, scope == Scope::Orgs, caller, owner, name, action).map_err(|r| match r {
+        Refusal::Missing => ApiError::package_not_found(),
+        Refusal::Unauthenticated => ApiError::requires_authentication(),
+        Refusal::Forbidden(message) => ApiError::new(StatusCode::FORBIDDEN, message),
+    })?;
     Ok(repo)
 }

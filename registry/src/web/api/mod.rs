@@ -20,6 +20,7 @@ use self::ops::{Op, docs_url};
 use crate::auth::identity::Identity;
 use crate::policy::PolicySnapshot;
 use crate::state::AppState;
+use crate::web::acts::Actor;
 
 mod access;
 mod error;
@@ -108,36 +109,17 @@ pub struct Call {
     bases: Bases,
 }
 
-/// An event's `action` for a delete or a restore.
-fn past_tense(action: crate::audit::Action) -> &'static str {
-    use crate::audit::Action;
-    match action {
-        Action::DeleteVersion | Action::DeletePackage => "deleted",
-        _ => "restored",
-    }
-}
-
 impl Call {
-    /// Records `action` on `repo` (and `version`) by the caller in the audit trail.
-    fn audit(
-        &self,
-        action: crate::audit::Action,
-        repo: &crate::oci::reference::RepoName,
-        version: Option<&str>,
-    ) {
-        let who = self.caller.audit_name();
-        let entry = crate::audit::Entry {
-            who: &who,
-            package: Some(repo.as_str()),
-            version,
+    /// The caller as the audit trail and events name them.
+    fn actor(&self) -> Actor {
+        Actor {
+            who: self.caller.audit_name(),
             from: self.address,
-            ..Default::default()
-        };
-        self.app.audit(action, &entry);
+            origin: self.origin.clone(),
+        }
     }
 
-    /// A version's delete or restore by the caller, after it is done: the audit line,
-    /// then Berth's `berth_package_version` event (recorded before the answer).
+    /// A version's delete or restore by the caller, after it is done.
     async fn version_changed(
         &self,
         action: crate::audit::Action,
@@ -145,29 +127,23 @@ impl Call {
         pkg: u64,
         id: u64,
     ) -> Result<(), ApiError> {
-        self.audit(action, repo, Some(&id.to_string()));
-        let verb = past_tense(action);
-        let who = self.caller.audit_name();
-        (self.app.packages())
-            .announce_version(repo, pkg, id, &who, verb, &self.origin)
-            .await?;
-        Ok(())
+        let actor = self.actor();
+        Ok(actor
+            .version_changed(&self.app, action, repo, pkg, id)
+            .await?)
     }
 
-    /// A whole package's delete or restore by the caller, as
-    /// [`Call::version_changed`] (the event is `berth_package`).
+    /// A whole package's delete or restore by the caller, after it is done.
     async fn package_changed(
         &self,
         action: crate::audit::Action,
         repo: &crate::oci::reference::RepoName,
         package: &crate::packages::PackageRecord,
     ) -> Result<(), ApiError> {
-        self.audit(action, repo, None);
-        let who = self.caller.audit_name();
-        (self.app.packages())
-            .announce_package(repo, package, &who, past_tense(action), &self.origin)
-            .await?;
-        Ok(())
+        let actor = self.actor();
+        Ok(actor
+            .package_changed(&self.app, action, repo, package)
+            .await?)
     }
 
     fn param(&self, name: &str) -> Option<&str> {

@@ -36,7 +36,7 @@ pub fn authorize<'a>(
             Action::Push => "pull,push",
             Action::Delete => "delete",
             // Not an OCI action: no call asks for it.
-            Action::Restore => "pull,push",
+            Action::Restore | Action::Manage => "pull,push",
         };
         format!("repository:{name}:{actions}")
     });

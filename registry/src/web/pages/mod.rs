@@ -18,11 +18,14 @@ use tower_http::set_header::SetResponseHeaderLayer;
 
 use crate::state::AppState;
 
+mod deleted;
 mod home;
 mod layout;
+mod manage;
 mod owner;
 mod package;
 mod session;
+mod settings;
 mod sign_in;
 mod version;
 mod versions;
@@ -35,6 +38,14 @@ pub fn router() -> Router<Arc<AppState>> {
         .route(layout::ICON_PATH, get(layout::icon))
         .route("/login", get(sign_in::form).post(sign_in::sign_in))
         .route("/logout", post(sign_in::sign_out))
+        .route(
+            "/settings/packages",
+            get(deleted::of_user).post(deleted::restore_user),
+        )
+        .route(
+            "/organizations/{org}/settings/packages",
+            get(deleted::of_org).post(deleted::restore_org),
+        )
         .merge(package_routes::<true>("/orgs"))
         .merge(package_routes::<false>("/users"));
     headers().into_iter().fold(router, |router, (name, value)| {
@@ -55,7 +66,15 @@ fn package_routes<const ORG: bool>(prefix: &str) -> Router<Arc<AppState>> {
             &format!("{base}/{{name}}/versions"),
             get(versions::of::<ORG>),
         )
+        .route(
+            &format!("{base}/{{name}}/settings"),
+            get(settings::of::<ORG>).post(manage::settings::<ORG>),
+        )
         .route(&format!("{base}/{{name}}/{{id}}"), get(version::of::<ORG>))
+        .route(
+            &format!("{base}/{{name}}/{{id}}/{{act}}"),
+            post(manage::version::<ORG>),
+        )
 }
 
 /// Sent with every page. Labels, annotations and tag names come from pushed images, so

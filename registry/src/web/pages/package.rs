@@ -79,6 +79,7 @@ async fn render(
         None => vec![(None, format!("docker pull {registry}/{repo}"))],
     };
     let total: u64 = downloads.values().sum();
+    let may_manage = shown.may(app, viewer, crate::policy::Action::Manage);
     let meta = &record.metadata;
     Ok(page(
         repo.package(),
@@ -111,6 +112,9 @@ async fn render(
                     }
                 }
                 aside {
+                    @if may_manage {
+                        p { a href=(shown.settings_path()) { "Package settings" } }
+                    }
                     h2 { "Details" }
                     dl.details {
                         dt { "Owner" } dd { (repo.owner()) }

@@ -49,7 +49,7 @@ fn sign_in_page(viewer: &Viewer, csrf: &str, error: Option<&str>) -> Markup {
 }
 
 /// A form's fields.
-fn fields(body: &[u8]) -> HashMap<String, String> {
+pub(super) fn fields(body: &[u8]) -> HashMap<String, String> {
     form_urlencoded::parse(body).into_owned().collect()
 }
 
@@ -109,7 +109,7 @@ pub async fn sign_out(State(app): State<Arc<AppState>>, parts: Parts, body: Byte
 }
 
 /// A form sent without its CSRF token (or with another session's).
-fn refused() -> Response {
+pub(super) fn refused() -> Response {
     (
         StatusCode::FORBIDDEN,
         page(

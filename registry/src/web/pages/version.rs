@@ -116,6 +116,7 @@ async fn render(
         .ok()
         .and_then(|v| serde_json::to_string_pretty(&v).ok())
         .unwrap_or_else(|| String::from_utf8_lossy(&stored.bytes).into_owned());
+    let may_delete = shown.may(app, viewer, crate::policy::Action::Delete);
     let title = match tag {
         Some(t) => format!("{} / {t}", repo.package()),
         None => format!("{} / {}", repo.package(), &digest[..digest.len().min(19)]),
@@ -156,6 +157,14 @@ async fn render(
                         dt { "Published" } dd { (version.record.created_at) }
                         dt { "Size" } dd { (human(size)) }
                         dt { "Downloads" } dd { (downloads.get(digest).copied().unwrap_or(0)) }
+                    }
+                    @if may_delete {
+                        h2 { "Delete this version" }
+                        form.stack method="post" action=(shown.version_act_path(id, "delete")) {
+                            input type="hidden" name="csrf" value=(viewer.csrf().unwrap_or_default());
+                            p.muted { "It can be restored from the versions list's Deleted filter for a while." }
+                            button.danger type="submit" { "I understand the consequences, delete this version" }
+                        }
                     }
                 }
             }

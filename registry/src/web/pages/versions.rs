@@ -1,6 +1,7 @@
 //! A package's versions, `/orgs/OWNER/packages/container/NAME/versions` (and `/users/…`),
 //! newest first, 30 to a page (`?page=N`), filtered as GHCR's links filter them:
-//! `?filters[version_type]=tagged` or `untagged`.
+//! `?filters[version_type]=tagged` or `untagged`, and for those who may restore them
+//! `deleted`, each deleted version with its Restore button.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -28,6 +29,7 @@ enum Filter {
     All,
     Tagged,
     Untagged,
+    Deleted,
 }
 
 impl Filter {
@@ -35,13 +37,14 @@ impl Filter {
         match query.get(FILTER).map(String::as_str) {
             Some("tagged") => Filter::Tagged,
             Some("untagged") => Filter::Untagged,
+            Some("deleted") => Filter::Deleted,
             _ => Filter::All,
         }
     }
 
     fn keeps(self, v: &Version) -> bool {
         match self {
-            Filter::All => true,
+            Filter::All | Filter::Deleted => true,
             Filter::Tagged => !v.tags.is_empty(),
             Filter::Untagged => v.tags.is_empty(),
         }
@@ -53,6 +56,7 @@ impl Filter {
             Filter::All => String::new(),
             Filter::Tagged => "filters%5Bversion_type%5D=tagged&".to_owned(),
             Filter::Untagged => "filters%5Bversion_type%5D=untagged&".to_owned(),
+            Filter::Deleted => "filters%5Bversion_type%5D=deleted&".to_owned(),
         };
         format!("?{filter}page={page}")
     }
@@ -65,9 +69,13 @@ pub async fn of<const ORG: bool>(
     parts: Parts,
 ) -> Result<Response, NotFound> {
     let (viewer, shown) = viewing::open(&app, &parts, ORG, &owner, &name)?;
+    let may_restore = shown.may(&app, &viewer, crate::policy::Action::Restore);
     let filter = Filter::of(&query);
+    if filter == Filter::Deleted && !may_restore {
+        return Err(NotFound(viewer));
+    }
     let number = viewing::page_number(&query);
-    let rendered = render(&app, &viewer, &shown, filter, number).await;
+    let rendered = render(&app, &viewer, &shown, filter, number, may_restore).await;
     Ok(viewing::answer(&viewer, &shown.repo, rendered))
 }
 
@@ -77,19 +85,22 @@ async fn render(
     shown: &Shown,
     filter: Filter,
     number: usize,
+    may_restore: bool,
 ) -> crate::content::Result<Markup> {
     let repo = &shown.repo;
     let packages = app.packages();
     let record = packages.record_of(repo).await?;
     // Unfiltered, the store pages the list; a filter needs the versions it pages.
-    let (rows, total) = if filter == Filter::All {
+    let (rows, total) = if matches!(filter, Filter::All | Filter::Deleted) {
         let page = Page {
             number,
             per_page: PER_PAGE,
         };
-        packages
-            .versions(repo, record.id, VersionState::Active, page)
-            .await?
+        let state = match filter {
+            Filter::Deleted => VersionState::Deleted,
+            _ => VersionState::Active,
+        };
+        packages.versions(repo, record.id, state, page).await?
     } else {
         let every = Page {
             number: 1,
@@ -107,13 +118,21 @@ async fn render(
     let downloads = packages.downloads.of(&app.content, repo, record.id).await?;
     let pages = total.div_ceil(PER_PAGE).max(1);
     let list = shown.versions_path();
+    let mut filters = vec![
+        (Filter::All, "All"),
+        (Filter::Tagged, "Tagged"),
+        (Filter::Untagged, "Untagged"),
+    ];
+    if may_restore {
+        filters.push((Filter::Deleted, "Deleted"));
+    }
     Ok(page(
         &format!("Versions · {}", repo.package()),
         viewer,
         html! {
             h1 { a href=(shown.page_path()) { (repo.package()) } " / versions" }
             nav.filters aria-label="Filter versions" {
-                @for (f, label) in [(Filter::All, "All"), (Filter::Tagged, "Tagged"), (Filter::Untagged, "Untagged")] {
+                @for (f, label) in filters.iter().copied() {
                     @if f == filter { strong aria-current="page" { (label) } }
                     @else { a href={ (list) (f.query(1)) } { (label) } }
                 }
@@ -123,7 +142,23 @@ async fn render(
                 p.muted { "No versions here." }
             } @else {
                 ul.versions {
-                    @for v in &rows { (viewing::version_row(shown, v, &downloads)) }
+                    @for v in &rows {
+                        @if filter == Filter::Deleted {
+                            li {
+                                strong { @if v.tags.is_empty() { "untagged" } @else { (v.tags.join(", ")) } }
+                                div.muted {
+                                    "Deleted " (v.record.deleted_at.as_deref().unwrap_or_default())
+                                    " · Digest " code { (v.record.digest) }
+                                }
+                                form.inline method="post" action=(shown.version_act_path(v.record.id, "restore")) {
+                                    input type="hidden" name="csrf" value=(viewer.csrf().unwrap_or_default());
+                                    button type="submit" aria-label={ "Restore " (v.record.digest) } { "Restore" }
+                                }
+                            }
+                        } @else {
+                            (viewing::version_row(shown, v, &downloads))
+                        }
+                    }
                 }
             }
             (viewing::paging(number, pages, |n| format!("{list}{}", filter.query(n))))

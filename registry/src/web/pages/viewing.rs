@@ -14,7 +14,7 @@ use crate::oci::manifest::Manifest;
 use crate::oci::reference::{Reference, RepoName};
 use crate::packages::downloads::Counts;
 use crate::packages::versions::Version;
-use crate::policy::{Action, Decision, decide};
+use crate::policy::{Action, Decision, decide, permit};
 use crate::state::AppState;
 use berth_crds::access::Visibility;
 
@@ -22,6 +22,8 @@ use berth_crds::access::Visibility;
 pub struct Shown {
     pub repo: RepoName,
     pub public: bool,
+    /// Under `/orgs/` rather than `/users/`.
+    pub org: bool,
     /// `/orgs/OWNER/packages/container` or `/users/OWNER/packages/container`.
     base: String,
 }
@@ -40,6 +42,35 @@ impl Shown {
     /// A version's page.
     pub fn version_path(&self, id: u64) -> String {
         format!("{}/{}/{id}", self.base, self.encoded())
+    }
+
+    /// Its settings page.
+    pub fn settings_path(&self) -> String {
+        format!("{}/{}/settings", self.base, self.encoded())
+    }
+
+    /// Where a form acting on version `id` is sent (`delete` or `restore`).
+    pub fn version_act_path(&self, id: u64, act: &str) -> String {
+        format!("{}/{}/{id}/{act}", self.base, self.encoded())
+    }
+
+    /// The owner's list of packages.
+    pub fn owner_path(&self) -> String {
+        owner_list_path(self.org, self.repo.owner())
+    }
+
+    /// Whether `viewer` may do `action` to this package.
+    pub fn may(&self, app: &AppState, viewer: &Viewer, action: Action) -> bool {
+        let (owner, name) = (self.repo.owner(), self.repo.package());
+        permit(
+            &app.policy.snapshot(),
+            self.org,
+            &viewer.identity,
+            owner,
+            name,
+            action,
+        )
+        .is_ok()
     }
 
     /// The name as one path segment: a nested name's `/` is `%2F`, as on GitHub.
@@ -82,12 +113,18 @@ pub fn open(
     let shown = Shown {
         repo,
         public: policy.visibility == Visibility::Public,
+        org,
         base: format!(
             "/{}/{owner}/packages/container",
             if org { "orgs" } else { "users" }
         ),
     };
     Ok((viewer, shown))
+}
+
+/// An owner's list of packages, `/orgs/OWNER/packages` or `/users/OWNER/packages`.
+pub fn owner_list_path(org: bool, owner: &str) -> String {
+    format!("/{}/{owner}/packages", if org { "orgs" } else { "users" })
 }
 
 /// The page, or a 503 when storage did not answer.
