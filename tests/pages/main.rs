@@ -459,7 +459,13 @@ fn the_versions_list_filters_and_pages_and_a_version_page_shows_how_to_pull_it()
         "{untagged_list}"
     );
 
-    // The index's version page: its commands, its tags, its size, its manifest.
+    // The index's version page: its commands, its tags, its size, its manifest, and its
+    // download activity (two pulls of the index, counted today).
+    for _ in 0..2 {
+        run(Command::new(tool("crane"))
+            .args(["manifest", "--insecure", &format!("{host}/admin/app:multi")])
+            .env("DOCKER_CONFIG", berth.data_dir.join("no-docker-config")));
+    }
     let link = first
         .split(r#"<a href="/users/admin/packages/container/app/"#)
         .skip(1)
@@ -481,6 +487,12 @@ fn the_versions_list_filters_and_pages_and_a_version_page_shows_how_to_pull_it()
         assert!(version.contains(&text), "{text} in {version}");
     }
     assert!(version.contains("<dt>Size</dt><dd>"), "{version}");
+    for period in ["Total downloads", "Last 30 days", "Last week", "Today"] {
+        assert!(
+            version.contains(&format!("<dt>{period}</dt><dd>2</dd>")),
+            "{period}: 2 in {version}"
+        );
+    }
     assert_eq!(
         get(&berth, "/users/admin/packages/container/app/999999999").status(),
         404
@@ -506,6 +518,36 @@ fn the_versions_list_filters_and_pages_and_a_version_page_shows_how_to_pull_it()
         assert_eq!(page["noScriptText"], page["text"], "{name}");
         assert!(serious(page).is_empty(), "{name}: {:#}", page["violations"]);
     }
+
+    // The activity as stored: once this process has flushed its counts (every 10 s), a
+    // restarted registry reads the same from storage alone.
+    let mut berth = berth;
+    wait_until(
+        "the counts by day to be flushed",
+        Duration::from_secs(30),
+        || find_dir(&berth.data_dir, "_downloads-by-day"),
+    );
+    berth.kill();
+    let again = Berth::start_in(&berth.data_dir, &[]);
+    let page = get(
+        &again,
+        &format!("/users/admin/packages/container/app/{link}?tag=multi"),
+    )
+    .text()
+    .unwrap();
+    assert!(page.contains("<dt>Today</dt><dd>2</dd>"), "{page}");
+}
+
+/// Whether a directory named `name` is somewhere under `dir`.
+fn find_dir(dir: &std::path::Path, name: &str) -> bool {
+    std::fs::read_dir(dir)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .any(|e| {
+            let path = e.path();
+            path.is_dir() && (e.file_name() == name || find_dir(&path, name))
+        })
 }
 
 #[test]

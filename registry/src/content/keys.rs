@@ -168,6 +168,15 @@ pub fn package_downloads(repo: &RepoName, id: u64, process: &str) -> String {
     format!("{}/{process}", package_downloads_dir(repo, id))
 }
 
+/// Beside each process's counts, the same counts by UTC day (the last 31 days).
+pub fn package_downloads_by_day_dir(repo: &RepoName, id: u64) -> String {
+    format!("{}/_downloads-by-day", package_dir(repo, id))
+}
+
+pub fn package_downloads_by_day(repo: &RepoName, id: u64, process: &str) -> String {
+    format!("{}/{process}", package_downloads_by_day_dir(repo, id))
+}
+
 /// An id claimed by whatever its value names; ids are never claimed twice.
 pub fn id_claim(id: u64) -> String {
     format!("_berth/ids/{id}")

@@ -28,6 +28,8 @@ pub mod upload_state;
 mod uploads;
 mod versions;
 
+pub use versions::TagMap;
+
 use error::corrupt;
 pub use error::{Error, Result};
 pub use manifests::{PutManifest, StoredManifest};
@@ -38,6 +40,8 @@ pub use versions::Unlinked;
 
 /// Immutable content cached in memory: manifests by digest, whose bytes never change.
 const MANIFEST_CACHE_BYTES: u64 = 32 * 1024 * 1024;
+/// Tags held at most in the tag maps, over all repositories.
+const TAG_MAP_TAGS: u64 = 1_000_000;
 
 /// The registry's content.
 pub struct Content {
@@ -48,6 +52,9 @@ pub struct Content {
     metadata: cache::MetadataCache,
     /// Listings of version-record directories, for the same bound.
     listings: cache::MetadataCache<cache::Listing>,
+    /// Each repository's tags by digest, with the tags listing they were read under
+    /// (`Content::tags_by_digest`).
+    tag_maps: moka::sync::Cache<String, (Arc<Vec<String>>, versions::TagMap)>,
     /// The key of upload states: given, or made once and kept in storage.
     upload_key: tokio::sync::OnceCell<UploadStateKey>,
     upload_locks: locks::KeyedLocks,
@@ -68,6 +75,12 @@ impl Content {
                 .build(),
             metadata: cache::MetadataCache::new(Duration::ZERO),
             listings: cache::MetadataCache::new(Duration::ZERO),
+            tag_maps: moka::sync::Cache::builder()
+                .max_capacity(TAG_MAP_TAGS)
+                .weigher(|_, (names, _): &(Arc<Vec<String>>, versions::TagMap)| {
+                    u32::try_from(names.len()).unwrap_or(u32::MAX).max(1)
+                })
+                .build(),
             upload_key: tokio::sync::OnceCell::new(),
             upload_locks: locks::KeyedLocks::default(),
             format_checked: tokio::sync::OnceCell::new(),
@@ -144,6 +157,24 @@ impl Content {
         let value = self.storage.get(key).await?;
         self.metadata.fill(key, &value, epoch);
         Ok(value)
+    }
+
+    /// [`Content::cached_get`] of several keys, in order; the misses read in one
+    /// [`Storage::get_many`].
+    async fn cached_get_many(&self, keys: &[String]) -> Result<Vec<Option<Bytes>>> {
+        let mut out: Vec<Option<Bytes>> = keys.iter().map(|k| self.metadata.get(k)).collect();
+        let misses: Vec<usize> = (0..keys.len()).filter(|&i| out[i].is_none()).collect();
+        if misses.is_empty() {
+            return Ok(out);
+        }
+        let epoch = self.metadata.epoch();
+        let wanted: Vec<String> = misses.iter().map(|&i| keys[i].clone()).collect();
+        let read = self.storage.get_many(&wanted).await?;
+        for (i, value) in misses.into_iter().zip(read) {
+            self.metadata.fill(&keys[i], &value, epoch);
+            out[i] = value;
+        }
+        Ok(out)
     }
 
     /// Writes a tag or link through the cache.

@@ -6,6 +6,9 @@
 use std::collections::HashMap;
 
 use super::error::{Error, Result};
+
+/// A repository's tags by the digest each points at.
+pub type TagMap = std::sync::Arc<HashMap<Digest, Vec<String>>>;
 use super::manifests::ManifestLink;
 use super::{Content, corrupt, keys};
 use crate::oci::digest::Digest;
@@ -32,14 +35,27 @@ impl Content {
     }
 
     /// Every tag of `repo`, by the digest it points at (each tag possibly from the cache,
-    /// as a pull by tag reads it).
-    pub async fn tags_by_digest(&self, repo: &RepoName) -> Result<HashMap<Digest, Vec<String>>> {
+    /// as a pull by tag reads it). Kept with the tags directory's listing it was read
+    /// under: while the listing answers with that same listing (on the filesystem, the
+    /// directory's mtime is unchanged, so no tag was written, moved or removed; on S3,
+    /// within the staleness bound), the map stands, and a page of versions costs no
+    /// read per tag.
+    pub async fn tags_by_digest(&self, repo: &RepoName) -> Result<TagMap> {
+        let listing = self.cached_list(&keys::tags(repo)).await?;
+        if let Some((seen, map)) = self.tag_maps.get(repo.as_str())
+            && std::sync::Arc::ptr_eq(&seen, &listing)
+        {
+            return Ok(map);
+        }
         let mut out: HashMap<Digest, Vec<String>> = HashMap::new();
-        let mut names = (*self.cached_list(&keys::tags(repo)).await?).clone();
+        let mut names = (*listing).clone();
         names.sort_unstable();
-        for name in names {
-            let Ok(tag) = Tag::parse(&name) else { continue };
-            if let Some(raw) = self.cached_get(&keys::tag(repo, &tag)).await? {
+        let tags: Vec<Tag> = names.iter().filter_map(|n| Tag::parse(n).ok()).collect();
+        let links: Vec<String> = tags.iter().map(|t| keys::tag(repo, t)).collect();
+        let read = self.cached_get_many(&links).await?;
+        for (tag, raw) in tags.into_iter().zip(read) {
+            let name = tag.to_string();
+            if let Some(raw) = raw {
                 let digest: Digest = std::str::from_utf8(&raw)
                     .ok()
                     .and_then(|s| s.trim().parse().ok())
@@ -47,7 +63,10 @@ impl Content {
                 out.entry(digest).or_default().push(name);
             }
         }
-        Ok(out)
+        let map = std::sync::Arc::new(out);
+        self.tag_maps
+            .insert(repo.to_string(), (listing, map.clone()));
+        Ok(map)
     }
 
     /// The manifests of `repo` that list `digest` as a child (the indexes that need it).
@@ -127,5 +146,60 @@ impl Content {
         )
         .await?;
         Ok(free)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+    use std::time::{Duration, Instant};
+
+    use bytes::Bytes;
+
+    use super::*;
+    use crate::storage::Storage;
+    use crate::storage::fs::FsStorage;
+
+    fn digest(n: u8) -> Digest {
+        format!("sha256:{}", format!("{n:02x}").repeat(32))
+            .parse()
+            .unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_kept_tag_map_follows_every_tag_move() {
+        let dir = tempfile::tempdir().unwrap();
+        let storage = Arc::new(FsStorage::open(dir.path()).unwrap());
+        let content = Content::new(storage.clone(), Default::default());
+        let repo = RepoName::parse("alice/app").unwrap();
+        let tag = |t: &str| keys::tag(&repo, &Tag::parse(t).unwrap());
+        // Written straight to storage, as another process would.
+        let put = |key: String, d: Digest| {
+            let storage = storage.clone();
+            async move { storage.put(&key, Bytes::from(d.to_string())).await.unwrap() }
+        };
+        put(tag("v1"), digest(1)).await;
+        put(tag("latest"), digest(1)).await;
+
+        // Once the directory is quiet, the map is kept: the same map twice.
+        let deadline = Instant::now() + Duration::from_secs(5);
+        loop {
+            let (a, b) = (
+                content.tags_by_digest(&repo).await.unwrap(),
+                content.tags_by_digest(&repo).await.unwrap(),
+            );
+            assert_eq!(a[&digest(1)], ["latest", "v1"]);
+            if Arc::ptr_eq(&a, &b) {
+                break;
+            }
+            assert!(Instant::now() < deadline, "the map is never kept");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+
+        // A tag moved by another process shows at once.
+        put(tag("latest"), digest(2)).await;
+        let moved = content.tags_by_digest(&repo).await.unwrap();
+        assert_eq!(moved[&digest(1)], ["v1"]);
+        assert_eq!(moved[&digest(2)], ["latest"]);
     }
 }

@@ -4,7 +4,10 @@
 //! per package, `_downloads/<process>`: replicas never write the same object, so no
 //! count is lost to a race. A crash loses at most the counts since the last flush.
 //! Counts go to the package live at the name when they are flushed; counts of a
-//! package deleted since are dropped with it.
+//! package deleted since are dropped with it. Beside its totals each process keeps the
+//! same counts by UTC day of their flush (`_downloads-by-day/<process>`, the last
+//! `DAYS_KEPT` days), for a version's download activity: today, the last week, the last
+//! 30 days.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Mutex;
@@ -22,6 +25,28 @@ pub const FLUSH_INTERVAL: Duration = Duration::from_secs(10);
 
 /// Counts by version digest.
 pub type Counts = BTreeMap<String, u64>;
+
+/// Counts by version digest, then UTC day (`2026-12-03`).
+type Days = BTreeMap<String, BTreeMap<String, u64>>;
+
+/// How many days of counts by day are kept.
+const DAYS_KEPT: i64 = 31;
+
+/// A version's downloads over the periods GHCR's version page shows.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Activity {
+    pub today: u64,
+    /// Today and the 6 days before.
+    pub last_week: u64,
+    /// Today and the 29 days before.
+    pub last_30_days: u64,
+}
+
+/// The UTC day `days_ago` before `now`, as the by-day objects name it.
+fn day(now: jiff::Timestamp, days_ago: i64) -> String {
+    let then = now - jiff::SignedDuration::from_hours(24 * days_ago);
+    then.strftime("%Y-%m-%d").to_string()
+}
 
 /// This process's download counts.
 pub struct Downloads {
@@ -117,7 +142,81 @@ impl Downloads {
         let json = serde_json::to_vec(&stored).expect("counts serialize");
         storage.put(&key, Bytes::from(json)).await?;
         content.listing_changed(&keys::package_downloads_dir(repo, pkg));
+        self.add_by_day(content, repo, pkg, counts).await?;
         Ok(Some(pkg))
+    }
+
+    /// Adds `counts` to today's in this process's by-day object, dropping the days past
+    /// `DAYS_KEPT`. Written after the totals: a crash between the two loses a flush's
+    /// activity, never a total.
+    async fn add_by_day(
+        &self,
+        content: &Content,
+        repo: &RepoName,
+        pkg: u64,
+        counts: &HashMap<Digest, u64>,
+    ) -> Result<()> {
+        let storage = content.storage();
+        let key = keys::package_downloads_by_day(repo, pkg, &self.process);
+        let mut stored: Days = read_json(storage.get(&key).await?);
+        let now = jiff::Timestamp::now();
+        let (today, oldest) = (day(now, 0), day(now, DAYS_KEPT - 1));
+        for (digest, n) in counts {
+            *stored
+                .entry(digest.to_string())
+                .or_default()
+                .entry(today.clone())
+                .or_default() += n;
+        }
+        for days in stored.values_mut() {
+            days.retain(|d, _| *d >= oldest);
+        }
+        stored.retain(|_, days| !days.is_empty());
+        let json = serde_json::to_vec(&stored).expect("counts serialize");
+        storage.put(&key, Bytes::from(json)).await?;
+        content.listing_changed(&keys::package_downloads_by_day_dir(repo, pkg));
+        Ok(())
+    }
+
+    /// Version `digest`'s downloads today, in the last week and in the last 30 days:
+    /// every process's flushed counts by day, plus this process's pending ones (today's).
+    pub async fn activity(
+        &self,
+        content: &Content,
+        repo: &RepoName,
+        pkg: u64,
+        digest: &str,
+    ) -> Result<Activity> {
+        let dir = keys::package_downloads_by_day_dir(repo, pkg);
+        let files: Vec<String> = (content.cached_list(&dir).await?.iter())
+            .map(|process| format!("{dir}/{process}"))
+            .collect();
+        let now = jiff::Timestamp::now();
+        let (today, week, month) = (day(now, 0), day(now, 6), day(now, 29));
+        let mut out = Activity::default();
+        for raw in content.storage().get_many(&files).await? {
+            let days: Days = read_json(raw);
+            for (d, n) in days.get(digest).into_iter().flatten() {
+                if *d == today {
+                    out.today += n;
+                }
+                if *d >= week {
+                    out.last_week += n;
+                }
+                if *d >= month {
+                    out.last_30_days += n;
+                }
+            }
+        }
+        let pending = self.pending.lock().expect("counts lock");
+        let waiting = (pending.get(repo.as_str()).into_iter().flatten())
+            .filter(|(d, _)| d.to_string() == digest)
+            .map(|(_, n)| *n)
+            .sum::<u64>();
+        out.today += waiting;
+        out.last_week += waiting;
+        out.last_30_days += waiting;
+        Ok(out)
     }
 
     /// Package `pkg`'s downloads (at `repo`) by version digest: every process's flushed
@@ -125,9 +224,11 @@ impl Downloads {
     pub async fn of(&self, content: &Content, repo: &RepoName, pkg: u64) -> Result<Counts> {
         let dir = keys::package_downloads_dir(repo, pkg);
         let mut total = Counts::new();
-        for process in content.cached_list(&dir).await?.iter() {
-            let stored = read_counts(content.storage().get(&format!("{dir}/{process}")).await?);
-            for (digest, n) in stored {
+        let files: Vec<String> = (content.cached_list(&dir).await?.iter())
+            .map(|process| format!("{dir}/{process}"))
+            .collect();
+        for raw in content.storage().get_many(&files).await? {
+            for (digest, n) in read_counts(raw) {
                 *total.entry(digest).or_default() += n;
             }
         }
@@ -141,6 +242,25 @@ impl Downloads {
 }
 
 fn read_counts(raw: Option<Bytes>) -> Counts {
+    read_json(raw)
+}
+
+/// A stored counts object; one that is missing or unreadable counts nothing.
+fn read_json<T: serde::de::DeserializeOwned + Default>(raw: Option<Bytes>) -> T {
     raw.and_then(|r| serde_json::from_slice(&r).ok())
         .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::day;
+
+    #[test]
+    fn days_are_utc_dates_that_sort_as_time_does() {
+        let now: jiff::Timestamp = "2026-12-03T00:30:00Z".parse().unwrap();
+        assert_eq!(day(now, 0), "2026-12-03");
+        assert_eq!(day(now, 1), "2026-12-02");
+        assert_eq!(day(now, 3), "2026-11-30");
+        assert!(day(now, 30) < day(now, 29));
+    }
 }

@@ -3,7 +3,6 @@
 //! keeps a record that restores it within the restore window.
 
 use bytes::Bytes;
-use futures_util::{StreamExt, TryStreamExt};
 use serde::{Deserialize, Serialize};
 
 use super::{Packages, ids};
@@ -80,9 +79,6 @@ pub fn last_tagged_refusal() -> Error {
             .into(),
     )
 }
-
-/// Version records read at once when a page is listed.
-const READ_AHEAD: usize = 100;
 
 fn now() -> String {
     jiff::Timestamp::now().to_string()
@@ -177,6 +173,62 @@ impl Packages<'_> {
         if state == State::Active && page.number <= 1 {
             self.record_unrecorded(repo, pkg).await?;
         }
+        let ids = self.ids_newest_first(repo, pkg, deleted).await?;
+        let total = ids.len();
+        let tags = if deleted {
+            Default::default()
+        } else {
+            self.content.tags_by_digest(repo).await?
+        };
+        let records = self
+            .read_records(repo, pkg, deleted, &ids[page.range(total)])
+            .await?;
+        let out = records
+            .into_iter()
+            .flatten()
+            .map(|record| self.with_tags(record, &tags))
+            .collect();
+        Ok((out, total))
+    }
+
+    /// The newest `n` tagged active versions of `repo` (newest first), as a package's page
+    /// shows them, and its newest version: records read newest first, a few at a time,
+    /// until `n` are tagged or `most` were read, rather than a whole page of them.
+    pub async fn recent_tagged(
+        &self,
+        repo: &RepoName,
+        pkg: u64,
+        n: usize,
+        most: usize,
+    ) -> Result<(Vec<Version>, Option<Version>)> {
+        self.record_unrecorded(repo, pkg).await?;
+        let mut ids = self.ids_newest_first(repo, pkg, false).await?;
+        ids.truncate(most);
+        let tags = self.content.tags_by_digest(repo).await?;
+        let (mut tagged, mut newest) = (Vec::new(), None);
+        for batch in ids.chunks(n.max(1) * 2) {
+            let records = self.read_records(repo, pkg, false, batch).await?;
+            for version in records
+                .into_iter()
+                .flatten()
+                .map(|r| self.with_tags(r, &tags))
+            {
+                if newest.is_none() {
+                    newest = Some(version.clone());
+                }
+                if !version.tags.is_empty() && tagged.len() < n {
+                    tagged.push(version);
+                }
+            }
+            if tagged.len() >= n {
+                break;
+            }
+        }
+        Ok((tagged, newest))
+    }
+
+    /// The ids of `repo`'s active (or deleted) versions, newest first.
+    async fn ids_newest_first(&self, repo: &RepoName, pkg: u64, deleted: bool) -> Result<Vec<u64>> {
         let entries = self
             .content
             .cached_list(&keys::package_versions(repo, pkg, deleted))
@@ -186,25 +238,7 @@ impl Packages<'_> {
             .filter_map(|e| keys::version_of_entry(e))
             .collect();
         ids.sort_unstable_by(|a, b| b.cmp(a));
-        let total = ids.len();
-        let tags = if deleted {
-            Default::default()
-        } else {
-            self.content.tags_by_digest(repo).await?
-        };
-        // The page's records read side by side (one round trip each on S3), in order.
-        let wanted = ids[page.range(total)].to_vec();
-        let records: Vec<Option<VersionRecord>> = futures_util::stream::iter(wanted)
-            .map(|id| self.read_record(repo, pkg, deleted, id))
-            .buffered(READ_AHEAD)
-            .try_collect()
-            .await?;
-        let out = records
-            .into_iter()
-            .flatten()
-            .map(|record| self.with_tags(record, &tags))
-            .collect();
-        Ok((out, total))
+        Ok(ids)
     }
 
     /// How many active versions `repo`'s package has.
@@ -457,6 +491,31 @@ impl Packages<'_> {
             }
         }
         Ok(out)
+    }
+
+    /// Records `ids` in order, read together (`Storage::get_many`: one blocking task on
+    /// the filesystem, side by side on S3); a missing one is `None`.
+    async fn read_records(
+        &self,
+        repo: &RepoName,
+        pkg: u64,
+        deleted: bool,
+        ids: &[u64],
+    ) -> Result<Vec<Option<VersionRecord>>> {
+        let keys: Vec<String> = ids
+            .iter()
+            .map(|&id| keys::package_version(repo, pkg, deleted, id))
+            .collect();
+        let raw = self.content.storage().get_many(&keys).await?;
+        raw.into_iter()
+            .zip(&keys)
+            .map(|(raw, key)| match raw {
+                None => Ok(None),
+                Some(raw) => serde_json::from_slice(&raw)
+                    .map(Some)
+                    .map_err(|_| crate::content::error::corrupt(key)),
+            })
+            .collect()
     }
 
     pub(super) async fn read_record(

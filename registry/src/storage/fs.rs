@@ -259,6 +259,20 @@ impl Storage for FsStorage {
         blocking(move || not_found_as_none(fs::read(path)).map(|o| o.map(Bytes::from))).await
     }
 
+    async fn get_many(&self, keys: &[String]) -> Result<Vec<Option<Bytes>>> {
+        let paths = keys
+            .iter()
+            .map(|k| self.key_path(k))
+            .collect::<io::Result<Vec<_>>>()?;
+        blocking(move || {
+            paths
+                .into_iter()
+                .map(|p| not_found_as_none(fs::read(p)).map(|o| o.map(Bytes::from)))
+                .collect()
+        })
+        .await
+    }
+
     async fn put(&self, key: &str, value: Bytes) -> Result<()> {
         let (tmp, path) = (self.tmp_path(), self.key_path(key)?);
         blocking(move || write_atomically(&tmp, &path, &value)).await

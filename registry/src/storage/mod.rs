@@ -69,6 +69,9 @@ impl UploadProgress {
 
 pub type Result<T, E = StorageError> = std::result::Result<T, E>;
 
+/// How many reads [`Storage::get_many`] keeps in flight by default.
+const GET_MANY_AHEAD: usize = 100;
+
 /// A storage backend. Keys are `/`-separated paths built by `content::keys` from
 /// validated names and digests.
 #[async_trait]
@@ -78,6 +81,21 @@ pub trait Storage: Send + Sync + 'static {
 
     /// Reads a small metadata object.
     async fn get(&self, key: &str) -> Result<Option<Bytes>>;
+    /// Reads several small metadata objects, in `keys`' order: side by side by default
+    /// (S3: one round trip each, overlapped); the filesystem reads them all in one
+    /// blocking task, where a page's hundred records would otherwise be a hundred hops
+    /// to the blocking pool and back.
+    async fn get_many(&self, keys: &[String]) -> Result<Vec<Option<Bytes>>> {
+        use futures_util::{StreamExt as _, TryStreamExt as _};
+        // Made before they are polled: a closure in the stream is not `Send` for every
+        // lifetime, as `async_trait` needs.
+        let reads: Vec<futures_util::future::BoxFuture<'_, Result<Option<Bytes>>>> =
+            keys.iter().map(|k| self.get(k)).collect();
+        futures_util::stream::iter(reads)
+            .buffered(GET_MANY_AHEAD)
+            .try_collect()
+            .await
+    }
     /// Atomically and durably replaces a small metadata object.
     async fn put(&self, key: &str, value: Bytes) -> Result<()>;
     /// Stores a small metadata object only if `key` holds none; `false` if it did. Two

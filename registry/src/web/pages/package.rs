@@ -12,7 +12,6 @@ use maud::{Markup, html};
 use super::layout::page;
 use super::session::Viewer;
 use super::viewing::{self, NotFound, Shown};
-use crate::packages::versions::{Page, State as VersionState, Version};
 use crate::state::AppState;
 
 /// Tagged versions the page lists, newest first, as GHCR's "Recent tagged image versions".
@@ -40,28 +39,15 @@ async fn render(
     let (repo, public) = (&shown.repo, shown.public);
     let packages = app.packages();
     let record = packages.record_of(repo).await?;
-    let (versions, _) = packages
-        .versions(
-            repo,
-            record.id,
-            VersionState::Active,
-            Page {
-                number: 1,
-                per_page: READ,
-            },
-        )
+    let (tagged, newest) = packages
+        .recent_tagged(repo, record.id, RECENT, READ)
         .await?;
     let downloads = packages.downloads.of(&app.content, repo, record.id).await?;
-    let tagged: Vec<&Version> = versions
-        .iter()
-        .filter(|v| !v.tags.is_empty())
-        .take(RECENT)
-        .collect();
     let latest = tagged.first().and_then(|v| v.tags.first());
     let registry = crate::web::push_origin(app, parts).registry;
     // The newest tagged version, as GHCR's header and install command show it (the
     // newest version by digest when nothing is tagged).
-    let head = tagged.first().copied().or(versions.first());
+    let head = tagged.first().or(newest.as_ref());
     let lines = match head {
         Some(v) => {
             let reference = match latest {

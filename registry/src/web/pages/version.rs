@@ -1,6 +1,7 @@
 //! A version's page, `/orgs/OWNER/packages/container/NAME/VERSION_ID` (and `/users/…`;
 //! `?tag=TAG` picks the tag its commands use): its digest and tags, how to pull it (per
-//! platform for an index), its size, its downloads, and the manifest itself.
+//! platform for an index), its size, its download activity (total, the last 30 days, the
+//! last week, today, as GHCR's), and the manifest itself.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -111,6 +112,9 @@ async fn render(
     };
     let lines = viewing::pull_lines(&registry, repo, &reference, Some(&manifest));
     let downloads = packages.downloads.of(&app.content, repo, record.id).await?;
+    let activity = (packages.downloads)
+        .activity(&app.content, repo, record.id, &version.record.digest)
+        .await?;
     let size = size(app, repo, &manifest, stored.bytes.len() as u64).await?;
     let pretty = serde_json::from_slice::<serde_json::Value>(&stored.bytes)
         .ok()
@@ -156,7 +160,13 @@ async fn render(
                         }
                         dt { "Published" } dd { (version.record.created_at) }
                         dt { "Size" } dd { (human(size)) }
-                        dt { "Downloads" } dd { (downloads.get(digest).copied().unwrap_or(0)) }
+                    }
+                    h2 { "Download activity" }
+                    dl.details {
+                        dt { "Total downloads" } dd { (downloads.get(digest).copied().unwrap_or(0)) }
+                        dt { "Last 30 days" } dd { (activity.last_30_days) }
+                        dt { "Last week" } dd { (activity.last_week) }
+                        dt { "Today" } dd { (activity.today) }
                     }
                     @if may_delete {
                         h2 { "Delete this version" }
