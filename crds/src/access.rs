@@ -19,6 +19,24 @@ pub enum Role {
     Admin,
 }
 
+impl Role {
+    /// Its name, as specs and forms spell it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Read => "read",
+            Role::Write => "write",
+            Role::Admin => "admin",
+        }
+    }
+
+    /// The role named `name` ([`Role::as_str`]'s spelling).
+    pub fn parse(name: &str) -> Option<Role> {
+        [Role::Read, Role::Write, Role::Admin]
+            .into_iter()
+            .find(|r| r.as_str() == name)
+    }
+}
+
 /// Who may see a package.
 #[derive(Serialize, Deserialize, Clone, Copy, Debug, Default, PartialEq, Eq, Hash, JsonSchema)]
 #[serde(rename_all = "lowercase")]

@@ -279,8 +279,8 @@ fn the_settings_pages_pass_axe_and_need_no_javascript() {
     let berth = Berth::start();
     let host = berth.host();
     Podman::admin(&berth).publish(&format!("{host}/admin/app:v1"), "v1", &[]);
-    let session = crate::sign_in(&berth, "admin", berth.token());
-    let cookie = crate::pair(&session);
+    let session = crate::signing::sign_in(&berth, "admin", berth.token());
+    let cookie = crate::signing::pair(&session);
     let seen = visit_as(
         &[
             Visit {

@@ -208,11 +208,12 @@ impl Downloads {
                 }
             }
         }
-        let pending = self.pending.lock().expect("counts lock");
-        let waiting = (pending.get(repo.as_str()).into_iter().flatten())
-            .filter(|(d, _)| d.to_string() == digest)
-            .map(|(_, n)| *n)
-            .sum::<u64>();
+        let waiting = digest.parse::<Digest>().ok().map_or(0, |d| {
+            let pending = self.pending.lock().expect("counts lock");
+            (pending.get(repo.as_str()))
+                .and_then(|counts| counts.get(&d).copied())
+                .unwrap_or(0)
+        });
         out.today += waiting;
         out.last_week += waiting;
         out.last_30_days += waiting;

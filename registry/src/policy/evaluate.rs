@@ -148,8 +148,8 @@ fn decide_inner(
         return Decision::Forbidden(format!(
             "{} on {owner}/{name} needs the {} role; you have {}",
             verb(action),
-            role_name(needed),
-            role_name(role)
+            needed.as_str(),
+            role.as_str()
         ));
     }
     if !scope {
@@ -226,14 +226,6 @@ fn verb(action: Action) -> &'static str {
         Action::Delete => "delete",
         Action::Restore => "restore",
         Action::Manage => "changing the settings",
-    }
-}
-
-fn role_name(role: Role) -> &'static str {
-    match role {
-        Role::Read => "read",
-        Role::Write => "write",
-        Role::Admin => "admin",
     }
 }
 

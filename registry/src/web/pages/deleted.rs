@@ -15,7 +15,7 @@ use maud::html;
 use super::layout::{not_found, page};
 use super::manage::{self, actor, checked_form, confirmed, failed, see_other};
 use super::session::Viewer;
-use super::viewing::owner_list_path;
+use super::viewing::{owner_list_path, package_path};
 use crate::oci::reference::RepoName;
 use crate::packages::deletion::{DeletedPackage, policy_for_restore};
 use crate::policy::{Action, permit};
@@ -153,13 +153,7 @@ async fn restore(app: &AppState, parts: &Parts, org: Option<&str>, body: &[u8]) 
             .await
     };
     match done.await {
-        Ok(()) => {
-            let base = owner_list_path(is_org, &owner);
-            see_other(&format!(
-                "{base}/container/package/{}",
-                deleted.record.name.replace('/', "%2F")
-            ))
-        }
+        Ok(()) => see_other(&package_path(is_org, &owner, &deleted.record.name)),
         Err(e) => manage::content_failed(&viewer, e, &back),
     }
 }

@@ -10,7 +10,7 @@ use maud::{Markup, html};
 
 use super::layout::page;
 use super::session::Viewer;
-use super::viewing::owner_list_path;
+use super::viewing::{owner_list_path, package_path};
 use crate::policy::readable_packages;
 use crate::state::AppState;
 
@@ -77,7 +77,7 @@ fn package_links(org: bool, owner: &str, names: &[String]) -> Markup {
     html! {
         ul.versions {
             @for name in names.iter().take(LISTED) {
-                li { a href={ (base) "/container/package/" (name.replace('/', "%2F")) } { (name) } }
+                li { a href=(package_path(org, owner, name)) { (name) } }
             }
         }
         @if names.len() > LISTED {

@@ -21,10 +21,10 @@ use maud::html;
 use super::layout::page;
 use super::session::Viewer;
 use super::sign_in::{fields, refused};
-use super::viewing::{self, NotFound, Shown};
+use super::viewing::{self, NotFound};
 use crate::audit::Action as Audited;
 use crate::packages::versions::Rules;
-use crate::policy::{Action, Refusal, Setting, permit};
+use crate::policy::{Action, Refusal, Setting};
 use crate::state::AppState;
 use crate::web::acts::Actor;
 
@@ -96,12 +96,6 @@ pub fn confirmed(form: &HashMap<String, String>, name: &str) -> bool {
     form.get("confirm").is_some_and(|c| c.trim() == name)
 }
 
-fn may(app: &AppState, viewer: &Viewer, shown: &Shown, action: Action) -> Result<(), Refusal> {
-    let (owner, name) = (shown.repo.owner(), shown.repo.package());
-    let snap = app.policy.snapshot();
-    permit(&snap, shown.org, &viewer.identity, owner, name, action)
-}
-
 /// `POST …/NAME/settings`: the change its `do` field names.
 pub async fn settings<const ORG: bool>(
     State(app): State<Arc<AppState>>,
@@ -120,7 +114,7 @@ pub async fn settings<const ORG: bool>(
     } else {
         Action::Manage
     };
-    if let Err(r) = may(&app, &viewer, &shown, needed) {
+    if let Err(r) = shown.permit(&app, &viewer, needed) {
         return refusal(viewer, r, &back);
     }
     let repo = &shown.repo;
@@ -176,16 +170,7 @@ fn change(
     public: bool,
 ) -> Result<(Setting, Audited, String), String> {
     let field = |k: &str| form.get(k).map(|v| v.trim()).unwrap_or_default();
-    let role = || -> Result<Role, String> {
-        serde_json::from_value(serde_json::Value::String(field("role").to_owned()))
-            .map_err(|_| "Choose a role: Read, Write or Admin.".to_owned())
-    };
-    let role_text = |r: Role| {
-        serde_json::to_value(r)
-            .ok()
-            .and_then(|v| v.as_str().map(str::to_owned))
-            .unwrap_or_default()
-    };
+    let role = || Role::parse(field("role")).ok_or("Choose a role: Read, Write or Admin.");
     match act {
         "invite" | "remove" => {
             let who = field("who");
@@ -234,7 +219,7 @@ fn change(
             Ok((
                 Setting::Access,
                 Audited::ChangeAccess,
-                format!("{subject}: {}", role_text(role)),
+                format!("{subject}: {}", role.as_str()),
             ))
         }
         "inherit" => {
@@ -268,7 +253,7 @@ fn change(
                 repository: repository.to_owned(),
                 role,
             });
-            let what = format!("repository {repository}: {}", role_text(role));
+            let what = format!("repository {repository}: {}", role.as_str());
             Ok((Setting::ActionsAccess, Audited::ChangeAccess, what))
         }
         "visibility" => {
@@ -329,7 +314,7 @@ pub async fn version<const ORG: bool>(
             shown.versions_path()
         ),
     };
-    if let Err(r) = may(&app, &viewer, &shown, action) {
+    if let Err(r) = shown.permit(&app, &viewer, action) {
         return refusal(viewer, r, &back);
     }
     let repo = &shown.repo;

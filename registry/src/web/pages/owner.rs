@@ -81,7 +81,7 @@ pub async fn of<const ORG: bool>(
                     @for name in shown {
                         @let public = snap.package(&owner, name).is_some_and(|p| p.visibility == berth_crds::access::Visibility::Public);
                         li {
-                            a href={ (base) "/container/package/" (name.replace('/', "%2F")) } { strong { (name) } }
+                            a href=(super::viewing::package_path(ORG, &owner, name)) { strong { (name) } }
                             span.badge { @if public { "Public" } @else { "Private" } }
                         }
                     }

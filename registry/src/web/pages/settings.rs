@@ -77,7 +77,7 @@ fn role_select(id: &str, label: &str) -> Markup {
         label for=(id) { (label) }
         select #(id) name="role" {
             @for (role, name) in ROLES {
-                option value=(serde_json::to_value(role).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default()) { (name) }
+                option value=(role.as_str()) { (name) }
             }
         }
     }

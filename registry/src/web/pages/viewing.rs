@@ -13,8 +13,9 @@ use crate::oci::digest::Digest;
 use crate::oci::manifest::Manifest;
 use crate::oci::reference::{Reference, RepoName};
 use crate::packages::downloads::Counts;
+use crate::packages::json::name_segment;
 use crate::packages::versions::Version;
-use crate::policy::{Action, Decision, decide, permit};
+use crate::policy::{Action, Decision, Refusal, decide, permit};
 use crate::state::AppState;
 use berth_crds::access::Visibility;
 
@@ -59,23 +60,21 @@ impl Shown {
         owner_list_path(self.org, self.repo.owner())
     }
 
+    /// Whether `viewer` may do `action` to this package, or why not.
+    pub fn permit(&self, app: &AppState, viewer: &Viewer, action: Action) -> Result<(), Refusal> {
+        let (owner, name) = (self.repo.owner(), self.repo.package());
+        let snap = app.policy.snapshot();
+        permit(&snap, self.org, &viewer.identity, owner, name, action)
+    }
+
     /// Whether `viewer` may do `action` to this package.
     pub fn may(&self, app: &AppState, viewer: &Viewer, action: Action) -> bool {
-        let (owner, name) = (self.repo.owner(), self.repo.package());
-        permit(
-            &app.policy.snapshot(),
-            self.org,
-            &viewer.identity,
-            owner,
-            name,
-            action,
-        )
-        .is_ok()
+        self.permit(app, viewer, action).is_ok()
     }
 
     /// The name as one path segment: a nested name's `/` is `%2F`, as on GitHub.
     fn encoded(&self) -> String {
-        self.repo.package().replace('/', "%2F")
+        name_segment(self.repo.package())
     }
 }
 
@@ -125,6 +124,15 @@ pub fn open(
 /// An owner's list of packages, `/orgs/OWNER/packages` or `/users/OWNER/packages`.
 pub fn owner_list_path(org: bool, owner: &str) -> String {
     format!("/{}/{owner}/packages", if org { "orgs" } else { "users" })
+}
+
+/// Package `OWNER/NAME`'s page (a nested name is one `%2F`-encoded segment).
+pub fn package_path(org: bool, owner: &str, name: &str) -> String {
+    format!(
+        "{}/container/package/{}",
+        owner_list_path(org, owner),
+        name_segment(name)
+    )
 }
 
 /// The page, or a 503 when storage did not answer.
