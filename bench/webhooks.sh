@@ -37,6 +37,7 @@ hook_secret=bench-hook-secret
 # writes "RECEIPT_TIME DIGEST" for each to receipts.
 receiver_port=$(free_port)
 start receiver python3 "$root/bench/webhooks_receiver.py" "$receiver_port" "$hook_secret" "$work/receipts"
+receiver_pid=$started_pid
 wait_http "http://127.0.0.1:$receiver_port/ready"
 
 # serve NAME HOOK(on|off): Berth on a fresh data dir, whose organization `bench` has the
@@ -108,10 +109,14 @@ print(f"{t[min(len(t) - 1, int(len(t) * 0.99))] * 1000:.1f}")
 PY
 }
 
-on_p99=() off_p99=()
+on_p99=() off_p99=() on_cpu=() off_cpu=() receiver_cpu=()
 for round in ${BENCH_ROUNDS:-1 2}; do
   for mode in on off; do
     serve "$mode-$round" "$mode"
+    berth_pid=$started_pid
+    # CPU of Berth (and, with the webhook, of the receiver) from the first push to the
+    # last delivery: what the pushes and their deliveries cost on these 2 cores.
+    berth0=$(cpu_ticks "$berth_pid") receiver0=$(cpu_ticks "$receiver_pid")
     pushes "$mode-$round"
     if [[ $mode == on ]]; then
       # Every delivery, with a deadline: one that never arrives is a lost event.
@@ -122,8 +127,11 @@ for round in ${BENCH_ROUNDS:-1 2}; do
       done
       cp "$work/$mode-$round.pushes" "$work/latency-$round.pushes"
       on_p99+=("$(p99 "$mode-$round")")
+      on_cpu+=("$(($(cpu_ticks "$berth_pid") - berth0))")
+      receiver_cpu+=("$(($(cpu_ticks "$receiver_pid") - receiver0))")
     else
       off_p99+=("$(p99 "$mode-$round")")
+      off_cpu+=("$(($(cpu_ticks "$berth_pid") - berth0))")
     fi
     kill "$started_pid"
   done
@@ -135,18 +143,21 @@ mkdir -p bench/results
   echo
   echo "Machine: $(nproc) cores; $PUSHES manifest pushes (new versions), 8 at a time over keep-alive connections, into an organization's package with one webhook (\`package\`) to a receiver on this machine that checks every signature; filesystem storage. Load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)."
   echo
-  python3 - "$work/receipts" "$PUSHES" "${on_p99[*]}" "${off_p99[*]}" "$work"/latency-*.pushes <<'PY'
+  python3 - "$work/receipts" "$PUSHES" "${on_p99[*]}" "${off_p99[*]}" "${on_cpu[*]}" "${off_cpu[*]}" "${receiver_cpu[*]}" "$(getconf CLK_TCK)" "$work"/latency-*.pushes <<'PY'
 import sys
 receipts, n = sys.argv[1], int(sys.argv[2])
 on, off = [float(x) for x in sys.argv[3].split()], [float(x) for x in sys.argv[4].split()]
+tick_ms = 1000 / int(sys.argv[8])
+# CPU ms per push: Berth with the webhook, Berth without, the receiver.
+cpu = [[int(x) * tick_ms / n for x in a.split()] for a in sys.argv[5:8]]
 got = {}
 for l in open(receipts):
     if l.strip():
         t, d = l.split()
         got.setdefault(d, float(t))  # the first receipt (a retry could add another)
-print("| round | pushes | delivered | lost | latency p50 (ms) | p99 (ms) | max (ms) | push p99, webhook on (ms) | push p99, none (ms) |")
-print("|---|---|---|---|---|---|---|---|---|")
-for i, path in enumerate(sys.argv[5:]):
+print("| round | pushes | delivered | lost | latency p50 (ms) | p99 (ms) | max (ms) | push p99, webhook on (ms) | push p99, none (ms) | Berth CPU ms per push, on / none | receiver CPU ms per delivery |")
+print("|---|---|---|---|---|---|---|---|---|---|---|")
+for i, path in enumerate(sys.argv[9:]):
     lat = []
     lost = 0
     for l in open(path):
@@ -157,7 +168,7 @@ for i, path in enumerate(sys.argv[5:]):
             lost += 1
     lat.sort()
     q = lambda p: lat[min(len(lat) - 1, int(len(lat) * p))]
-    print(f"| {i + 1} | {n} | {len(lat)} | {lost} | {q(0.5):.1f} | {q(0.99):.1f} | {lat[-1]:.1f} | {on[i]} | {off[i]} |")
+    print(f"| {i + 1} | {n} | {len(lat)} | {lost} | {q(0.5):.1f} | {q(0.99):.1f} | {lat[-1]:.1f} | {on[i]} | {off[i]} | {cpu[0][i]:.2f} / {cpu[1][i]:.2f} | {cpu[2][i]:.2f} |")
 print()
 ratio = (sum(on) / len(on)) / (sum(off) / len(off))
 print(f"- push p99 with the webhook: {ratio:.2f}x without (target <= 1.1x; means of two interleaved runs)")

@@ -75,19 +75,23 @@ impl Server {
         let Started {
             state, watchers, ..
         } = self.started;
-        let purger = tokio::spawn(purge_expired_uploads(state.clone()));
+        let stop_flushing = tokio_util::sync::CancellationToken::new();
+        let background = Background {
+            purger: tokio::spawn(purge_expired_uploads(state.clone())),
+            delivery: state
+                .webhooks
+                .as_ref()
+                .map(|webhooks| tokio::spawn(webhooks.clone().run())),
+            flusher: tokio::spawn(flush_downloads(state.clone(), stop_flushing.clone())),
+            stop_flushing,
+        };
         if state.gc.enabled {
             tokio::spawn(collect_garbage(state.clone()));
         }
-        if let Some(webhooks) = &state.webhooks {
-            tokio::spawn(webhooks.clone().run());
-        }
         tokio::spawn(first_storage_check(state.clone()));
         if let Some(tls) = self.tls {
-            let stop_flushing = tokio_util::sync::CancellationToken::new();
-            let flusher = tokio::spawn(flush_downloads(state.clone(), stop_flushing.clone()));
             let result = tls.serve(self.listener, app(state.clone()), shutdown).await;
-            return finish(state, purger, stop_flushing, flusher, watchers, result).await;
+            return finish(state, background, watchers, result).await;
         }
         // Nagle's algorithm holds the last segment of a streamed body until the client's
         // delayed ACK (40 ms) on keep-alive connections: a 1 MB blob pull took 44 ms
@@ -97,27 +101,45 @@ impl Server {
                 tracing::warn!(error = %e, "cannot set TCP_NODELAY");
             }
         });
-        let stop_flushing = tokio_util::sync::CancellationToken::new();
-        let flusher = tokio::spawn(flush_downloads(state.clone(), stop_flushing.clone()));
         // The peer's address is a sign-in limit's key (`AppState::client_address`).
         let service = app(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
         let result = axum::serve(listener, service)
             .with_graceful_shutdown(shutdown)
             .await;
-        finish(state, purger, stop_flushing, flusher, watchers, result).await
+        finish(state, background, watchers, result).await
     }
+}
+
+/// The work a server does beside answering requests, stopped when it stops.
+struct Background {
+    purger: tokio::task::JoinHandle<()>,
+    delivery: Option<tokio::task::JoinHandle<()>>,
+    stop_flushing: tokio_util::sync::CancellationToken,
+    flusher: tokio::task::JoinHandle<()>,
 }
 
 /// After serving: the background work stopped, the last download counts written.
 async fn finish(
     state: Arc<AppState>,
-    purger: tokio::task::JoinHandle<()>,
-    stop_flushing: tokio_util::sync::CancellationToken,
-    flusher: tokio::task::JoinHandle<()>,
+    background: Background,
     watchers: Vec<notify::RecommendedWatcher>,
     result: io::Result<()>,
 ) -> io::Result<()> {
+    let Background {
+        purger,
+        delivery,
+        stop_flushing,
+        flusher,
+    } = background;
     purger.abort();
+    // Stopped anywhere (an event sent and not yet recorded goes again: at least once),
+    // then its lanes' claims released, so other replicas need not wait for them to
+    // expire.
+    if let (Some(delivery), Some(webhooks)) = (delivery, &state.webhooks) {
+        delivery.abort();
+        let _ = delivery.await;
+        webhooks.release_all().await;
+    }
     // Stopped between flushes, never inside one (its batch would be lost).
     stop_flushing.cancel();
     let _ = flusher.await;

@@ -225,17 +225,20 @@ pub async fn put_if_absent_creates_once(s: Arc<dyn Storage>) {
     assert_eq!(s.get(key).await.unwrap().unwrap(), "3");
 }
 
-/// Creators racing for one key agree on a single winner, whose value is stored.
+/// Creators racing for one key agree on a single winner, whose value is stored; so do
+/// those of a lease (`touch_if_absent`), half of them racing the durable creators.
 pub async fn racing_creates_have_one_winner(s: Arc<dyn Storage>) {
     let key = "_berth/race";
     let attempts = (0..8).map(|i| {
         let s = s.clone();
         async move {
-            let won = s
-                .put_if_absent(key, Bytes::from(format!("creator {i}")))
-                .await
-                .unwrap();
-            (i, won)
+            let value = Bytes::from(format!("creator {i}"));
+            let won = if i % 2 == 0 {
+                s.put_if_absent(key, value).await
+            } else {
+                s.touch_if_absent(key, value).await
+            };
+            (i, won.unwrap())
         }
     });
     let winners: Vec<_> = future::join_all(attempts)

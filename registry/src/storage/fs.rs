@@ -169,12 +169,14 @@ fn write_atomically(tmp: &Path, to: &Path, data: &[u8]) -> io::Result<()> {
 }
 
 /// Writes `data` to a new temp file and links it at `to` unless `to` exists; the link
-/// either creates `to` whole or fails, so racing creators agree on one winner.
-fn create_atomically(tmp: &Path, to: &Path, data: &[u8]) -> io::Result<bool> {
+/// either creates `to` whole or fails, so racing creators agree on one winner. Flushed
+/// to disk first when `durable` (else a power loss may forget it; a killed process
+/// does not).
+fn create_atomically(tmp: &Path, to: &Path, data: &[u8], durable: bool) -> io::Result<bool> {
     let mut f = File::create(tmp)?;
     let linked = f
         .write_all(data)
-        .and_then(|()| f.sync_data())
+        .and_then(|()| if durable { f.sync_data() } else { Ok(()) })
         .and_then(|()| fs::create_dir_all(to.parent().expect("keys have a parent")))
         .and_then(|()| match fs::hard_link(tmp, to) {
             Ok(()) => Ok(true),
@@ -183,7 +185,7 @@ fn create_atomically(tmp: &Path, to: &Path, data: &[u8]) -> io::Result<bool> {
         });
     let _ = fs::remove_file(tmp);
     let created = linked?;
-    if created {
+    if created && durable {
         sync_dir(to.parent().expect("keys have a parent"))?;
     }
     Ok(created)
@@ -280,7 +282,12 @@ impl Storage for FsStorage {
 
     async fn put_if_absent(&self, key: &str, value: Bytes) -> Result<bool> {
         let (tmp, path) = (self.tmp_path(), self.key_path(key)?);
-        blocking(move || create_atomically(&tmp, &path, &value)).await
+        blocking(move || create_atomically(&tmp, &path, &value, true)).await
+    }
+
+    async fn touch_if_absent(&self, key: &str, value: Bytes) -> Result<bool> {
+        let (tmp, path) = (self.tmp_path(), self.key_path(key)?);
+        blocking(move || create_atomically(&tmp, &path, &value, false)).await
     }
 
     async fn touch(&self, key: &str, value: Bytes) -> Result<()> {

@@ -108,6 +108,12 @@ pub trait Storage: Send + Sync + 'static {
     async fn touch(&self, key: &str, value: Bytes) -> Result<()> {
         self.put(key, value).await
     }
+    /// [`Self::put_if_absent`] without waiting for durability, as [`Self::touch`]:
+    /// leases (a webhook lane's claim) that only ever cost a duplicate if a crash of
+    /// the machine forgets them.
+    async fn touch_if_absent(&self, key: &str, value: Bytes) -> Result<bool> {
+        self.put_if_absent(key, value).await
+    }
     /// When a metadata object was last written, in the store's own time (the
     /// filesystem's mtime, S3's `LastModified`); `None` if there is none.
     async fn modified(&self, key: &str) -> Result<Option<jiff::Timestamp>>;

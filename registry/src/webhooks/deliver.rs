@@ -4,10 +4,15 @@
 //! once) and sends its due events in order, recording each delivery or putting a failed
 //! one back with a later time, which holds the rest of its lane. A claim names its
 //! expiry; one left by a killed process is taken over once it passes, so the worst a
-//! crash does is send an event twice (same `X-GitHub-Delivery`). One claim per lane,
-//! not per event, keeps a busy lane's cost to a record and a delete per delivery.
+//! crash does is send an event twice (same `X-GitHub-Delivery`).
+//!
+//! A process keeps the claims of its busy lanes from pass to pass (renewed when half
+//! spent, released once a lane has been idle for [`IDLE_MS`], and at a clean shutdown):
+//! a steady stream of events then costs no claim writes at all, only each delivery's
+//! record. Every file created and removed costs the pushes beside it (a filesystem's
+//! inode allocation, a journal's commit), so delivery makes as few as it can.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -22,8 +27,17 @@ use super::{Webhooks, target};
 use crate::content::Result;
 use crate::content::keys;
 
-/// How long a claim holds: longer than a delivery can take (its timeouts are 15 s).
+/// How long a claim holds: twice as long as a delivery can take (its timeouts are
+/// 15 s), so one begun with more than half of it left ends before it expires.
 const CLAIM_MS: i64 = 30_000;
+/// A held claim with less than this left is renewed before its lane's next delivery.
+const RENEW_BELOW_MS: i64 = CLAIM_MS * 2 / 3;
+/// A claim's holder renews it only this long before it expires, at the latest (after
+/// that, another process may be taking it over).
+const RENEW_MARGIN_MS: i64 = 5_000;
+/// A held claim whose lane has had nothing due this long is released, so another
+/// replica's events for that lane go out from that replica at once.
+pub(super) const IDLE_MS: i64 = 2_000;
 /// Retries go on this long after the event; then the delivery is recorded as failed.
 const GIVE_UP_MS: i64 = 25 * 3600 * 1000;
 /// How much of a receiver's answer is kept in the delivery record.
@@ -62,6 +76,19 @@ impl DeliveryRecord {
     }
 }
 
+/// A lane's claim this process holds.
+pub(super) struct Held {
+    until_ms: i64,
+    /// When its lane last had an event due.
+    busy_ms: i64,
+}
+
+impl Held {
+    fn new(until_ms: i64, busy_ms: i64) -> Held {
+        Held { until_ms, busy_ms }
+    }
+}
+
 #[derive(Serialize, Deserialize)]
 struct Claim {
     process: String,
@@ -90,8 +117,8 @@ impl Webhooks {
     }
 
     /// One pass over the outbox: for each lane (a hook and a package) whose oldest
-    /// waiting event is due, claim the lane and deliver its events in order until one
-    /// fails or is not yet due.
+    /// waiting event is due, claim the lane (or keep its claim) and deliver its events
+    /// in order until one fails or is not yet due; then release the idle lanes' claims.
     pub async fn deliver_due(&self) -> Result<usize> {
         let storage = &*self.storage;
         // The lanes in the order of their oldest event, each with its events in order.
@@ -114,23 +141,23 @@ impl Webhooks {
             lanes.push((lane, if due { vec![name] } else { Vec::new() }));
         }
         let mut sent = 0;
+        let mut busy = HashSet::new();
         for (lane, names) in lanes.iter().filter(|(_, n)| !n.is_empty()) {
             let claim = lane_claim(lane);
-            let claimed_at = now_ms();
-            if !self.claim(&claim, claimed_at).await? {
+            let Some(until) = self.hold(&claim).await? else {
                 continue;
-            }
-            let result = self.deliver_lane(names, claimed_at).await;
-            storage.delete(&keys::webhook_claim(&claim)).await?;
-            sent += result?;
+            };
+            busy.insert(claim);
+            sent += self.deliver_lane(names, until).await?;
         }
+        self.release_idle(&busy).await?;
         Ok(sent)
     }
 
-    /// Delivers `names` (one lane's events, oldest first) under the lane's claim, taken
-    /// at `claimed_at`, until one fails or is not due, or the claim is half spent (then
-    /// the next pass claims the lane again, so a claim never expires mid-delivery).
-    async fn deliver_lane(&self, names: &[String], claimed_at: i64) -> Result<usize> {
+    /// Delivers `names` (one lane's events, oldest first) under the lane's claim, which
+    /// holds until `until`, until one fails or is not due, or the claim is half spent
+    /// (then the next pass renews it, so a claim never expires mid-delivery).
+    async fn deliver_lane(&self, names: &[String], until: i64) -> Result<usize> {
         let storage = &*self.storage;
         let mut sent = 0;
         // The last success's record and removal, made while the next event is sent: its
@@ -139,7 +166,7 @@ impl Webhooks {
         let mut finishing: Option<Finishing<'_>> = None;
         for name in names {
             let now = now_ms();
-            if now - claimed_at > CLAIM_MS / 2 {
+            if until - now < CLAIM_MS / 2 {
                 break;
             }
             // Read again under the claim: another process may have delivered it (and
@@ -214,15 +241,99 @@ impl Webhooks {
         Ok(sent)
     }
 
+    /// The expiry of this process's claim on lane `claim`, made, kept or renewed;
+    /// `None` while another process holds it.
+    async fn hold(&self, claim: &str) -> Result<Option<i64>> {
+        let now = now_ms();
+        let mine = self.held_claims().get(claim).map(|h| h.until_ms);
+        match mine {
+            Some(until) if until - now > RENEW_BELOW_MS => {
+                if let Some(h) = self.held_claims().get_mut(claim) {
+                    h.busy_ms = now;
+                }
+                return Ok(Some(until));
+            }
+            Some(until) if until - now > RENEW_MARGIN_MS => {
+                // Still ours, and nobody may take it over before it expires: rewritten
+                // in place.
+                let until = now + CLAIM_MS;
+                self.storage
+                    .touch(&keys::webhook_claim(claim), self.claim_bytes(until))
+                    .await?;
+                self.held_claims()
+                    .insert(claim.to_owned(), Held::new(until, now));
+                return Ok(Some(until));
+            }
+            // Too close to its expiry to renew safely: claimed afresh once it passes.
+            Some(_) => {
+                self.held_claims().remove(claim);
+            }
+            None => {}
+        }
+        if !self.claim(claim, now).await? {
+            return Ok(None);
+        }
+        let until = now + CLAIM_MS;
+        self.held_claims()
+            .insert(claim.to_owned(), Held::new(until, now));
+        Ok(Some(until))
+    }
+
+    /// Releases the claims of lanes (not in `busy`, this pass's) that have had nothing
+    /// due for [`IDLE_MS`].
+    async fn release_idle(&self, busy: &HashSet<String>) -> Result<()> {
+        let now = now_ms();
+        let idle: Vec<String> = self
+            .held_claims()
+            .iter()
+            .filter(|(claim, h)| !busy.contains(*claim) && now - h.busy_ms > IDLE_MS)
+            .map(|(claim, _)| claim.clone())
+            .collect();
+        for claim in idle {
+            self.release(&claim).await?;
+        }
+        Ok(())
+    }
+
+    /// Releases every claim this process holds (at a clean shutdown, so the other
+    /// replicas need not wait for them to expire).
+    pub async fn release_all(&self) {
+        let held: Vec<String> = self.held_claims().keys().cloned().collect();
+        for claim in held {
+            if let Err(e) = self.release(&claim).await {
+                tracing::warn!(error = %e, claim, "releasing a webhook lane's claim failed; it expires");
+            }
+        }
+    }
+
+    async fn release(&self, claim: &str) -> Result<()> {
+        self.held_claims().remove(claim);
+        self.storage.delete(&keys::webhook_claim(claim)).await?;
+        Ok(())
+    }
+
+    fn held_claims(&self) -> std::sync::MutexGuard<'_, HashMap<String, Held>> {
+        self.held.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn claim_bytes(&self, until_ms: i64) -> Bytes {
+        let claim = Claim {
+            process: self.process.clone(),
+            until_ms,
+        };
+        Bytes::from(serde_json::to_vec(&claim).expect("a claim serializes"))
+    }
+
     /// Claims `name` (a lane) for this process; `false` while another holds it.
     async fn claim(&self, name: &str, now: i64) -> Result<bool> {
         let key = keys::webhook_claim(name);
-        let claim = Claim {
-            process: self.process.clone(),
-            until_ms: now + CLAIM_MS,
-        };
-        let bytes = Bytes::from(serde_json::to_vec(&claim).expect("a claim serializes"));
-        if self.storage.put_if_absent(&key, bytes.clone()).await? {
+        let bytes = self.claim_bytes(now + CLAIM_MS);
+        // A lease, not a record: not flushed to disk, so a claim costs the pushes beside
+        // it no fsync. A crash that forgets it takes its holder down too (the same
+        // machine); only a storage server's own crash could let another replica send
+        // the lane beside a living holder: duplicates (same `X-GitHub-Delivery`), which
+        // at-least-once allows, never a loss.
+        if self.storage.touch_if_absent(&key, bytes.clone()).await? {
             return Ok(true);
         }
         let held = self
@@ -235,7 +346,7 @@ impl Webhooks {
         }
         // Left by a process that died: take it over.
         self.storage.delete(&key).await?;
-        Ok(self.storage.put_if_absent(&key, bytes).await?)
+        Ok(self.storage.touch_if_absent(&key, bytes).await?)
     }
 
     /// Sends `p`: the receiver's status and the start of its answer, or why nothing

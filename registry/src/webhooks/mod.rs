@@ -3,8 +3,8 @@
 //! delivered at least once by whichever replica gets to them.
 //!
 //! An event is written to storage (`outbox.rs`) before the push that caused it is
-//! answered; delivery (`deliver.rs`) runs in every registry process, claims one pending
-//! event at a time, and retries with backoff for a day, so a receiver that is down, or a
+//! answered; delivery (`deliver.rs`) runs in every registry process, claims a lane (a
+//! hook and a package) at a time, and retries with backoff for a day, so a receiver that is down, or a
 //! replica killed mid-delivery, loses nothing. Deliveries to one hook for one package go
 //! out in the order their events happened. Where the request may go is `target.rs`.
 
@@ -40,6 +40,8 @@ pub struct Webhooks {
     client: reqwest::Client,
     /// This process, in the claims it writes.
     process: String,
+    /// The lanes' claims this process holds, by claim name.
+    held: std::sync::Mutex<std::collections::HashMap<String, deliver::Held>>,
     wake: tokio::sync::Notify,
 }
 
@@ -57,6 +59,7 @@ impl Webhooks {
             allow_private,
             client: target::client(allow_private),
             process: uuid::Uuid::new_v4().to_string(),
+            held: Default::default(),
             wake: tokio::sync::Notify::new(),
         }
     }
