@@ -49,14 +49,14 @@ pub fn run(command: WebhookCommand) -> anyhow::Result<()> {
             }
             println!("DELIVERY                              STATUS   ATTEMPTS EVENT             PACKAGE  URL");
             for d in &done {
-                let status = match (d.status, &d.error) {
+                let status = match (d.outcome.status, &d.outcome.error) {
                     (Some(s), _) if d.succeeded() => s.to_string(),
                     (Some(s), _) => format!("{s} failed"),
                     (None, _) => "failed".to_owned(),
                 };
                 println!(
                     "{:<37} {:<8} {:<8} {:<17} {}  {}",
-                    d.delivery, status, d.attempts, d.event, d.package, d.url
+                    d.delivery, status, d.outcome.attempts, d.event, d.package, d.url
                 );
             }
             for p in &waiting {

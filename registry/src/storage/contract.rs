@@ -44,6 +44,7 @@ macro_rules! storage_contract_tests {
             put_replaces_whole_values,
             put_if_absent_creates_once,
             racing_creates_have_one_winner,
+            a_move_appending_moves_and_appends,
             list_names_objects_and_prefixes_directly_under,
             blobs_are_stored_once_by_digest_and_read_by_range,
             uploads_append_discard_torn_tails_and_commit,
@@ -252,6 +253,38 @@ pub async fn racing_creates_have_one_winner(s: Arc<dyn Storage>) {
         s.get(key).await.unwrap().unwrap(),
         format!("creator {}", winners[0])
     );
+}
+
+/// `move_appending` leaves the value and its tail under the new key only; a move from
+/// a key already gone (moved by another process) is no error.
+pub async fn a_move_appending_moves_and_appends(s: Arc<dyn Storage>) {
+    let head = Bytes::from_static(b"{\"event\":1}");
+    s.put("_berth/pending/e1", head.clone()).await.unwrap();
+    s.move_appending(
+        "_berth/pending/e1",
+        "_berth/done/7/e1",
+        head.clone(),
+        Bytes::from_static(b"\n{\"ok\":true}"),
+    )
+    .await
+    .unwrap();
+    assert_eq!(s.get("_berth/pending/e1").await.unwrap(), None);
+    assert_eq!(
+        s.get("_berth/done/7/e1").await.unwrap().unwrap(),
+        "{\"event\":1}\n{\"ok\":true}"
+    );
+    assert_eq!(
+        s.list("_berth/pending").await.unwrap(),
+        Vec::<String>::new()
+    );
+    s.move_appending(
+        "_berth/pending/e1",
+        "_berth/done/7/e1",
+        head,
+        Bytes::from_static(b"\nagain"),
+    )
+    .await
+    .unwrap();
 }
 
 /// `list` names what is directly under a prefix, objects and sub-prefixes alike, and

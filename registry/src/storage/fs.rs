@@ -304,6 +304,27 @@ impl Storage for FsStorage {
         .await
     }
 
+    async fn move_appending(&self, from: &str, to: &str, _: Bytes, tail: Bytes) -> Result<()> {
+        let (from, to) = (self.key_path(from)?, self.key_path(to)?);
+        blocking(move || {
+            // One `write` of a small tail: a killed process leaves it whole or absent.
+            match fs::OpenOptions::new().append(true).open(&from) {
+                Ok(mut f) => f.write_all(&tail)?,
+                // Moved meanwhile by another process: the move is made.
+                Err(e) if is_missing(&e) => return Ok(()),
+                Err(e) => return Err(e),
+            }
+            if let Some(dir) = to.parent() {
+                fs::create_dir_all(dir)?;
+            }
+            match fs::rename(&from, &to) {
+                Err(e) if !is_missing(&e) => Err(e),
+                _ => Ok(()),
+            }
+        })
+        .await
+    }
+
     async fn modified(&self, key: &str) -> Result<Option<jiff::Timestamp>> {
         let path = self.key_path(key)?;
         blocking(move || not_found_as_none(fs::metadata(path).and_then(|m| m.modified())))

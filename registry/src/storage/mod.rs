@@ -114,6 +114,20 @@ pub trait Storage: Send + Sync + 'static {
     async fn touch_if_absent(&self, key: &str, value: Bytes) -> Result<bool> {
         self.put_if_absent(key, value).await
     }
+    /// Moves the metadata object `from` to `to` with `tail` added to its end, without
+    /// waiting for durability: a crash may leave `from` as it was, or with `tail`.
+    /// `head` is `from`'s value as the caller read it, for a store that cannot append
+    /// or rename (S3 writes `to` whole, then deletes `from`). On the filesystem it is a
+    /// rename and an append, so no file is created or removed: a webhook's event
+    /// becoming its delivery record.
+    async fn move_appending(&self, from: &str, to: &str, head: Bytes, tail: Bytes) -> Result<()> {
+        let mut whole = Vec::with_capacity(head.len() + tail.len());
+        whole.extend_from_slice(&head);
+        whole.extend_from_slice(&tail);
+        self.touch(to, whole.into()).await?;
+        self.delete(from).await?;
+        Ok(())
+    }
     /// When a metadata object was last written, in the store's own time (the
     /// filesystem's mtime, S3's `LastModified`); `None` if there is none.
     async fn modified(&self, key: &str) -> Result<Option<jiff::Timestamp>>;

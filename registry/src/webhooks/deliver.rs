@@ -22,7 +22,7 @@ use hmac::{Hmac, KeyInit, Mac};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest as _, Sha256};
 
-use super::outbox::{self, Pending, now_ms};
+use super::outbox::{self, Outcome, Pending, Stored, now_ms};
 use super::{Webhooks, target};
 use crate::content::Result;
 use crate::content::keys;
@@ -56,23 +56,29 @@ pub struct DeliveryRecord {
     pub event: String,
     pub action: String,
     pub package: String,
-    pub attempts: u32,
-    pub delivered_at_ms: i64,
-    /// The receiver's status, when it answered.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub status: Option<u16>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub error: Option<String>,
-    /// The start of the receiver's answer.
-    #[serde(default)]
-    pub response: String,
+    #[serde(flatten)]
+    pub outcome: Outcome,
     /// The body sent, so the delivery can be made again.
     pub body: String,
 }
 
 impl DeliveryRecord {
+    /// The record of event `p` delivered with `outcome`.
+    pub fn of(p: Pending, outcome: Outcome) -> DeliveryRecord {
+        DeliveryRecord {
+            delivery: p.delivery,
+            hook: p.hook,
+            url: p.url,
+            event: p.event,
+            action: p.action,
+            package: p.package,
+            outcome,
+            body: p.body,
+        }
+    }
+
     pub fn succeeded(&self) -> bool {
-        self.status.is_some_and(|s| (200..300).contains(&s))
+        self.outcome.status.is_some_and(|s| (200..300).contains(&s))
     }
 }
 
@@ -125,9 +131,16 @@ impl Webhooks {
         let mut lanes: Vec<(Lane, Vec<String>)> = Vec::new();
         let mut index: HashMap<Lane, usize> = HashMap::new();
         for name in outbox::names(storage).await? {
-            let Some(p) = outbox::read(storage, &name).await? else {
+            let Some(stored) = outbox::read(storage, &name).await? else {
                 continue; // delivered meanwhile by another replica
             };
+            if let Some(outcome) = stored.outcome {
+                // Delivered, its move into the history cut short by a crash.
+                self.settle(&name, stored.raw, &stored.pending, outcome)
+                    .await?;
+                continue;
+            }
+            let p = stored.pending;
             let lane = (p.hook, p.package.clone());
             if let Some(&i) = index.get(&lane) {
                 // (Empty when its oldest event waits for a retry: so do the others.)
@@ -171,7 +184,12 @@ impl Webhooks {
             }
             // Read again under the claim: another process may have delivered it (and
             // dropped the claim) since the pass listed it.
-            let Some(mut p) = outbox::read(storage, name).await? else {
+            let Some(Stored {
+                pending: mut p,
+                raw,
+                outcome: None,
+            }) = outbox::read(storage, name).await?
+            else {
                 continue;
             };
             if p.next_at_ms > now {
@@ -184,8 +202,8 @@ impl Webhooks {
             let Some(hook) = hook else {
                 // Its webhook was removed (or its URL changed): nothing may receive it.
                 let gone = "the webhook is no longer configured".to_owned();
-                self.record(&p, None, Some(gone), String::new()).await?;
-                storage.delete(&keys::webhook_pending(name)).await?;
+                let outcome = ended(&p, None, Some(gone), String::new());
+                self.settle(name, raw, &p, outcome).await?;
                 continue;
             };
             let outcome = match finishing.take() {
@@ -214,18 +232,17 @@ impl Webhooks {
                 Err(_) => (None, String::new()),
             };
             let Some(error) = failure else {
+                let outcome = ended(&p, status, None, response);
                 finishing = Some(Box::pin(async move {
-                    self.record(&p, status, None, response).await?;
-                    storage.delete(&keys::webhook_pending(name)).await?;
-                    Ok(())
+                    self.settle(name, raw, &p, outcome).await
                 }));
                 sent += 1;
                 continue;
             };
             if now - p.created_at_ms > GIVE_UP_MS {
                 tracing::warn!(delivery = %p.delivery, url = %p.url, error = %error, "webhook given up after a day of retries");
-                self.record(&p, status, Some(error), response).await?;
-                storage.delete(&keys::webhook_pending(name)).await?;
+                let outcome = ended(&p, status, Some(error), response);
+                self.settle(name, raw, &p, outcome).await?;
                 continue;
             }
             tracing::info!(delivery = %p.delivery, url = %p.url, attempt = p.attempts, error = %error, "webhook delivery failed; will retry");
@@ -390,41 +407,38 @@ impl Webhooks {
         Ok((status, String::from_utf8_lossy(&answer).into_owned()))
     }
 
-    async fn record(
-        &self,
-        p: &Pending,
-        status: Option<u16>,
-        error: Option<String>,
-        response: String,
-    ) -> Result<()> {
-        let record = DeliveryRecord {
-            delivery: p.delivery.clone(),
-            hook: p.hook,
-            url: p.url.clone(),
-            event: p.event.clone(),
-            action: p.action.clone(),
-            package: p.package.clone(),
-            attempts: p.attempts,
-            delivered_at_ms: now_ms(),
-            status,
-            error,
-            response,
-            body: p.body.clone(),
-        };
-        let name = format!("{:013}-{}", record.delivered_at_ms, p.delivery);
-        let bytes = serde_json::to_vec(&record).expect("a delivery record serializes");
-        // The history of deliveries, not the event (that stays pending until this is
-        // written): atomic, but not waited on to be durable, so a delivery costs no
-        // flush to disk beside the pushes. Power lost right after may forget a record;
-        // a process killed does not.
+    /// Ends pending event `name` (`raw` its stored line, `p` the event) with `outcome`:
+    /// the event's file, with the outcome added, becomes its delivery record. The
+    /// history, not the event (that stays pending until this is done): not waited on
+    /// to be durable, so a delivery costs no flush to disk beside the pushes, and on
+    /// the filesystem no file created or removed. Power lost right after may send the
+    /// event again; a process killed does not.
+    async fn settle(&self, name: &str, raw: Bytes, p: &Pending, outcome: Outcome) -> Result<()> {
+        let record = format!("{:013}-{}", outcome.delivered_at_ms, p.delivery);
         self.storage
-            .touch(&keys::webhook_delivery(p.hook, &name), bytes.into())
+            .move_appending(
+                &keys::webhook_pending(name),
+                &keys::webhook_delivery(p.hook, &record),
+                raw,
+                outcome.line(),
+            )
             .await?;
         Ok(())
     }
 }
 
-/// A delivery's record and removal, under way.
+/// How the delivery of `p` (its attempts counted) ended, now.
+fn ended(p: &Pending, status: Option<u16>, error: Option<String>, response: String) -> Outcome {
+    Outcome {
+        attempts: p.attempts,
+        delivered_at_ms: now_ms(),
+        status,
+        error,
+        response,
+    }
+}
+
+/// A delivery's move into the history, under way.
 type Finishing<'a> = std::pin::Pin<Box<dyn std::future::Future<Output = Result<()>> + Send + 'a>>;
 
 /// The events of one hook for one package: delivered in order, by one process at a time.

@@ -16,13 +16,20 @@ pub async fn deliveries(storage: &dyn Storage) -> Result<Vec<DeliveryRecord>> {
         };
         for name in storage.list(&keys::webhook_deliveries(hook)).await? {
             let raw = storage.get(&keys::webhook_delivery(hook, &name)).await?;
-            if let Some(record) = raw.and_then(|r| serde_json::from_slice(&r).ok()) {
-                out.push(record);
-            }
+            out.extend(raw.as_ref().and_then(record));
         }
     }
-    out.sort_by_key(|d: &DeliveryRecord| std::cmp::Reverse(d.delivered_at_ms));
+    out.sort_by_key(|d: &DeliveryRecord| std::cmp::Reverse(d.outcome.delivered_at_ms));
     Ok(out)
+}
+
+/// A record: its event's line and then its outcome's (`outbox.rs`), or, as records
+/// were written before, one JSON object.
+fn record(raw: &bytes::Bytes) -> Option<DeliveryRecord> {
+    if let Some(stored) = outbox::parse(raw) {
+        return Some(DeliveryRecord::of(stored.pending, stored.outcome?));
+    }
+    serde_json::from_slice(raw).ok()
 }
 
 /// Queues delivery `id` (an `X-GitHub-Delivery`) again, with the body it was sent with.

@@ -1,7 +1,14 @@
 //! The events waiting for delivery, in storage: `_berth/webhooks/pending/MILLIS-UUID`
 //! (content/keys.rs), so every replica sees them and a listing is in the order the
 //! events happened.
+//!
+//! A file is one line of JSON, the [`Pending`] event. Delivered (or given up on), the
+//! line of its [`Outcome`] is added and the file moves into the history
+//! (`deliveries/HOOK/`) as it is: one rename and one append on the filesystem, no
+//! file created or removed. A pending file that already has its outcome is a move cut
+//! short by a crash: the next pass finishes it instead of sending it again.
 
+use bytes::Bytes;
 use serde::{Deserialize, Serialize};
 
 use crate::content::Result;
@@ -67,6 +74,58 @@ impl Pending {
     }
 }
 
+/// How a delivery ended: the second line of its record.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Outcome {
+    pub attempts: u32,
+    pub delivered_at_ms: i64,
+    /// The receiver's status, when it answered.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<u16>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// The start of the receiver's answer.
+    #[serde(default)]
+    pub response: String,
+}
+
+impl Outcome {
+    /// The line added to the event's file.
+    pub fn line(&self) -> Bytes {
+        let mut line = b"\n".to_vec();
+        serde_json::to_writer(&mut line, self).expect("an outcome serializes");
+        line.into()
+    }
+}
+
+/// A pending file as read: its event, its bytes (the event's line), and its outcome
+/// if one was added (a move into the history that a crash cut short).
+pub struct Stored {
+    pub pending: Pending,
+    pub raw: Bytes,
+    pub outcome: Option<Outcome>,
+}
+
+/// The event and outcome of a file: the event's line, then the last outcome's line
+/// that parses (a tail torn by a power loss is skipped: with no other, the event is
+/// sent again).
+pub fn parse(raw: &Bytes) -> Option<Stored> {
+    let end = raw.iter().position(|&b| b == b'\n').unwrap_or(raw.len());
+    let pending = serde_json::from_slice(&raw[..end]).ok()?;
+    let outcome = raw
+        .get(end + 1..)
+        .unwrap_or_default()
+        .split(|&b| b == b'\n')
+        .filter_map(|line| serde_json::from_slice(line).ok())
+        .next_back();
+    Some(Stored {
+        pending,
+        raw: raw.slice(..end),
+        outcome,
+    })
+}
+
 pub fn now_ms() -> i64 {
     jiff::Timestamp::now().as_millisecond()
 }
@@ -86,18 +145,69 @@ pub async fn names(storage: &dyn Storage) -> Result<Vec<String>> {
     Ok(names)
 }
 
-pub async fn read(storage: &dyn Storage, name: &str) -> Result<Option<Pending>> {
+pub async fn read(storage: &dyn Storage, name: &str) -> Result<Option<Stored>> {
     Ok(storage
         .get(&keys::webhook_pending(name))
         .await?
-        .and_then(|b| serde_json::from_slice(&b).ok()))
+        .as_ref()
+        .and_then(parse))
 }
 
-/// Every pending delivery, oldest first.
+/// Every pending delivery not yet made, oldest first.
 pub async fn all(storage: &dyn Storage) -> Result<Vec<Pending>> {
     let mut out = Vec::new();
     for name in names(storage).await? {
-        out.extend(read(storage, &name).await?);
+        let stored = read(storage, &name).await?;
+        out.extend(stored.filter(|s| s.outcome.is_none()).map(|s| s.pending));
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn event() -> Pending {
+        Pending::new(
+            7,
+            "acme",
+            "http://h/x",
+            "package",
+            "published",
+            "acme/app",
+            "{\"a\":\"b\\nc\"}".into(),
+        )
+    }
+
+    #[test]
+    fn a_file_is_its_event_and_then_its_outcome() {
+        let p = event();
+        let head = Bytes::from(serde_json::to_vec(&p).unwrap());
+        let alone = parse(&head).unwrap();
+        assert_eq!(
+            (alone.pending, alone.raw, alone.outcome),
+            (p.clone(), head.clone(), None)
+        );
+
+        let outcome = Outcome {
+            attempts: 2,
+            delivered_at_ms: 5,
+            status: Some(200),
+            error: None,
+            response: "ok\nfine".into(),
+        };
+        let whole = Bytes::from([head.clone(), outcome.line()].concat());
+        let done = parse(&whole).unwrap();
+        assert_eq!(
+            (done.pending, done.raw, done.outcome),
+            (p, head.clone(), Some(outcome.clone()))
+        );
+
+        // A torn outcome (a power loss mid-append) is none: the event goes again.
+        let torn = Bytes::from([&head[..], b"\n{\"attem"].concat());
+        assert_eq!(parse(&torn).unwrap().outcome, None);
+        let retried = Bytes::from([&torn[..], &outcome.line()[..]].concat());
+        assert_eq!(parse(&retried).unwrap().outcome, Some(outcome));
+        assert!(parse(&Bytes::from_static(b"\n{}")).is_none());
+    }
 }
