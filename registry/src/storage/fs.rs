@@ -11,7 +11,7 @@
 //! either the old object or the new one, never a torn one.
 
 use std::fs::{self, File, OpenOptions};
-use std::io::{self, BufWriter, Seek, SeekFrom, Write};
+use std::io::{self, Seek, SeekFrom, Write};
 use std::ops::Range;
 use std::path::{Component, Path, PathBuf};
 use std::sync::Arc;
@@ -19,7 +19,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, SystemTime};
 
 use async_trait::async_trait;
-use bytes::Bytes;
+use bytes::{Bytes, BytesMut};
 use futures_util::StreamExt;
 use tokio::sync::mpsc;
 
@@ -104,14 +104,50 @@ impl FsStorage {
     }
 }
 
-/// Streams `range` of `f`, reading its first chunk now (on the caller's blocking thread,
-/// so a small blob costs one hop in all).
-fn open_chunks(mut f: File, range: Range<u64>) -> io::Result<ByteStream> {
+/// Streams `range` of `f`, reading its first chunk into `first` now (on the caller's
+/// blocking thread, so a small blob costs one hop in all); `first` is
+/// [`read::buffer`] of the range's length, allocated before that hop.
+fn open_chunks(
+    mut f: File,
+    range: Range<u64>,
+    (n, first): (u64, Vec<u8>),
+) -> io::Result<ByteStream> {
     f.seek(SeekFrom::Start(range.start))?;
     let len = range.end - range.start;
-    let n = len.min(read::READ_CHUNK);
-    let (f, first) = read::read_chunk(f, n)?;
+    let (f, first) = read::read_chunk(f, n, first)?;
     Ok(read::chunks(f, first, len - n))
+}
+
+/// A received body's buffers gathered into writes of up to [`WRITE_BUFFER`]: fewer
+/// `write` calls than one per received buffer, and one copy, as a `BufWriter` makes.
+#[derive(Default)]
+struct Gathered(BytesMut);
+
+impl Gathered {
+    /// Adds `chunk`; returns what is to be written now, if anything.
+    fn add(&mut self, chunk: Bytes) -> Option<Bytes> {
+        if chunk.is_empty() {
+            return None;
+        }
+        if self.0.is_empty() && chunk.len() >= WRITE_BUFFER {
+            return Some(chunk); // as large as a write: as it came, without a copy
+        }
+        let full = (self.0.len() + chunk.len() > WRITE_BUFFER).then(|| self.take());
+        if self.0.capacity() == 0 {
+            self.0.reserve(WRITE_BUFFER.max(chunk.len()));
+        }
+        self.0.extend_from_slice(&chunk);
+        full
+    }
+
+    /// What is left to be written at the end of the body.
+    fn rest(&mut self) -> Option<Bytes> {
+        (!self.0.is_empty()).then(|| self.take())
+    }
+
+    fn take(&mut self) -> Bytes {
+        std::mem::take(&mut self.0).freeze()
+    }
 }
 
 async fn blocking<T: Send + 'static>(
@@ -373,9 +409,10 @@ impl Storage for FsStorage {
 
     async fn blob_read(&self, digest: &Digest, range: Range<u64>) -> Result<Option<ByteStream>> {
         let path = self.blob_path(digest);
+        let first = read::buffer(range.end - range.start);
         blocking(move || match not_found_as_none(File::open(path))? {
             None => Ok(None),
-            Some(f) => open_chunks(f, range).map(Some),
+            Some(f) => open_chunks(f, range, first).map(Some),
         })
         .await
     }
@@ -450,28 +487,31 @@ impl Storage for FsStorage {
             f.set_len(offset)?;
             f.seek(SeekFrom::Start(offset))?;
             let mut flusher = Flusher::new(f.try_clone()?);
-            let mut w = BufWriter::with_capacity(WRITE_BUFFER, f);
             let mut written = 0u64;
             while let Some(chunk) = rx.blocking_recv() {
-                w.write_all(&chunk)?;
+                f.write_all(&chunk)?;
                 written += chunk.len() as u64;
                 if written % FLUSH_EVERY < chunk.len() as u64 {
                     flusher.nudge()?;
                 }
             }
-            let f = w.into_inner().map_err(|e| e.into_error())?;
             flusher.stop()?;
             if !writer_aborted.load(Ordering::Acquire) {
                 f.sync_data()?;
             }
             Ok(offset + written)
         });
+        // The body's buffers are gathered into writes of up to WRITE_BUFFER here, on the
+        // runtime thread rather than the writer's, for the allocator's sake (see
+        // `read::buffer`).
+        let mut gathered = Gathered::default();
         let mut body_error = None;
         while let Some(item) = body.next().await {
             match item {
-                Ok(chunk) if chunk.is_empty() => {}
                 Ok(chunk) => {
-                    if tx.send(chunk).await.is_err() {
+                    if let Some(full) = gathered.add(chunk)
+                        && tx.send(full).await.is_err()
+                    {
                         break; // the writer failed; its error is reported below
                     }
                 }
@@ -481,6 +521,12 @@ impl Storage for FsStorage {
                     break;
                 }
             }
+        }
+        if body_error.is_none()
+            && let Some(rest) = gathered.rest()
+        {
+            // (A failed writer's error is reported below.)
+            let _ = tx.send(rest).await;
         }
         drop(tx);
         let written = writer
@@ -504,7 +550,8 @@ impl Storage for FsStorage {
         len: u64,
     ) -> Result<ByteStream> {
         let path = self.upload_data(id)?;
-        blocking(move || open_chunks(File::open(path)?, 0..len)).await
+        let first = read::buffer(len);
+        blocking(move || open_chunks(File::open(path)?, 0..len, first)).await
     }
 
     async fn upload_commit(

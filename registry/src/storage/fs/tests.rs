@@ -79,3 +79,22 @@ async fn stale_temp_files_are_removed_on_open() {
     assert!(fresh.exists());
     assert!(!stale.exists());
 }
+
+#[test]
+fn a_body_is_gathered_into_writes_of_at_most_the_buffer_and_nothing_is_lost() {
+    let mut g = Gathered::default();
+    let mut writes = Vec::new();
+    let mut sent = Vec::new();
+    // Small buffers, an empty one, one as large as a write, then small ones again.
+    let sizes = [1000, 0, 300_000, WRITE_BUFFER, 700_000, 500_000, 1];
+    for (i, n) in sizes.into_iter().enumerate() {
+        let chunk = Bytes::from(vec![i as u8; n]);
+        sent.extend_from_slice(&chunk);
+        writes.extend(g.add(chunk));
+    }
+    writes.extend(g.rest());
+    assert!(g.rest().is_none(), "the rest is taken once");
+    let lens: Vec<usize> = writes.iter().map(Bytes::len).collect();
+    assert_eq!(lens, [301_000, WRITE_BUFFER, 700_000, 500_001]);
+    assert_eq!(writes.concat(), sent);
+}
