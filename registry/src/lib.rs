@@ -2,6 +2,7 @@
 
 pub mod audit;
 pub mod auth;
+pub mod background;
 pub mod cluster;
 pub mod config;
 pub mod content;

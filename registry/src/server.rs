@@ -81,7 +81,8 @@ impl Server {
             delivery: state
                 .webhooks
                 .as_ref()
-                .map(|webhooks| tokio::spawn(webhooks.clone().run())),
+                // At a lower priority than requests (background.rs).
+                .map(|webhooks| crate::background::handle().spawn(webhooks.clone().run())),
             flusher: tokio::spawn(flush_downloads(state.clone(), stop_flushing.clone())),
             stop_flushing,
         };
